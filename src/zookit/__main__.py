@@ -1,0 +1,258 @@
+"""The ``zoo`` command. Only this module turns errors into messages and exit codes.
+
+Exit codes: 0 success, 1 a model or file failed, 2 bad usage or an invalid recipe, 130 interrupted.
+Commands that report take ``--json`` and then print one JSON document on stdout; progress and
+warnings always go to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from zookit import __version__
+from zookit.errors import RecipeError, UsageError, ZooError
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def _print_json(data: Any) -> None:
+    print(json.dumps(data, indent=2, sort_keys=False))
+
+
+def _book(args: argparse.Namespace) -> Any:
+    from zookit.recipe import RecipeBook
+
+    return RecipeBook(Path(args.recipes) if args.recipes else None)
+
+
+# --- list / show / validate / schema --------------------------------------------------------------
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    book = _book(args)
+    rows = [
+        {
+            "name": r.name,
+            "task": r.task,
+            "format": r.model.format,
+            "targets": [t.name for t in r.targets],
+            "description": r.description,
+        }
+        for r in book.recipes.values()
+    ]
+    rows.sort(key=lambda row: row["name"])
+    if args.json:
+        _print_json({"recipes": rows, "errors": {n: e.problems for n, e in book.errors.items()}})
+    else:
+        width = max((len(r["name"]) for r in rows), default=4)
+        for row in rows:
+            print(f"{row['name']:<{width}}  {row['task']:<14}  {row['format']:<15}  {row['description']}")
+    for err in book.errors.values():
+        print(f"error: {err}", file=sys.stderr)
+    return 2 if book.errors else 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    recipe = _book(args).get(args.name)
+    data = recipe.model_dump(mode="json", exclude_none=True)
+    if args.json:
+        _print_json(data)
+        return 0
+    print(f"{recipe.name}: {recipe.description}")
+    print(f"  task {recipe.task}, license {recipe.license}, model {recipe.model.format} {recipe.model.path}")
+    for s in recipe.sources:
+        size = f"{s.size} bytes" if s.size else "size unknown"
+        print(f"  source {s.file} ({size}, {s.checksum or 'UNPINNED: no published checksum'})")
+        for url in s.urls:
+            print(f"    {url}")
+        for m in s.members:
+            print(f"    member {m.path}" + (f" {m.checksum}" if m.checksum else ""))
+    for kind, specs in (("input", recipe.inputs), ("output", recipe.outputs)):
+        for t in specs:
+            print(f"  {kind} {t.name} {t.dtype}{t.shape}" + (f" {t.layout}" if t.layout else ""))
+    p = recipe.preprocessing
+    print(f"  preprocessing mean {p.mean} scale {p.scale} {p.channel_order} {p.layout}", end="")
+    print(
+        f" resize {p.resize} crop {p.crop}"
+        if p.resize or p.crop
+        else (f" size {list(p.size)}" if p.size else "")
+    )
+    for t_in in recipe.trim.inputs:
+        print(f"  trim: new input {t_in.name or t_in.tensor} {t_in.dtype}{t_in.shape} replaces {t_in.tensor}")
+    if recipe.trim.outputs:
+        print(f"  trim: outputs {', '.join(recipe.trim.outputs)}")
+    if recipe.custom_ops.allow:
+        print(f"  custom ops: {', '.join(recipe.custom_ops.ops) or 'allowed'}")
+    for t in recipe.targets:
+        extra = f" opset {t.opset}" if t.opset else ""
+        print(f"  target {t.name}: {t.format} {t.quantization}{extra}")
+    if recipe.tidl:
+        print(
+            f"  tidl: imports {recipe.tidl.target}, {recipe.tidl.tensor_bits}-bit, post-processing "
+            f"{recipe.tidl.post_proc_type}"
+            + (
+                f", meta_arch_type {recipe.tidl.meta_arch_type}"
+                if recipe.tidl.meta_arch_type is not None
+                else ""
+            )
+        )
+    return 0
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from zookit.recipe import load_recipe, recipe_files
+
+    paths: list[Path] = []
+    for given in args.paths or [str(_book(args).folder)]:
+        p = Path(given)
+        paths += recipe_files(p) if p.is_dir() else [p]
+    results: dict[str, list[str]] = {}
+    for path in paths:
+        try:
+            load_recipe(path)
+            results[str(path)] = []
+        except RecipeError as exc:
+            results[str(path)] = exc.problems
+            if not args.json:
+                print(exc, file=sys.stderr)
+    bad = sum(1 for v in results.values() if v)
+    if args.json:
+        _print_json({"checked": len(results), "invalid": bad, "problems": results})
+    else:
+        print(f"{len(results)} recipe(s) checked, {bad} invalid")
+    return 2 if bad or not results else 0
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    from zookit.recipe import json_schema
+
+    _print_json(json_schema())
+    return 0
+
+
+# --- fetch ----------------------------------------------------------------------------------------
+
+
+def _fetch_options(args: argparse.Namespace) -> Any:
+    from zookit.cache import Cache
+    from zookit.downloaders import HttpOptions
+    from zookit.fetch import FetchOptions, default_mirrors, default_zoo_dir
+
+    return FetchOptions(
+        zoo_dir=Path(args.zoo_dir) if args.zoo_dir else default_zoo_dir(),
+        cache=Cache(Path(args.cache_dir) if args.cache_dir else None),
+        mirrors=args.mirror or default_mirrors(),
+        offline=args.offline,
+        require_hashes=args.require_hashes,
+        jobs=args.jobs,
+        http=HttpOptions(connect_timeout=args.timeout, read_timeout=args.timeout),
+    )
+
+
+def cmd_fetch(args: argparse.Namespace) -> int:
+    from zookit.fetch import Fetcher
+    from zookit.progress import Progress
+
+    recipes = _book(args).select(args.names, args.all)
+    fetcher = Fetcher(_fetch_options(args), Progress())
+    try:
+        results = fetcher.fetch_all(recipes)
+    finally:
+        fetcher.close()
+    failed = [r for r in results if r.status == "failed"]
+    if args.json:
+        _print_json({"files": [r.as_dict() for r in results], "failed": len(failed)})
+    else:
+        counts = {
+            s: sum(1 for r in results if r.status == s) for s in ("downloaded", "cached", "present", "failed")
+        }
+        print(", ".join(f"{n} {s}" for s, n in counts.items() if n) + f" ({len(results)} file(s))")
+        for r in failed:
+            print(f"error: {r.error}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+# --- the parser -----------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="zoo", description="Turn public model zoos into models ready for embedded accelerators."
+    )
+    parser.add_argument("--version", action="version", version=f"zookit {__version__}")
+    parser.add_argument(
+        "--recipes", metavar="DIR", help="recipe folder (default: $ZOO_RECIPES or the built-in recipes)"
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log more detail to stderr")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    def add(name: str, handler: Handler, help_: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_, description=help_)
+        p.set_defaults(handler=handler)
+        return p
+
+    p = add("list", cmd_list, "list the models the recipes describe")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p = add("show", cmd_show, "print a recipe's facts")
+    p.add_argument("name")
+    p.add_argument("--json", action="store_true", help="print the whole recipe as JSON")
+    p = add("validate", cmd_validate, "check recipe files; exits 2 on any problem")
+    p.add_argument("paths", nargs="*", metavar="PATH", help="recipe files or folders (default: all recipes)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    add("schema", cmd_schema, "print the JSON Schema of the recipe format")
+
+    p = add("fetch", cmd_fetch, "download, verify, cache and unpack model files")
+    p.add_argument("names", nargs="*", metavar="NAME")
+    p.add_argument("--all", action="store_true", help="every recipe")
+    p.add_argument("--zoo-dir", metavar="DIR", help="the model zoo folder (default: $ZOO_DIR or ./zoo)")
+    p.add_argument(
+        "--cache-dir", metavar="DIR", help="the download cache (default: $ZOO_CACHE_DIR or the user cache)"
+    )
+    p.add_argument("-j", "--jobs", type=int, default=4, metavar="N", help="files fetched at once (default 4)")
+    p.add_argument(
+        "--mirror",
+        action="append",
+        metavar="URL_OR_DIR",
+        help="look files up here by name first (repeatable; default: $ZOO_MIRROR, space-separated)",
+    )
+    p.add_argument(
+        "--offline", action="store_true", help="use only the cache and mirrors, never the recipe URLs"
+    )
+    p.add_argument("--require-hashes", action="store_true", help="refuse files that no checksum pins")
+    p.add_argument("--timeout", type=float, default=30.0, metavar="SECONDS", help="connect and read timeout")
+    p.add_argument("--json", action="store_true", help="print a JSON result on stdout")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s: %(message)s"
+    )
+    try:
+        code: int = args.handler(args)
+        return code
+    except UsageError as exc:
+        print(f"zoo: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except ZooError as exc:
+        print(f"zoo: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("zoo: interrupted", file=sys.stderr)
+        return 130
+
+
+def entry() -> None:
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    entry()

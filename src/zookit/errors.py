@@ -1,0 +1,51 @@
+"""The one exception hierarchy of zookit.
+
+The library raises these and never exits; only the command line (``__main__``) turns them into
+messages and exit codes. Every message says what was wrong, where, and what to do about it.
+"""
+
+from __future__ import annotations
+
+
+class ZooError(Exception):
+    """Base of every error zookit raises on purpose."""
+
+    exit_code = 1
+
+
+class RecipeError(ZooError):
+    """A recipe file is missing, unreadable or invalid. Carries every problem found."""
+
+    exit_code = 2
+
+    def __init__(self, path: str, problems: list[str]):
+        self.path = path
+        self.problems = problems
+        lines = [f"{path}: {p}" for p in problems]
+        super().__init__("\n".join(lines))
+
+
+class UsageError(ZooError):
+    """The command was asked for something that cannot be done as asked (unknown model, bad option)."""
+
+    exit_code = 2
+
+
+class FetchError(ZooError):
+    """A file could not be obtained from any of its sources."""
+
+
+class ChecksumError(FetchError):
+    """Bytes were obtained but they are not the bytes the recipe or lock file pins."""
+
+
+class ArchiveError(ZooError):
+    """An archive is malformed or hostile (path traversal, links escaping, device files, too large)."""
+
+
+class ConversionError(ZooError):
+    """Trimming or converting a model failed."""
+
+
+class VerificationError(ZooError):
+    """A converted model does not compute what its source computes."""

@@ -1,0 +1,302 @@
+"""The fetch stage: every source file of a recipe, verified, cached and unpacked into the zoo.
+
+Order of lookup for one file: already in the zoo and unchanged -> the shared cache (re-verified) ->
+mirrors (folders or URLs, by file name) -> the recipe's URLs in order. Bytes are verified against the
+recipe's checksum, or for unpinned files against the zoo's lock file (the first fetch records it).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from filelock import FileLock
+
+from zookit.archives import DEFAULT_MAX_UNPACKED, unpack
+from zookit.cache import Cache, key_for, place
+from zookit.downloaders import HttpDownloader, HttpOptions, SourceFailed, copy_local, no_network_hint
+from zookit.errors import ChecksumError, FetchError, ZooError
+from zookit.fsutil import read_json, write_json
+from zookit.hashes import PREFERRED, file_checksum, parse_checksum
+from zookit.lockfile import ChecksumLock
+from zookit.progress import Progress
+from zookit.recipe import Member, Recipe, Source
+
+log = logging.getLogger(__name__)
+
+
+def default_zoo_dir() -> Path:
+    return Path(os.environ.get("ZOO_DIR") or "zoo")
+
+
+def default_mirrors() -> list[str]:
+    return os.environ.get("ZOO_MIRROR", "").split()
+
+
+def source_dir(zoo_dir: Path, model: str) -> Path:
+    return zoo_dir / model / "source"
+
+
+@dataclass
+class FetchOptions:
+    zoo_dir: Path = field(default_factory=default_zoo_dir)
+    cache: Cache = field(default_factory=Cache)
+    mirrors: list[str] = field(default_factory=default_mirrors)
+    offline: bool = False
+    require_hashes: bool = False
+    jobs: int = 4
+    http: HttpOptions = field(default_factory=HttpOptions)
+    max_unpacked: int = field(
+        default_factory=lambda: int(os.environ.get("ZOO_MAX_UNPACKED", DEFAULT_MAX_UNPACKED))
+    )
+
+
+@dataclass
+class FileResult:
+    model: str
+    file: str
+    status: str  # "downloaded", "cached", "present" or "failed"
+    origin: str = ""
+    checksum: str = ""
+    size: int = 0
+    seconds: float = 0.0
+    unpinned: bool = False
+    error: str = ""
+
+    def as_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    label: str
+    url: str | None = None
+    path: Path | None = None
+
+
+def candidates(source: Source, mirrors: list[str], offline: bool) -> list[_Candidate]:
+    """Mirrors first (looked up by file name), then the recipe's URLs unless offline."""
+    out = []
+    for mirror in mirrors:
+        if mirror.startswith("file://"):
+            mirror = urlsplit(mirror).path
+        if "://" in mirror:
+            out.append(_Candidate(f"mirror {mirror}", url=mirror.rstrip("/") + "/" + source.file))
+        else:
+            path = Path(mirror).expanduser() / source.file
+            if path.is_file():
+                out.append(_Candidate(f"mirror {path}", path=path))
+    if not offline:
+        out += [_Candidate(url, url=url) for url in source.urls]
+    return out
+
+
+class Fetcher:
+    def __init__(self, options: FetchOptions, progress: Progress | None = None):
+        self.options = options
+        self.progress = progress or Progress(quiet=True)
+        self.lock = ChecksumLock(options.zoo_dir)
+        self._http: HttpDownloader | None = None
+
+    @property
+    def http(self) -> HttpDownloader:
+        if self._http is None:
+            self._http = HttpDownloader(self.options.http)
+        return self._http
+
+    def close(self) -> None:
+        if self._http is not None:
+            self._http.close()
+
+    # --- one recipe / many -----------------------------------------------------------------------
+
+    def fetch_all(self, recipes: list[Recipe]) -> list[FileResult]:
+        """Fetch every source of every recipe, ``jobs`` files at a time; failures are collected."""
+        work = [(r, s) for r in recipes for s in r.sources]
+        with ThreadPoolExecutor(max_workers=max(1, self.options.jobs)) as pool:
+            return list(pool.map(lambda rs: self.fetch_source(*rs), work))
+
+    def fetch_source(self, recipe: Recipe, source: Source) -> FileResult:
+        started = time.monotonic()
+        result = FileResult(recipe.name, source.file, "failed")
+        try:
+            self._fetch(recipe, source, result)
+        except ZooError as exc:
+            result.status, result.error = "failed", str(exc)
+        result.seconds = round(time.monotonic() - started, 3)
+        self.progress.line(_summary_line(result))
+        return result
+
+    # --- the steps -------------------------------------------------------------------------------
+
+    def _fetch(self, recipe: Recipe, source: Source, result: FileResult) -> None:
+        pinned = source.checksum
+        recorded = None if pinned else self.lock.get(recipe.name, source.file)
+        expected = pinned or recorded
+        if expected is None and self.options.require_hashes:
+            raise FetchError(
+                f"{recipe.name}/{source.file}: the recipe pins no checksum and --require-hashes is set; "
+                "add a checksum to the recipe (or fetch once without --require-hashes to record one)"
+            )
+        result.unpinned = pinned is None
+        dest = source_dir(self.options.zoo_dir, recipe.name)
+        stamp = dest / f".fetched-{source.file}.json"
+        model_lock = FileLock(str(self.options.zoo_dir / recipe.name / f".{source.file}.lock"))
+        dest.mkdir(parents=True, exist_ok=True)
+        with model_lock:
+            if expected and _stamp_valid(stamp, dest, expected):
+                result.status, result.checksum, result.origin = "present", expected, str(dest)
+                result.size = _stamp_size(stamp)
+                return
+            entry, origin, status = self._obtain(recipe, source, expected)
+            checksum = expected or f"{PREFERRED}:{entry.name}"
+            if expected is None:
+                self.lock.record(recipe.name, source.file, checksum, entry.stat().st_size, origin)
+                self.progress.line(
+                    f"WARNING: {recipe.name}/{source.file} has no published checksum; recorded {checksum} in "
+                    f"{self.lock.path}. Later fetches verify against it: keep that file (commit it)."
+                )
+            outputs = self._install(recipe, source, entry, dest)
+            write_json(
+                stamp, {"checksum": checksum, "size": entry.stat().st_size, "outputs": _stats(dest, outputs)}
+            )
+        result.status, result.origin, result.checksum, result.size = (
+            status,
+            origin,
+            checksum,
+            entry.stat().st_size,
+        )
+
+    def _obtain(self, recipe: Recipe, source: Source, expected: str | None) -> tuple[Path, str, str]:
+        """The verified cache entry for the file: (path, where it came from, status)."""
+        cache = self.options.cache
+        key = key_for(expected, source.urls[0])
+        with cache.lock(key):
+            known = expected or cache.recall(key)
+            if known:
+                hit = cache.lookup(known, source.size)
+                if hit is not None:
+                    return hit, f"cache {hit}", "cached"
+            entry, origin, status = self._download(recipe, source, expected, cache.partial(key))
+            if not expected:
+                cache.remember(key, f"{PREFERRED}:{entry.name}")
+            return entry, origin, status
+
+    def _download(
+        self, recipe: Recipe, source: Source, expected: str | None, part: Path
+    ) -> tuple[Path, str, str]:
+        algo = parse_checksum(expected)[0] if expected else PREFERRED
+        tried: list[str] = []
+        mismatch = False
+        network_down = False
+        for cand in candidates(source, self.options.mirrors, self.options.offline):
+            label = f"{recipe.name}/{source.file}"
+            try:
+                with self.progress.task(label, source.size) as task:
+                    if cand.path is not None:
+                        if part.exists():
+                            part.unlink()
+                        digest = copy_local(
+                            cand.path, part, algo=algo, size=source.size, progress=task.update
+                        )
+                    else:
+                        assert cand.url is not None
+                        digest = self.http.download(
+                            cand.url, part, algo=algo, size=source.size, progress=task.update
+                        )
+            except SourceFailed as exc:
+                tried.append(f"{cand.label}: {exc}")
+                network_down |= "resolve" in str(exc) or "refused" in str(exc)
+                continue
+            actual = f"{algo}:{digest}"
+            if expected and actual != expected:
+                part.unlink()
+                mismatch = True
+                tried.append(f"{cand.label}: checksum mismatch: expected {expected}, got {actual}")
+                continue
+            return self.options.cache.store(part, actual), cand.label, "downloaded"
+        raise _no_source_error(recipe, source, tried, mismatch, network_down, self.options.offline)
+
+    def _install(self, recipe: Recipe, source: Source, entry: Path, dest: Path) -> list[Path]:
+        """Link a plain file into the source folder, or unpack an archive's members there."""
+        if not source.is_archive:
+            target = dest / source.file
+            place(entry, target)
+            return [target]
+        members = {m.path: m for m in source.members}
+
+        def verify(name: str, staged: Path) -> None:
+            member = members.get(name)
+            if member is not None:
+                _verify_member(source.file, member, staged)
+
+        return unpack(entry, dest, [m.path for m in source.members], self.options.max_unpacked, verify)
+
+
+def _verify_member(archive: str, member: Member, path: Path) -> None:
+    size = path.stat().st_size
+    if member.size is not None and size != member.size:
+        raise ChecksumError(
+            f"{archive}: member {member.path} has {size} bytes, the recipe says {member.size}"
+        )
+    if member.checksum:
+        actual = file_checksum(path, parse_checksum(member.checksum)[0])
+        if actual != member.checksum:
+            raise ChecksumError(
+                f"{archive}: member {member.path}: checksum mismatch: "
+                f"expected {member.checksum}, got {actual}"
+            )
+
+
+def _no_source_error(
+    recipe: Recipe, source: Source, tried: list[str], mismatch: bool, network_down: bool, offline: bool
+) -> FetchError:
+    name = f"{recipe.name}/{source.file}"
+    if not tried:
+        why = "it is not in the cache and --offline forbids the network" if offline else "no source to try"
+        return FetchError(f"{name}: {why}; pass --mirror DIR with a folder that holds {source.file}")
+    lines = [f"{name}: no source gave a verified copy:"] + [f"  - {t}" for t in tried]
+    if mismatch:
+        lines.append(
+            "  The bytes differ from the pinned checksum: the upstream file changed or a mirror is wrong."
+        )
+        return ChecksumError("\n".join(lines))
+    if network_down:
+        lines.append("  " + no_network_hint(source.file))
+    return FetchError("\n".join(lines))
+
+
+def _stats(dest: Path, outputs: list[Path]) -> dict[str, list[int]]:
+    return {str(p.relative_to(dest)): [p.stat().st_size, p.stat().st_mtime_ns] for p in outputs}
+
+
+def _stamp_valid(stamp: Path, dest: Path, checksum: str) -> bool:
+    """True when the stamp says this checksum was installed and every output is unchanged since."""
+    data = read_json(stamp)
+    if not isinstance(data, dict) or data.get("checksum") != checksum:
+        return False
+    outputs = data.get("outputs")
+    if not isinstance(outputs, dict) or not outputs:
+        return False
+    for rel, recorded in outputs.items():
+        path = dest / rel
+        if not path.is_file() or [path.stat().st_size, path.stat().st_mtime_ns] != recorded:
+            return False
+    return True
+
+
+def _stamp_size(stamp: Path) -> int:
+    data = read_json(stamp)
+    return int(data.get("size", 0)) if isinstance(data, dict) else 0
+
+
+def _summary_line(r: FileResult) -> str:
+    if r.status == "failed":
+        return f"FAILED {r.model}/{r.file}: {r.error}"
+    rate = f", {r.size / r.seconds / 1e6:.1f} MB/s" if r.status == "downloaded" and r.seconds > 0 else ""
+    return f"{r.status} {r.model}/{r.file} ({r.size / 1e6:.1f} MB, {r.seconds:.2f} s{rate}) from {r.origin}"

@@ -1,0 +1,593 @@
+"""The recipe: a typed, immutable description of one model, loaded from YAML and validated.
+
+Validation reports every problem it finds, each with the file and the field path
+(``recipes/resnet50_v1.yaml: sources[0].checksum: expected 64 hex characters after 'sha256:'``),
+and suggests the intended key for an unknown one. Nothing here imports a deep-learning framework.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+import os
+import posixpath
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated, Any, Literal, get_args
+from urllib.parse import urlsplit
+
+import yaml
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from zookit.errors import RecipeError, UsageError
+from zookit.hashes import normalize_checksum
+
+RECIPE_SUFFIXES = (".yaml", ".yml")
+_NAME = re.compile(r"^[a-z0-9][a-z0-9_.\-]*$")
+
+
+def _check_name(value: str) -> str:
+    if not _NAME.match(value):
+        raise ValueError(f"{value!r} is not a valid name: use lower-case letters, digits, '_', '-', '.'")
+    return value
+
+
+def _check_file_name(value: str) -> str:
+    if not value or "/" in value or "\\" in value or value in (".", "..") or value.startswith("."):
+        raise ValueError(f"{value!r} must be a plain file name (no folders, not hidden)")
+    return value
+
+
+def _check_relative_path(value: str) -> str:
+    norm = posixpath.normpath(value.replace("\\", "/"))
+    if (
+        value.startswith(("/", "\\"))
+        or re.match(r"^[A-Za-z]:", value)
+        or norm == ".."
+        or norm.startswith("../")
+    ):
+        raise ValueError(f"{value!r} must be a relative path that stays inside the model's folder")
+    return norm.removeprefix("./")
+
+
+def _check_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError(f"{value!r} is not an http(s) URL")
+    return value
+
+
+Name = Annotated[str, AfterValidator(_check_name)]
+FileName = Annotated[str, AfterValidator(_check_file_name)]
+RelPath = Annotated[str, AfterValidator(_check_relative_path)]
+Url = Annotated[str, AfterValidator(_check_url)]
+Checksum = Annotated[str, AfterValidator(normalize_checksum)]
+DType = Literal["float32", "float16", "int8", "uint8", "int16", "int32", "int64", "bool"]
+Layout = Literal["NHWC", "NCHW", "NC", "N", "NLC"]
+PositiveInt = Annotated[int, Field(gt=0)]
+PositiveFloat = Annotated[float, Field(gt=0)]
+Fraction = Annotated[float, Field(ge=0, le=1)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=False, validate_default=True)
+
+
+# --- where the files come from -------------------------------------------------------------------
+
+
+class Member(_Model):
+    """A file inside an archive: the recipe may pin it with its own checksum."""
+
+    path: RelPath = Field(description="Path inside the archive ('./' prefixes are ignored).")
+    size: PositiveInt | None = None
+    checksum: Checksum | None = None
+
+
+class Source(_Model):
+    """One file to download: several URLs tried in order (original first, mirrors after)."""
+
+    file: FileName = Field(description="Name the file is saved under (and looked up by in mirrors).")
+    urls: list[Url] = Field(min_length=1)
+    size: PositiveInt | None = Field(description="Size in bytes, or null when no size is published.")
+    checksum: Checksum | None = Field(
+        description="'algo:hex' (sha256 preferred; sha384, md5, git-blob accepted), or null when none is "
+        "published: the first fetch then records the observed checksum in the zoo's lock file."
+    )
+    note: str | None = Field(None, description="Where the checksum comes from, or why there is none.")
+    unpack: bool | None = Field(None, description="Unpack this archive (default: by file extension).")
+    members: list[Member] = Field(
+        default_factory=list, description="Members to extract (default: all) and their checksums."
+    )
+
+    @property
+    def is_archive(self) -> bool:
+        if self.unpack is not None:
+            return self.unpack
+        return self.file.endswith((".tar", ".tar.gz", ".tgz", ".zip", ".tar.bz2", ".tar.xz"))
+
+    @model_validator(mode="after")
+    def _members_need_archive(self) -> Source:
+        if self.checksum and self.checksum.startswith("git-blob:") and self.size is None:
+            raise ValueError("size: a git-blob checksum needs the file size")
+        if self.members and not self.is_archive:
+            raise ValueError(f"members: {self.file!r} is not unpacked, so it has no members")
+        return self
+
+
+class ModelFile(_Model):
+    """The model file the later stages start from, inside the model's source folder."""
+
+    format: Literal["tf-frozen-graph", "tf-saved-model", "onnx", "tflite"]
+    path: RelPath
+
+
+# --- tensors and data ----------------------------------------------------------------------------
+
+
+class TensorSpec(_Model):
+    name: str = Field(min_length=1)
+    shape: list[int] = Field(description="Dimensions; -1 for a dimension the source leaves open.")
+    dtype: DType = "float32"
+    layout: Layout | None = None
+    value_range: tuple[float, float] | None = Field(
+        None, description="Range of valid values, used for random verification inputs."
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> TensorSpec:
+        if any(d == 0 or d < -1 for d in self.shape):
+            raise ValueError(f"shape: dimensions must be positive or -1, got {self.shape}")
+        if self.layout and len(self.layout) != len(self.shape):
+            raise ValueError(
+                f"layout: {self.layout} has {len(self.layout)} axes but shape has {len(self.shape)}"
+            )
+        if self.value_range and self.value_range[0] >= self.value_range[1]:
+            raise ValueError(f"value_range: low must be below high, got {list(self.value_range)}")
+        return self
+
+
+class Preprocessing(_Model):
+    """How pixels become the input tensor: ``(pixel - mean) * scale`` per channel."""
+
+    mean: list[float] = Field(min_length=1, max_length=3)
+    scale: list[PositiveFloat] = Field(min_length=1, max_length=3)
+    channel_order: Literal["RGB", "BGR"] = "RGB"
+    layout: Literal["NHWC", "NCHW"] = "NHWC"
+    resize: PositiveInt | None = Field(None, description="Resize the shorter side to this before cropping.")
+    crop: PositiveInt | None = Field(None, description="Central crop to this size (square).")
+    size: tuple[PositiveInt, PositiveInt] | None = Field(None, description="Plain resize to (height, width).")
+
+    @model_validator(mode="after")
+    def _check(self) -> Preprocessing:
+        if self.crop and self.resize and self.crop > self.resize:
+            raise ValueError(f"crop: {self.crop} is larger than resize {self.resize}")
+        if self.size and (self.crop or self.resize):
+            raise ValueError("size: give either size or resize/crop, not both")
+        return self
+
+
+class TrimInput(_Model):
+    """An interior tensor that becomes a new input, bypassing what computes it."""
+
+    tensor: str = Field(min_length=1, description="The interior tensor in the source graph.")
+    name: str | None = Field(None, description="Name of the new input (default: the tensor's name).")
+    shape: list[PositiveInt]
+    dtype: DType = "float32"
+
+
+class Trim(_Model):
+    outputs: list[str] = Field(default_factory=list, description="Tensors to cut at (new outputs).")
+    inputs: list[TrimInput] = Field(default_factory=list)
+
+
+class CustomOps(_Model):
+    allow: bool = Field(False, description="Let the TFLite converter keep ops it does not know.")
+    ops: list[str] = Field(default_factory=list, description="The custom ops expected in the result.")
+
+    @model_validator(mode="after")
+    def _check(self) -> CustomOps:
+        if self.ops and not self.allow:
+            raise ValueError("allow: must be true when custom ops are listed")
+        return self
+
+
+# --- conversion targets --------------------------------------------------------------------------
+
+
+class Tolerance(_Model):
+    max_abs: PositiveFloat | None = None
+    max_rel: PositiveFloat | None = None
+    top1_agreement: Fraction | None = None
+    box_iou: Fraction | None = None
+    score_abs: PositiveFloat | None = None
+
+
+Quantization = Literal["float32", "float16", "dynamic-range", "int8", "int16x8"]
+
+
+class Target(_Model):
+    name: Name
+    format: Literal["tflite", "onnx"]
+    quantization: Quantization = "float32"
+    io_dtype: Literal["float32", "int8", "uint8", "int16"] = Field(
+        "float32", description="Input/output type of a fully quantized model."
+    )
+    per_channel: bool = Field(True, description="Per-channel weight quantization (false: per-tensor).")
+    calibration_samples: PositiveInt = 16
+    opset: Annotated[int, Field(ge=7, le=23)] | None = None
+    inputs_as_nchw: bool = False
+    tolerance: Tolerance = Field(default_factory=Tolerance)
+
+    @model_validator(mode="after")
+    def _check(self) -> Target:
+        if self.format == "onnx":
+            if self.quantization != "float32":
+                raise ValueError("quantization: ONNX targets are float32 (TIDL calibrates them itself)")
+        elif self.opset is not None or self.inputs_as_nchw:
+            raise ValueError("opset/inputs_as_nchw: only for onnx targets")
+        full_int = self.quantization in ("int8", "int16x8")
+        if self.io_dtype != "float32" and not full_int:
+            raise ValueError(f"io_dtype: {self.io_dtype} needs quantization int8 or int16x8")
+        if self.quantization == "int16x8" and self.io_dtype not in ("float32", "int16"):
+            raise ValueError("io_dtype: int16x8 models take float32 or int16 inputs")
+        if self.quantization == "int8" and self.io_dtype == "int16":
+            raise ValueError("io_dtype: int8 models take float32, int8 or uint8 inputs")
+        return self
+
+
+# --- detection -----------------------------------------------------------------------------------
+
+
+class BoxCoder(_Model):
+    y_scale: PositiveFloat = 10.0
+    x_scale: PositiveFloat = 10.0
+    h_scale: PositiveFloat = 5.0
+    w_scale: PositiveFloat = 5.0
+
+
+class SsdAnchors(_Model):
+    """TF OD API ssd_anchor_generator (multiple-grid anchors)."""
+
+    num_layers: PositiveInt
+    min_scale: PositiveFloat
+    max_scale: PositiveFloat
+    aspect_ratios: list[PositiveFloat] = Field(min_length=1)
+    reduce_boxes_in_lowest_layer: bool = True
+    interpolated_scale_aspect_ratio: float = 1.0
+    feature_map_sizes: list[PositiveInt] = Field(min_length=1)
+    graph_anchors: str | None = Field(None, description="Tensor of the anchors the source graph computes.")
+
+    @model_validator(mode="after")
+    def _check(self) -> SsdAnchors:
+        if len(self.feature_map_sizes) != self.num_layers:
+            raise ValueError(
+                f"feature_map_sizes: {len(self.feature_map_sizes)} sizes for num_layers {self.num_layers}"
+            )
+        if self.min_scale >= self.max_scale:
+            raise ValueError("min_scale: must be below max_scale")
+        return self
+
+
+class PriorBox(_Model):
+    """One head's priors, as Caffe's PriorBoxParameter (TIDL's caffe_ssd meta architecture)."""
+
+    min_size: list[PositiveFloat] = Field(min_length=1)
+    max_size: list[PositiveFloat] = Field(default_factory=list)
+    aspect_ratio: list[PositiveFloat] = Field(default_factory=list)
+    flip: bool = True
+    clip: bool = False
+    variance: list[PositiveFloat] = Field(default_factory=lambda: [0.1, 0.1, 0.2, 0.2])
+    step: PositiveFloat
+    offset: float = 0.5
+    feature_map_size: PositiveInt | None = Field(None, description="Grid size of this head (square).")
+
+    @model_validator(mode="after")
+    def _check(self) -> PriorBox:
+        if len(self.variance) != 4:
+            raise ValueError(f"variance: TIDL needs exactly 4 values, got {len(self.variance)}")
+        if self.max_size and len(self.max_size) != len(self.min_size):
+            raise ValueError("max_size: give one per min_size")
+        return self
+
+
+class PostProcess(_Model):
+    """Parameters of the detection post-process (NMS) step."""
+
+    max_detections: PositiveInt = 100
+    max_classes_per_detection: PositiveInt = 1
+    detections_per_class: PositiveInt = 100
+    use_regular_nms: bool = False
+    score_threshold: Fraction = 0.3
+    iou_threshold: Fraction = 0.6
+    keep_top_k: PositiveInt | None = None
+    top_k: PositiveInt | None = None
+
+
+class Heads(_Model):
+    """Where the backbone ends: the raw box and class outputs."""
+
+    box_encodings: str | None = Field(None, description="TF: concatenated box encodings [1,N,4].")
+    class_predictions: str | None = Field(None, description="TF: class scores after the score converter.")
+    box_inputs: list[str] = Field(default_factory=list, description="ONNX: the box-head convolutions.")
+    class_inputs: list[str] = Field(default_factory=list, description="ONNX: the class-head convolutions.")
+
+
+class Detection(_Model):
+    num_classes: PositiveInt = Field(description="Object classes, without the background class.")
+    background_label_id: int = 0
+    score_converter: Literal["sigmoid", "softmax", "identity"] = "sigmoid"
+    box_code: Literal["center_size", "corner"] = "center_size"
+    box_coder: BoxCoder = Field(default_factory=BoxCoder)
+    anchors: SsdAnchors | None = None
+    priors: list[PriorBox] = Field(default_factory=list)
+    postprocess: PostProcess = Field(default_factory=PostProcess)
+    heads: Heads = Field(default_factory=Heads)
+
+    @model_validator(mode="after")
+    def _check(self) -> Detection:
+        if self.anchors is None and not self.priors:
+            raise ValueError("anchors/priors: a detector needs ssd anchors or prior boxes")
+        if self.anchors is not None and self.priors:
+            raise ValueError("anchors/priors: give one of them, not both")
+        return self
+
+
+# --- TIDL ----------------------------------------------------------------------------------------
+
+
+class Tidl(_Model):
+    target: Name = Field(description="The recipe target whose file TIDL imports.")
+    tensor_bits: Literal[8, 16] = 8
+    accuracy_level: Literal[0, 1, 2, 9] = 1
+    calibration_frames: PositiveInt = 20
+    calibration_iterations: PositiveInt = 50
+    post_proc_type: Literal["none", "classification", "detection", "segmentation"] = "none"
+    meta_arch_type: Annotated[int, Field(ge=-1, le=9)] | None = None
+    deny_list_layer_types: list[str] = Field(default_factory=list)
+    label_offset: int = 0
+
+
+# --- the recipe ----------------------------------------------------------------------------------
+
+
+class Recipe(_Model):
+    """One model: where it comes from, what it computes, and how to make it target-ready."""
+
+    name: Name
+    description: str = Field(min_length=1)
+    task: Literal["classification", "detection"]
+    license: str = Field(min_length=1)
+    num_classes: PositiveInt | None = Field(None, description="Classifier outputs (with background).")
+    sources: list[Source] = Field(min_length=1)
+    model: ModelFile
+    inputs: list[TensorSpec] = Field(min_length=1)
+    outputs: list[TensorSpec] = Field(min_length=1)
+    preprocessing: Preprocessing
+    trim: Trim = Field(default_factory=Trim)
+    custom_ops: CustomOps = Field(default_factory=CustomOps)
+    targets: list[Target] = Field(min_length=1)
+    detection: Detection | None = None
+    tidl: Tidl | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> Recipe:
+        problems = []
+        problems += _duplicates("sources", "file", [s.file for s in self.sources])
+        problems += _duplicates("targets", "name", [t.name for t in self.targets])
+        if self.task == "detection" and self.detection is None:
+            problems.append("detection: required for a detection recipe")
+        if self.tidl and self.tidl.target not in {t.name for t in self.targets}:
+            problems.append(
+                f"tidl.target: {self.tidl.target!r} is not one of the targets "
+                f"({', '.join(t.name for t in self.targets)})"
+            )
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    def target(self, name: str) -> Target:
+        for t in self.targets:
+            if t.name == name:
+                return t
+        raise UsageError(
+            f"recipe {self.name!r} has no target {name!r}; its targets are "
+            + ", ".join(t.name for t in self.targets)
+        )
+
+    @cached_property
+    def digest(self) -> str:
+        """sha256 of the recipe's canonical content: changes whenever any fact in it changes."""
+        text = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+        return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
+
+
+def _duplicates(field: str, key: str, values: list[str]) -> list[str]:
+    seen: set[str] = set()
+    out = []
+    for i, v in enumerate(values):
+        if v in seen:
+            out.append(f"{field}[{i}].{key}: duplicate {v!r}")
+        seen.add(v)
+    return out
+
+
+# --- loading -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LoadedRecipe:
+    recipe: Recipe
+    path: Path
+
+
+def display_path(path: Path) -> str:
+    """The path relative to the working folder when it is below it, for short error messages."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def parse_recipe(data: Any, where: str) -> Recipe:
+    """Validate an already parsed document; ``where`` names it in errors."""
+    if not isinstance(data, Mapping):
+        kind = "empty" if data is None else f"a {type(data).__name__}"
+        raise RecipeError(where, [f"expected a mapping of recipe fields at the top level, got {kind}"])
+    try:
+        return Recipe.model_validate(data)
+    except ValidationError as exc:
+        raise RecipeError(where, [_describe(err) for err in exc.errors()]) from None
+
+
+def load_recipe(path: Path) -> Recipe:
+    """Read and validate one recipe file. The file's name (without suffix) must be the recipe's name."""
+    where = display_path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RecipeError(where, [f"cannot read the file: {exc}"]) from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise RecipeError(where, [f"not valid YAML: {exc}".replace("\n", " ")]) from None
+    except RecursionError:
+        raise RecipeError(where, ["not valid YAML: nested too deeply"]) from None
+    recipe = parse_recipe(data, where)
+    if recipe.name != path.stem:
+        raise RecipeError(where, [f"name: {recipe.name!r} differs from the file name {path.stem!r}"])
+    return recipe
+
+
+def default_recipes_dir() -> Path:
+    """``$ZOO_RECIPES``, else the recipes shipped inside the package."""
+    env = os.environ.get("ZOO_RECIPES")
+    if env:
+        return Path(env)
+    return Path(__file__).resolve().parent / "recipes"
+
+
+def recipe_files(folder: Path) -> list[Path]:
+    if not folder.is_dir():
+        raise UsageError(
+            f"recipe folder {display_path(folder)} does not exist; pass --recipes DIR or set ZOO_RECIPES"
+        )
+    return sorted(p for p in folder.iterdir() if p.suffix in RECIPE_SUFFIXES and p.is_file())
+
+
+class RecipeBook:
+    """All recipes of a folder, loaded lazily, with the errors of the broken ones kept apart."""
+
+    def __init__(self, folder: Path | None = None):
+        self.folder = folder or default_recipes_dir()
+
+    @cached_property
+    def _loaded(self) -> tuple[dict[str, Recipe], dict[str, RecipeError]]:
+        good: dict[str, Recipe] = {}
+        bad: dict[str, RecipeError] = {}
+        for path in recipe_files(self.folder):
+            try:
+                good[path.stem] = load_recipe(path)
+            except RecipeError as exc:
+                bad[path.stem] = exc
+        return good, bad
+
+    @property
+    def recipes(self) -> dict[str, Recipe]:
+        return self._loaded[0]
+
+    @property
+    def errors(self) -> dict[str, RecipeError]:
+        return self._loaded[1]
+
+    def names(self) -> list[str]:
+        return sorted(set(self.recipes) | set(self.errors))
+
+    def get(self, name: str) -> Recipe:
+        if name in self.errors:
+            raise self.errors[name]
+        if name in self.recipes:
+            return self.recipes[name]
+        hint = difflib.get_close_matches(name, self.names(), n=1)
+        did_you_mean = f" (did you mean {hint[0]!r}?)" if hint else ""
+        raise UsageError(
+            f"no recipe named {name!r} in {display_path(self.folder)}{did_you_mean}; "
+            f"known: {', '.join(self.names()) or 'none'}"
+        )
+
+    def select(self, names: Iterable[str], all_: bool) -> list[Recipe]:
+        names = list(names)
+        if all_ and names:
+            raise UsageError("give model names or --all, not both")
+        if all_:
+            names = self.names()
+        if not names:
+            raise UsageError("name at least one model, or pass --all")
+        return [self.get(n) for n in names]
+
+
+# --- error messages ------------------------------------------------------------------------------
+
+
+def _format_loc(loc: Iterable[int | str]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+def _describe(err: Mapping[str, Any]) -> str:
+    loc = tuple(err["loc"])
+    msg = str(err["msg"])
+    for prefix in ("Value error, ", "Assertion failed, "):
+        msg = msg.removeprefix(prefix)
+    if err["type"] == "extra_forbidden":
+        key = loc[-1]
+        known = _fields_at(loc[:-1])
+        hint = difflib.get_close_matches(str(key), known, n=1)
+        msg = f"unknown field {str(key)!r}" + (f" (did you mean {hint[0]!r}?)" if hint else "")
+        if known and not hint:
+            msg += f"; expected one of: {', '.join(known)}"
+        loc = loc[:-1]
+    elif err["type"] == "missing":
+        msg = "required field is missing"
+    where = _format_loc(loc)
+    return f"{where}: {msg}" if where else msg
+
+
+def _fields_at(loc: tuple[int | str, ...]) -> list[str]:
+    """The field names of the recipe model found by following ``loc`` from the top."""
+    model: Any = Recipe
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        field = getattr(model, "model_fields", {}).get(part)
+        if field is None:
+            return []
+        model = _inner_model(field.annotation)
+    return list(getattr(model, "model_fields", {}))
+
+
+def _inner_model(annotation: Any) -> Any:
+    """The first model class inside an annotation (list[X], X | None, Annotated[X, ...])."""
+    stack = [annotation]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, type) and issubclass(current, BaseModel):
+            return current
+        stack.extend(get_args(current))
+    return None
+
+
+def json_schema() -> dict[str, Any]:
+    schema = Recipe.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "zookit recipe"
+    return schema
