@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -178,6 +179,42 @@ def cmd_fetch(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+# --- convert / verify ----------------------------------------------------------------------------
+
+
+def _convert_or_verify(args: argparse.Namespace, verify_only: bool) -> int:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's start-up chatter is not for users
+    from zookit.build import run_targets, summarize
+    from zookit.fetch import default_zoo_dir
+
+    zoo_dir = Path(args.zoo_dir) if args.zoo_dir else default_zoo_dir()
+    images = Path(args.images) if args.images else None
+    rows = []
+    for recipe in _book(args).select(args.names, args.all):
+        try:
+            rows += run_targets(
+                recipe, zoo_dir, args.target, getattr(args, "quant", None), images, verify_only
+            )
+        except ZooError as exc:
+            rows.append({"model": recipe.name, "target": "*", "status": "failed", "error": str(exc)})
+        if not args.json:
+            for row in rows:
+                if row["model"] == recipe.name:
+                    print(summarize(row), file=sys.stdout if row["status"] == "ok" else sys.stderr)
+    failed = sum(1 for r in rows if r["status"] != "ok")
+    if args.json:
+        _print_json({"results": rows, "failed": failed})
+    return 1 if failed else 0
+
+
+def cmd_convert(args: argparse.Namespace) -> int:
+    return _convert_or_verify(args, verify_only=False)
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    return _convert_or_verify(args, verify_only=True)
+
+
 # --- the parser -----------------------------------------------------------------------------------
 
 
@@ -227,6 +264,30 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--require-hashes", action="store_true", help="refuse files that no checksum pins")
     p.add_argument("--timeout", type=float, default=30.0, metavar="SECONDS", help="connect and read timeout")
     p.add_argument("--json", action="store_true", help="print a JSON result on stdout")
+
+    for name, handler, help_ in (
+        ("convert", cmd_convert, "trim and convert models to their targets, verified against the source"),
+        ("verify", cmd_verify, "run converted models against their source again"),
+    ):
+        p = add(name, handler, help_)
+        p.add_argument("names", nargs="*", metavar="NAME")
+        p.add_argument("--all", action="store_true", help="every recipe")
+        p.add_argument("--zoo-dir", metavar="DIR", help="the model zoo folder (default: $ZOO_DIR or ./zoo)")
+        p.add_argument("--target", action="append", metavar="T", help="only this target (repeatable)")
+        p.add_argument(
+            "--images",
+            "--calibration-images",
+            dest="images",
+            metavar="DIR",
+            help="images for int8 calibration and for verification (besides seeded random inputs)",
+        )
+        p.add_argument("--json", action="store_true", help="print a JSON result on stdout")
+        if name == "convert":
+            p.add_argument(
+                "--quant",
+                choices=["float32", "float16", "dynamic-range", "int8", "int16x8"],
+                help="quantize TFLite targets this way (output folder tflite-MODE)",
+            )
     return parser
 
 

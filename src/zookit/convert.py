@@ -1,0 +1,147 @@
+"""The convert stage: a trimmed TF graph to TFLite (TensorFlow's converter) or ONNX (tf2onnx).
+
+Each quantization mode is one small function that sets the converter's options; the table
+QUANTIZERS maps the recipe's names to them.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from zookit.errors import ConversionError
+from zookit.recipe import Target
+from zookit.trim import Port
+
+log = logging.getLogger(__name__)
+Samples = Callable[[], Iterator[list[np.ndarray]]]
+
+
+def _float16(conv: Any, tf: Any, target: Target, samples: Samples | None) -> None:
+    conv.optimizations = [tf.lite.Optimize.DEFAULT]
+    conv.target_spec.supported_types = [tf.float16]
+
+
+def _dynamic_range(conv: Any, tf: Any, target: Target, samples: Samples | None) -> None:
+    conv.optimizations = [tf.lite.Optimize.DEFAULT]
+
+
+def _int8(conv: Any, tf: Any, target: Target, samples: Samples | None) -> None:
+    _full_integer(conv, tf, target, samples, tf.lite.OpsSet.TFLITE_BUILTINS_INT8)
+
+
+def _int16x8(conv: Any, tf: Any, target: Target, samples: Samples | None) -> None:
+    ops = tf.lite.OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8
+    _full_integer(conv, tf, target, samples, ops)
+
+
+def _full_integer(conv: Any, tf: Any, target: Target, samples: Samples | None, ops: Any) -> None:
+    if samples is None:
+        raise ConversionError(f"target {target.name}: full-integer quantization needs calibration samples")
+    conv.optimizations = [tf.lite.Optimize.DEFAULT]
+    conv.representative_dataset = samples
+    conv.target_spec.supported_ops = [ops]
+    io = {"float32": tf.float32, "int8": tf.int8, "uint8": tf.uint8, "int16": tf.int16}[target.io_dtype]
+    conv.inference_input_type = io
+    conv.inference_output_type = io
+
+
+QUANTIZERS: dict[str, Callable[[Any, Any, Target, Samples | None], None]] = {
+    "float32": lambda conv, tf, target, samples: None,
+    "float16": _float16,
+    "dynamic-range": _dynamic_range,
+    "int8": _int8,
+    "int16x8": _int16x8,
+}
+
+
+def tflite_options(target: Target, allow_custom_ops: bool) -> dict[str, Any]:
+    """The converter options a target means, as recorded in the manifest."""
+    return {
+        "converter": "tf.compat.v1.lite.TFLiteConverter.from_frozen_graph",
+        "quantization": target.quantization,
+        "io_dtype": target.io_dtype,
+        "per_channel": target.per_channel,
+        "allow_custom_ops": allow_custom_ops,
+        "calibration_samples": target.calibration_samples
+        if target.quantization in ("int8", "int16x8")
+        else 0,
+    }
+
+
+def to_tflite(
+    graph_path: Path,
+    inputs: list[Port],
+    outputs: list[Port],
+    target: Target,
+    allow_custom_ops: bool,
+    samples: Samples | None,
+) -> bytes:
+    """Convert a frozen graph file with TensorFlow's converter and the target's quantization."""
+    import tensorflow as tf
+
+    conv = tf.compat.v1.lite.TFLiteConverter.from_frozen_graph(
+        str(graph_path),
+        input_arrays=[p.name for p in inputs],
+        output_arrays=[p.name for p in outputs],
+        input_shapes={p.name: list(p.shape) for p in inputs},
+    )
+    conv.allow_custom_ops = allow_custom_ops
+    QUANTIZERS[target.quantization](conv, tf, target, samples)
+    if not target.per_channel:
+        # No public switch exists; this converter attribute turns per-channel weights into per-tensor.
+        conv._experimental_disable_per_channel = True
+    try:
+        result: bytes = conv.convert()
+    except Exception as exc:  # the converter raises ConverterError, ValueError and friends
+        first = str(exc).strip().splitlines()
+        raise ConversionError(
+            f"target {target.name}: the TFLite converter failed: {' '.join(first[:3])}"
+        ) from None
+    return result
+
+
+def onnx_options(target: Target) -> dict[str, Any]:
+    return {
+        "converter": "tf2onnx.convert.from_graph_def",
+        "opset": target.opset or 13,
+        "inputs_as_nchw": target.inputs_as_nchw,
+    }
+
+
+def to_onnx(graph_def: Any, inputs: list[Port], outputs: list[Port], target: Target) -> bytes:
+    """Convert a trimmed graph with tf2onnx at the target's opset, then check it."""
+    import onnx
+    import tf2onnx
+
+    nchw = [f"{p.name}:0" for p in inputs] if target.inputs_as_nchw else None
+    try:
+        model, _ = tf2onnx.convert.from_graph_def(
+            graph_def,
+            input_names=[f"{p.name}:0" for p in inputs],
+            output_names=[f"{p.name}:0" for p in outputs],
+            opset=target.opset or 13,
+            inputs_as_nchw=nchw,
+        )
+        onnx.checker.check_model(model)
+    except Exception as exc:  # tf2onnx raises many kinds
+        raise ConversionError(
+            f"target {target.name}: tf2onnx failed: {str(exc).splitlines()[0][:300]}"
+        ) from None
+    data: bytes = model.SerializeToString()
+    return data
+
+
+def write_graph_def(graph_def: Any, folder: Path) -> Path:
+    """A frozen graph written to a fresh temporary file in ``folder`` (the caller removes it)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix=".trimmed-", suffix=".pb", dir=folder)
+    with os.fdopen(fd, "wb") as f:
+        f.write(graph_def.SerializeToString())
+    return Path(name)

@@ -1,0 +1,114 @@
+"""Input data for calibration and verification: seeded random tensors and preprocessed images."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+
+from zookit.errors import UsageError
+from zookit.recipe import Preprocessing, Recipe
+from zookit.trim import Port
+
+log = logging.getLogger(__name__)
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
+
+
+def image_files(folder: Path) -> list[Path]:
+    if not folder.is_dir():
+        raise UsageError(f"image folder {folder} does not exist")
+    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    if not files:
+        raise UsageError(f"image folder {folder} holds no {'/'.join(IMAGE_SUFFIXES)} files")
+    return files
+
+
+def random_inputs(
+    recipe: Recipe, inputs: list[Port], count: int, seed: int = 0
+) -> list[dict[str, np.ndarray]]:
+    """``count`` seeded random samples, each value within the input's declared range."""
+    rng = np.random.default_rng(seed)
+    ranges = {s.name: s.value_range for s in recipe.inputs}
+    samples = []
+    for _ in range(count):
+        sample = {}
+        for port in inputs:
+            low, high = ranges.get(port.name) or _default_range(recipe, port)
+            data = rng.uniform(low, high, size=port.shape)
+            sample[port.name] = data.astype(port.dtype)
+        samples.append(sample)
+    return samples
+
+
+def _default_range(recipe: Recipe, port: Port) -> tuple[float, float]:
+    if port.dtype == "uint8":
+        return 0.0, 255.0
+    p = recipe.preprocessing
+    lows = [(0 - m) * s for m, s in zip(_three(p.mean), _three(p.scale), strict=True)]
+    highs = [(255 - m) * s for m, s in zip(_three(p.mean), _three(p.scale), strict=True)]
+    return min(lows), max(highs)
+
+
+def _three(values: list[float]) -> list[float]:
+    return values * 3 if len(values) == 1 else values
+
+
+def preprocess_image(path: Path, p: Preprocessing, port: Port) -> np.ndarray:
+    """Decode, resize/crop, normalise and lay out one image as the recipe says, batch of 1."""
+    import tensorflow as tf
+
+    try:
+        image = tf.io.decode_image(path.read_bytes(), channels=3, expand_animations=False)
+    except (tf.errors.InvalidArgumentError, OSError) as exc:
+        raise UsageError(f"{path}: cannot decode the image ({exc})") from None
+    image = tf.cast(image, tf.float32)
+    height, width = _spatial(port, p.layout)
+    if p.size:
+        image = tf.image.resize(image, p.size)
+    else:
+        if p.resize:
+            h, w = image.shape[0], image.shape[1]
+            factor = p.resize / min(h, w)
+            image = tf.image.resize(image, (round(h * factor), round(w * factor)))
+        image = tf.image.resize_with_crop_or_pad(image, p.crop or height, p.crop or width)
+        if image.shape[0] != height or image.shape[1] != width:
+            image = tf.image.resize(image, (height, width))
+    array = image.numpy()
+    if p.channel_order == "BGR":
+        array = array[..., ::-1]
+    if port.dtype != "uint8":
+        array = (array - np.array(_three(p.mean), np.float32)) * np.array(_three(p.scale), np.float32)
+    if p.layout == "NCHW":
+        array = array.transpose(2, 0, 1)
+    return np.asarray(array[np.newaxis].astype(port.dtype))
+
+
+def _spatial(port: Port, layout: str) -> tuple[int, int]:
+    if len(port.shape) != 4:
+        raise UsageError(f"input {port.name} has shape {list(port.shape)}: images need a 4-D input")
+    return (port.shape[2], port.shape[3]) if layout == "NCHW" else (port.shape[1], port.shape[2])
+
+
+def image_inputs(
+    recipe: Recipe, inputs: list[Port], folder: Path, limit: int | None = None
+) -> list[dict[str, np.ndarray]]:
+    if len(inputs) != 1:
+        raise UsageError(f"{recipe.name}: images can feed only a single-input model, it has {len(inputs)}")
+    files = image_files(folder)[:limit]
+    return [{inputs[0].name: preprocess_image(f, recipe.preprocessing, inputs[0])} for f in files]
+
+
+def calibration_samples(
+    recipe: Recipe, inputs: list[Port], count: int, images: Path | None
+) -> list[dict[str, np.ndarray]]:
+    """Images from ``images`` when given (cycled up to ``count``), else seeded random data (with a warning)."""
+    if images is not None:
+        samples = image_inputs(recipe, inputs, images)
+        return [samples[i % len(samples)] for i in range(max(count, len(samples)))]
+    log.warning(
+        "%s: calibrating on seeded random data: fine for testing, not for a model you ship; "
+        "pass --calibration-images DIR",
+        recipe.name,
+    )
+    return random_inputs(recipe, inputs, count, seed=1)

@@ -1,0 +1,125 @@
+"""Run models: a TF graph in TensorFlow, a TFLite model in LiteRT, an ONNX model in onnxruntime.
+
+Each runner takes and returns float-domain arrays keyed by tensor name (without ':0'): quantized
+TFLite inputs and outputs are (de)quantized here with the model's own parameters.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from zookit.errors import VerificationError
+from zookit.trim import Port, node_name
+
+Runner = Callable[[dict[str, np.ndarray]], dict[str, np.ndarray]]
+
+
+def tf_runner(graph_def: Any, inputs: list[Port], outputs: list[Port]) -> Runner:
+    import tensorflow as tf
+
+    graph = tf.Graph()
+    with graph.as_default():
+        tf.graph_util.import_graph_def(graph_def, name="")
+    session = tf.compat.v1.Session(graph=graph)
+    fetches = [f"{p.name}:0" for p in outputs]
+
+    def run(feed: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        values = session.run(fetches, {f"{k}:0": v for k, v in feed.items()})
+        return {p.name: np.asarray(v) for p, v in zip(outputs, values, strict=True)}
+
+    return run
+
+
+def tflite_runner(model: bytes, inputs: list[Port], outputs: list[Port]) -> Runner:
+    from ai_edge_litert.interpreter import Interpreter
+
+    try:
+        interpreter = Interpreter(model_content=model, num_threads=2)
+        interpreter.allocate_tensors()
+    except (ValueError, RuntimeError) as exc:
+        raise VerificationError(f"LiteRT cannot load the converted model: {exc}") from None
+    in_details = _match(interpreter.get_input_details(), inputs, "input")
+    out_details = _match(interpreter.get_output_details(), outputs, "output")
+
+    def run(feed: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        for port, detail in zip(inputs, in_details, strict=True):
+            interpreter.set_tensor(detail["index"], _quantize(feed[port.name], detail))
+        interpreter.invoke()
+        return {
+            p.name: _dequantize(interpreter.get_tensor(d["index"]), d)
+            for p, d in zip(outputs, out_details, strict=True)
+        }
+
+    return run
+
+
+def _match(details: list[dict[str, Any]], ports: list[Port], kind: str) -> list[dict[str, Any]]:
+    """Pair interpreter tensors with ports by name, falling back to order when names were rewritten."""
+    by_name = {node_name(d["name"]): d for d in details}
+    if all(p.name in by_name for p in ports):
+        return [by_name[p.name] for p in ports]
+    if len(details) != len(ports):
+        raise VerificationError(
+            f"the converted model has {len(details)} {kind}s ({[d['name'] for d in details]}), expected {len(ports)}"
+        )
+    return details
+
+
+def _quantize(x: np.ndarray, detail: dict[str, Any]) -> np.ndarray:
+    dtype = detail["dtype"]
+    if np.issubdtype(dtype, np.floating) or dtype == x.dtype:
+        return x.astype(dtype)
+    scale, zero = detail["quantization"]
+    if not scale:
+        return x.astype(dtype)
+    info = np.iinfo(dtype)
+    return np.asarray(np.clip(np.round(x / scale + zero), info.min, info.max).astype(dtype))
+
+
+def _dequantize(y: np.ndarray, detail: dict[str, Any]) -> np.ndarray:
+    scale, zero = detail["quantization"]
+    if np.issubdtype(y.dtype, np.integer) and scale:
+        return np.asarray((y.astype(np.float32) - zero) * scale)
+    return np.asarray(y)
+
+
+def onnx_runner(model: bytes, inputs: list[Port], outputs: list[Port], nchw: bool = False) -> Runner:
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 2
+    try:
+        session = ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
+    except Exception as exc:  # onnxruntime raises its own untyped errors
+        raise VerificationError(f"onnxruntime cannot load the model: {exc}") from None
+    in_names = [i.name for i in session.get_inputs()]
+    out_names = [o.name for o in session.get_outputs()]
+    in_map = _onnx_names(in_names, inputs, "input")
+    out_map = _onnx_names(out_names, outputs, "output")
+
+    def run(feed: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        ort_feed = {}
+        for port in inputs:
+            x = feed[port.name]
+            ort_feed[in_map[port.name]] = x.transpose(0, 3, 1, 2) if nchw and x.ndim == 4 else x
+        values = session.run([out_map[p.name] for p in outputs], ort_feed)
+        return {p.name: np.asarray(v) for p, v in zip(outputs, values, strict=True)}
+
+    return run
+
+
+def _onnx_names(names: list[str], ports: list[Port], kind: str) -> dict[str, str]:
+    out = {}
+    for i, port in enumerate(ports):
+        for candidate in (port.name, f"{port.name}:0"):
+            if candidate in names:
+                out[port.name] = candidate
+                break
+        else:
+            if len(names) != len(ports):
+                raise VerificationError(f"the ONNX model has no {kind} {port.name!r} (it has {names})")
+            out[port.name] = names[i]
+    return out

@@ -1,0 +1,107 @@
+"""The verify stage: compare a converted model's outputs with the source model's on the same inputs.
+
+For each output: the largest absolute difference, and the largest relative one (the absolute
+difference over the largest magnitude of the source output). For classifiers also top-1 agreement
+on the first output, counted over the *decisive* samples: those where the source's top-1 score leads
+the runner-up by more than the tolerance's ``max_abs`` (when the two best scores are closer than the
+error the target is allowed, which of them wins is noise, not a disagreement). A target passes when
+every limit its tolerance sets holds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from zookit.recipe import Tolerance
+from zookit.runtime import Runner
+
+# Used when a target (for example one made with --quant) sets no tolerance of its own.
+DEFAULT_TOLERANCE = {
+    "float32": Tolerance(max_abs=1e-3, top1_agreement=1.0),
+    "float16": Tolerance(max_rel=5e-2, top1_agreement=0.9),
+    "dynamic-range": Tolerance(max_rel=0.2, top1_agreement=0.5),
+    "int8": Tolerance(top1_agreement=0.5),
+    "int16x8": Tolerance(max_rel=0.2, top1_agreement=0.5),
+}
+
+
+@dataclass
+class Report:
+    samples: int
+    outputs: dict[str, dict[str, float]] = field(default_factory=dict)
+    top1_agreement: float | None = None
+    top1_decisive: int = 0
+    failures: list[str] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return not self.failures
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "passed": self.passed,
+            "samples": self.samples,
+            "outputs": self.outputs,
+            "top1_agreement": self.top1_agreement,
+            "top1_decisive_samples": self.top1_decisive,
+            "failures": self.failures,
+        }
+
+
+def compare(
+    source: Runner,
+    converted: Runner,
+    samples: list[dict[str, np.ndarray]],
+    tolerance: Tolerance,
+    classifier: bool,
+) -> Report:
+    expected = [source(s) for s in samples]
+    actual = [converted(s) for s in samples]
+    report = Report(samples=len(samples))
+    for name in expected[0]:
+        a = np.stack([e[name].astype(np.float64) for e in expected])
+        b = np.stack(
+            [r[name].astype(np.float64).reshape(e[name].shape) for r, e in zip(actual, expected, strict=True)]
+        )
+        diff = float(np.max(np.abs(a - b))) if a.size else 0.0
+        scale = float(np.max(np.abs(a))) if a.size else 0.0
+        report.outputs[name] = {"max_abs": diff, "max_rel": diff / scale if scale > 0 else diff}
+    if classifier:
+        first = next(iter(expected[0]))
+        margin = tolerance.max_abs or 0.0
+        agree = [
+            int(np.argmax(e[first])) == int(np.argmax(r[first]))
+            for e, r in zip(expected, actual, strict=True)
+            if _lead(e[first]) > margin
+        ]
+        report.top1_decisive = len(agree)
+        report.top1_agreement = sum(agree) / len(agree) if agree else None
+    _judge(report, tolerance)
+    return report
+
+
+def _lead(scores: np.ndarray) -> float:
+    """How far the best score is ahead of the second best."""
+    flat = np.sort(scores.astype(np.float64).ravel())
+    return float(flat[-1] - flat[-2]) if flat.size > 1 else float("inf")
+
+
+def _judge(report: Report, tol: Tolerance) -> None:
+    for name, figures in report.outputs.items():
+        if tol.max_abs is not None and figures["max_abs"] > tol.max_abs:
+            report.failures.append(f"{name}: max abs error {figures['max_abs']:.3g} > {tol.max_abs:g}")
+        if tol.max_rel is not None and figures["max_rel"] > tol.max_rel:
+            report.failures.append(f"{name}: max relative error {figures['max_rel']:.3g} > {tol.max_rel:g}")
+    if (
+        tol.top1_agreement is not None
+        and report.top1_agreement is not None
+        and report.top1_agreement < tol.top1_agreement
+    ):
+        report.failures.append(f"top-1 agreement {report.top1_agreement:.2f} < {tol.top1_agreement:g}")
+
+
+def effective_tolerance(tolerance: Tolerance, quantization: str) -> Tolerance:
+    return tolerance if tolerance.model_dump(exclude_none=True) else DEFAULT_TOLERANCE[quantization]
