@@ -106,6 +106,17 @@ def test_mobilenet_recipe_on_a_small_standin(
         assert row["verification"]["outputs"]["MobilenetV1/Predictions/Reshape_1"]["max_abs"] < 1e-4
 
 
+def resnet_variant(
+    name: str, targets: list[dict[str, Any]], server: FileServer, tmp_path: Path
+) -> dict[str, Any]:
+    """The real ResNet50 recipe renamed, with other targets and no TIDL section, served from the stand-in."""
+    doc = real_recipe("resnet50_v1")
+    doc.update(name=name, targets=targets)
+    doc.pop("tidl")
+    serve_source(doc, server, "resnet50_v1.pb", standins.resnet50_like(tmp_path / "src.pb"))
+    return doc
+
+
 def by_target(result: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {r["target"]: r for r in result["results"]}
 
@@ -178,10 +189,7 @@ QUANT_TARGETS = [
 def test_every_quantization_mode_end_to_end(
     server: FileServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    doc = real_recipe("resnet50_v1")
-    doc.update(name="quant", targets=QUANT_TARGETS)
-    doc.pop("tidl")
-    serve_source(doc, server, "resnet50_v1.pb", standins.resnet50_like(tmp_path / "src.pb"))
+    doc = resnet_variant("quant", QUANT_TARGETS, server, tmp_path)
     result = fetch_convert(tmp_path, doc, capsys)
     rows = by_target(result)
     assert result["exit"] == 0, [r.get("error") for r in rows.values()]
@@ -207,10 +215,7 @@ def test_every_quantization_mode_end_to_end(
 def test_quant_option_on_the_command_line(
     server: FileServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    doc = real_recipe("resnet50_v1")
-    doc.update(name="mnet", targets=[{"name": "tflite-float32", "format": "tflite"}])
-    doc.pop("tidl")
-    serve_source(doc, server, "resnet50_v1.pb", standins.resnet50_like(tmp_path / "src.pb"))
+    doc = resnet_variant("mnet", [{"name": "tflite-float32", "format": "tflite"}], server, tmp_path)
     images = make_images(tmp_path / "images")
     result = fetch_convert(tmp_path, doc, capsys, "--quant", "int8", "--images", str(images))
     assert result["exit"] == 0, result
@@ -223,11 +228,8 @@ def test_quant_option_on_the_command_line(
 def test_interior_tensor_becomes_the_input(
     server: FileServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    doc = real_recipe("resnet50_v1")
-    doc.update(name="head", targets=[{"name": "tflite-float32", "format": "tflite"}])
-    doc.pop("tidl")
+    doc = resnet_variant("head", [{"name": "tflite-float32", "format": "tflite"}], server, tmp_path)
     doc["trim"]["inputs"] = [{"tensor": "resnet_model/Mean", "name": "features", "shape": [1, 8]}]
-    serve_source(doc, server, "resnet50_v1.pb", standins.resnet50_like(tmp_path / "src.pb"))
     result = fetch_convert(tmp_path, doc, capsys)
     assert result["exit"] == 0, result
     from ai_edge_litert.interpreter import Interpreter

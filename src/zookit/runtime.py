@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from zookit.errors import VerificationError
-from zookit.trim import Port, node_name
+from zookit.trim import Port, node_name, onnx_tensor_name
 
 Runner = Callable[[dict[str, np.ndarray]], dict[str, np.ndarray]]
 
@@ -114,12 +114,8 @@ def onnx_runner(model: bytes, inputs: list[Port], outputs: list[Port], nchw: boo
 def _onnx_names(names: list[str], ports: list[Port], kind: str) -> dict[str, str]:
     out = {}
     for i, port in enumerate(ports):
-        for candidate in (port.name, f"{port.name}:0"):
-            if candidate in names:
-                out[port.name] = candidate
-                break
-        else:
-            if len(names) != len(ports):
-                raise VerificationError(f"the ONNX model has no {kind} {port.name!r} (it has {names})")
-            out[port.name] = names[i]
+        found = onnx_tensor_name(port.name, names)
+        if found is None and len(names) != len(ports):
+            raise VerificationError(f"the ONNX model has no {kind} {port.name!r} (it has {names})")
+        out[port.name] = found or names[i]
     return out

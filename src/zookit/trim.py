@@ -88,10 +88,10 @@ def trim_graph_def(graph_def: tf.compat.v1.GraphDef, recipe: Recipe, where: str)
 
     nodes = {n.name: n for n in graph_def.node}
     inputs, outputs = source_ports(recipe)
-    for field, ports in (("trim.outputs" if recipe.trim.outputs else "outputs", outputs),):
-        for p in ports:
-            if p.name not in nodes:
-                raise missing_tensor_error(p.name, nodes, where, field)
+    out_field = "trim.outputs" if recipe.trim.outputs else "outputs"
+    for p in outputs:
+        if p.name not in nodes:
+            raise missing_tensor_error(p.name, nodes, where, out_field)
     for i, t in enumerate(recipe.trim.inputs):
         if node_name(t.tensor) not in nodes:
             raise missing_tensor_error(t.tensor, nodes, where, f"trim.inputs[{i}].tensor")
@@ -165,10 +165,10 @@ def trim_onnx(model: onnx.ModelProto, recipe: Recipe, where: str) -> onnx.ModelP
     known = {i.name for i in graph.input} | {o for n in graph.node for o in n.output}
     for field, ports in (("inputs", inputs), ("trim.outputs" if recipe.trim.outputs else "outputs", outputs)):
         for p in ports:
-            if _onnx_name(p.name, known) is None:
+            if onnx_tensor_name(p.name, known) is None:
                 raise missing_tensor_error(p.name, known, where, field)
-    in_names = [_onnx_name(p.name, known) or p.name for p in inputs]
-    out_names = [_onnx_name(p.name, known) or p.name for p in outputs]
+    in_names = [onnx_tensor_name(p.name, known) or p.name for p in inputs]
+    out_names = [onnx_tensor_name(p.name, known) or p.name for p in outputs]
     model = _static_inputs(model, dict(zip(in_names, [p.shape for p in inputs], strict=True)))
     try:
         model = onnx.shape_inference.infer_shapes(model, strict_mode=False)
@@ -183,7 +183,8 @@ def trim_onnx(model: onnx.ModelProto, recipe: Recipe, where: str) -> onnx.ModelP
     return model
 
 
-def _onnx_name(name: str, known: set[str]) -> str | None:
+def onnx_tensor_name(name: str, known: Iterable[str]) -> str | None:
+    """The name under which ``name`` appears in an ONNX graph: as is, or with tf2onnx's ':0'."""
     for candidate in (name, f"{name}:0"):
         if candidate in known:
             return candidate
