@@ -100,3 +100,186 @@ def onnx_classifier(path: Path) -> bytes:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)
     return data
+
+
+# Head node numbers of the zenodo ResNet34-SSD1200 file as TI publishes them (box, class per map).
+R34_BOX_HEADS = (338, 360, 382, 404, 426, 448)
+R34_CLASS_HEADS = (349, 371, 393, 415, 437, 459)
+
+
+def onnx_ssd(
+    path: Path,
+    size: int = 1200,
+    priors: tuple[int, ...] = (4, 6, 6, 6, 4, 4),
+    classes: int = 81,
+    width: int = 8,
+    seed: int = 0,
+) -> bytes:
+    """An ONNX SSD shaped like ResNet34-SSD1200 (PyTorch export): image [1,3,size,size] -> strided convs to
+    six feature maps (50, 25, 13, 7, 3, 3 at 1200) -> per map a box Conv (4 x priors channels) and a class
+    Conv (classes x priors) -> Reshape [1,4,-1] / [1,classes,-1] -> Concat -> Softmax, decode against
+    constant priors, NonMaxSuppression -> bboxes [1,K,4], labels [1,K] int64, scores [1,K].
+
+    Nodes are named like a PyTorch export (``Conv_338``, outputs ``338``); the heads carry TI's numbers.
+    """
+    from onnx import TensorProto, helper, numpy_helper
+
+    rng = np.random.default_rng(seed)
+    nodes: list = []
+    inits: list = []
+    counter = iter(range(1000, 100000))
+
+    def const(array: np.ndarray) -> str:
+        name = f"c{next(counter)}"
+        inits.append(numpy_helper.from_array(array, name))
+        return name
+
+    def node(op: str, inputs: list[str], number: int | None = None, **attrs) -> str:  # type: ignore[no-untyped-def]
+        n = number if number is not None else next(counter)
+        out = str(n)
+        nodes.append(helper.make_node(op, inputs, [out], name=f"{op}_{n}", **attrs))
+        return out
+
+    def conv(
+        x: str, cin: int, cout: int, k: int, s: int, p: int, number: int | None = None, scale: float = 0.3
+    ) -> str:
+        w = const(rng.normal(0, scale, (cout, cin, k, k)).astype(np.float32))
+        b = const(rng.normal(0, 0.1, (cout,)).astype(np.float32))
+        return node("Conv", [x, w, b], number, kernel_shape=[k, k], strides=[s, s], pads=[p] * 4)
+
+    x = node("Relu", [conv("image", 3, width, 4, 4, 0)])
+    x = node("Relu", [conv(x, width, width, 2, 2, 0)])
+    x = node("Relu", [conv(x, width, width, 3, 3, 0)])  # 50 at 1200
+    maps = [x]
+    for stride, pad in ((2, 1), (2, 1), (2, 1), (2, 0), (1, 1)):
+        maps.append(node("Relu", [conv(maps[-1], width, width, 3, stride, pad)]))
+    boxes, scores = [], []
+    for i, (fmap, k) in enumerate(zip(maps, priors, strict=True)):
+        box = conv(fmap, width, 4 * k, 3, 1, 1, R34_BOX_HEADS[i], scale=0.05)
+        cls = conv(fmap, width, classes * k, 3, 1, 1, R34_CLASS_HEADS[i], scale=0.2)
+        boxes.append(node("Reshape", [box, const(np.array([1, 4, -1], np.int64))]))
+        scores.append(node("Reshape", [cls, const(np.array([1, classes, -1], np.int64))]))
+    box_all = node("Concat", boxes, axis=2)  # [1,4,N]
+    cls_all = node("Concat", scores, axis=2)  # [1,C,N]
+    total = sum(k * s * s for k, s in zip(priors, _map_sizes(size), strict=True))
+    anchors = rng.uniform(0.1, 0.9, (1, total, 4)).astype(np.float32)
+    decoded = node(
+        "Add",
+        [node("Mul", [node("Transpose", [box_all], perm=[0, 2, 1]), const(np.float32(0.1))]), const(anchors)],
+    )
+    probs = node("Softmax", [cls_all], axis=1)
+    axes0 = const(np.array([0], np.int64))
+    fg = node(
+        "Slice",
+        [
+            probs,
+            const(np.array([1], np.int64)),
+            const(np.array([classes], np.int64)),
+            const(np.array([1], np.int64)),
+        ],
+    )
+    selected = node(
+        "NonMaxSuppression",
+        [
+            decoded,
+            fg,
+            const(np.array([200], np.int64)),
+            const(np.array([0.5], np.float32)),
+            const(np.array([0.3], np.float32)),
+        ],
+    )
+    cls_idx = node(
+        "Squeeze",
+        [node("Gather", [selected, const(np.array([1], np.int64))], axis=1), const(np.array([1], np.int64))],
+    )
+    box_idx = node(
+        "Squeeze",
+        [node("Gather", [selected, const(np.array([2], np.int64))], axis=1), const(np.array([1], np.int64))],
+    )
+    picked = node("Gather", [node("Squeeze", [decoded, axes0]), box_idx], axis=0)
+    picked_scores = node(
+        "GatherND",
+        [
+            node("Squeeze", [fg, axes0]),
+            node(
+                "Slice",
+                [
+                    selected,
+                    const(np.array([1], np.int64)),
+                    const(np.array([3], np.int64)),
+                    const(np.array([1], np.int64)),
+                ],
+            ),
+        ],
+    )
+    nodes.append(helper.make_node("Unsqueeze", [picked, axes0], ["bboxes"], name="Unsqueeze_bboxes"))
+    labels = node("Add", [cls_idx, const(np.array(1, np.int64))])
+    nodes.append(helper.make_node("Unsqueeze", [labels, axes0], ["labels"], name="Unsqueeze_labels"))
+    nodes.append(helper.make_node("Unsqueeze", [picked_scores, axes0], ["scores"], name="Unsqueeze_scores"))
+    graph = helper.make_graph(
+        nodes,
+        "ssd_r34_standin",
+        [helper.make_tensor_value_info("image", TensorProto.FLOAT, [1, 3, size, size])],
+        [
+            helper.make_tensor_value_info("bboxes", TensorProto.FLOAT, [1, "n", 4]),
+            helper.make_tensor_value_info("labels", TensorProto.INT64, [1, "n"]),
+            helper.make_tensor_value_info("scores", TensorProto.FLOAT, [1, "n"]),
+        ],
+        inits,
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 8
+    data: bytes = model.SerializeToString()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    return data
+
+
+def _map_sizes(size: int) -> list[int]:
+    s = size // 24
+    out = [s]
+    for stride, pad in ((2, 1), (2, 1), (2, 1), (2, 0), (1, 1)):
+        s = (s + 2 * pad - 3) // stride + 1
+        out.append(s)
+    return out
+
+
+def tf_ssd_like(path: Path, anchors_yxhw: np.ndarray, seed: int = 0) -> bytes:
+    """A small TF OD API SSD with SSD-MobileNet's tensor names and tail: image_tensor uint8 [1,300,300,3]
+    -> Preprocessor/sub ((2/255) x - 1) -> conv features -> box encodings 'Squeeze' [1,N,4] and sigmoid
+    scores 'Postprocessor/convert_scores' [1,N,91]; anchors 'MultipleGridAnchorGenerator/Identity' (corner
+    form); faster-rcnn decoding (10,10,5,5), per-class NMS (0.3 / 0.6, 100 per class, 100 in all), boxes
+    clipped to the image, classes + 1 -> detection_boxes/scores/classes, num_detections."""
+    n = len(anchors_yxhw)
+
+    def build(tf, rng):  # type: ignore[no-untyped-def]
+        image = tf.compat.v1.placeholder(tf.uint8, [1, 300, 300, 3], name="image_tensor")
+        x = tf.subtract(tf.cast(image, tf.float32) * (2.0 / 255.0), 1.0, name="Preprocessor/sub")
+        w = tf.constant(rng.normal(0, 0.3, (8, 8, 3, 8)).astype(np.float32))
+        y = tf.nn.relu6(tf.nn.conv2d(x, w, strides=8, padding="SAME", name="FeatureExtractor/Conv2D"))
+        y = tf.reshape(tf.reduce_mean(y, axis=[1, 2]), [1, 8])
+        box_w = tf.constant(rng.normal(0, 0.4, (8, n * 4)).astype(np.float32))
+        cls_w = tf.constant(rng.normal(0, 0.3, (8, n * 91)).astype(np.float32))
+        cls_b = tf.constant(rng.normal(-2.0, 1.0, (n * 91,)).astype(np.float32))
+        encodings = tf.reshape(tf.matmul(y, box_w), [1, n, 1, 4], name="concat")
+        encodings = tf.squeeze(encodings, axis=2, name="Squeeze")
+        logits = tf.reshape(tf.matmul(y, cls_w) + cls_b, [1, n, 91], name="concat_1")
+        scores = tf.sigmoid(logits, name="Postprocessor/convert_scores")
+        yc, xc, h, w_ = (anchors_yxhw[:, i] for i in range(4))
+        corners = np.stack([yc - h / 2, xc - w_ / 2, yc + h / 2, xc + w_ / 2], 1).astype(np.float32)
+        anchors = tf.identity(tf.constant(corners), name="MultipleGridAnchorGenerator/Identity")
+        ymin, xmin, ymax, xmax = tf.unstack(anchors, axis=1)
+        ha, wa = ymax - ymin, xmax - xmin
+        ty, tx, th, tw = tf.unstack(encodings[0], axis=1)
+        ycen, xcen = ty / 10.0 * ha + ymin + ha / 2, tx / 10.0 * wa + xmin + wa / 2
+        hh, ww = tf.exp(th / 5.0) * ha, tf.exp(tw / 5.0) * wa
+        boxes = tf.stack([ycen - hh / 2, xcen - ww / 2, ycen + hh / 2, xcen + ww / 2], axis=1)
+        nms = tf.image.combined_non_max_suppression(
+            tf.reshape(boxes, [1, n, 1, 4]), scores[:, :, 1:], 100, 100, 0.6, 0.3, clip_boxes=True
+        )
+        tf.identity(nms.nmsed_boxes, name="detection_boxes")
+        tf.identity(nms.nmsed_scores, name="detection_scores")
+        tf.identity(nms.nmsed_classes + 1.0, name="detection_classes")
+        tf.cast(nms.valid_detections, tf.float32, name="num_detections")
+
+    return _freeze(build, ["detection_boxes"], path)

@@ -215,6 +215,65 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return _convert_or_verify(args, verify_only=True)
 
 
+# --- tidl / check -------------------------------------------------------------------------------
+
+
+def cmd_tidl(args: argparse.Namespace) -> int:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from zookit.build import package_model
+    from zookit.fetch import default_zoo_dir
+    from zookit.tidlcheck import problems
+
+    zoo_dir = Path(args.zoo_dir) if args.zoo_dir else default_zoo_dir()
+    images = Path(args.images) if args.images else None
+    calibration = Path(args.calibration_images) if args.calibration_images else None
+    rows: list[dict[str, Any]] = []
+    for recipe in _book(args).select(args.names, args.all):
+        try:
+            row = package_model(recipe, zoo_dir, images, calibration, args.strict)
+        except ZooError as exc:
+            row = {"model": recipe.name, "status": "failed", "error": str(exc)}
+        rows.append(row)
+        if args.json:
+            continue
+        if row["status"] != "ok":
+            print(f"FAILED {recipe.name}: {row['error']}", file=sys.stderr)
+            continue
+        bad = problems([_finding(f) for f in row["check"]])
+        print(
+            f"ok {recipe.name}: {row['folder']} ({len(row['files'])} files, {len(bad)} operator(s) off the accelerator)"
+        )
+        for f in bad:
+            print(f"  warning: {f.op} at {f.node}: {f.reason}", file=sys.stderr)
+        for missing in row["missing"]:
+            print(f"  incomplete: {missing}", file=sys.stderr)
+    failed = sum(1 for r in rows if r["status"] != "ok")
+    if args.json:
+        _print_json({"packages": rows, "failed": failed})
+    return 1 if failed else 0
+
+
+def _finding(data: dict[str, Any]) -> Any:
+    from zookit.tidlcheck import Finding
+
+    return Finding(**data)
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from zookit.tidlcheck import check_model, problems
+
+    findings = check_model(Path(args.model))
+    bad = problems(findings)
+    if args.json:
+        _print_json({"model": args.model, "findings": [f.as_dict() for f in findings], "problems": len(bad)})
+    else:
+        for f in findings:
+            mark = "info" if f.accelerated else "off-accelerator"
+            print(f"{mark}: {f.op} at {f.node}: {f.reason}")
+        print(f"{args.model}: {len(bad)} operator(s) TIDL would not run on the accelerator")
+    return 1 if bad and args.strict else 0
+
+
 # --- the parser -----------------------------------------------------------------------------------
 
 
@@ -288,6 +347,26 @@ def build_parser() -> argparse.ArgumentParser:
                 choices=["float32", "float16", "dynamic-range", "int8", "int16x8"],
                 help="quantize TFLite targets this way (output folder tflite-MODE)",
             )
+
+    p = add("tidl", cmd_tidl, "write TIDL import packages (converting the TIDL target when needed)")
+    p.add_argument("names", nargs="*", metavar="NAME")
+    p.add_argument("--all", action="store_true", help="every recipe")
+    p.add_argument("--zoo-dir", metavar="DIR", help="the model zoo folder (default: $ZOO_DIR or ./zoo)")
+    p.add_argument(
+        "--calibration-images",
+        metavar="DIR",
+        help="images for TIDL's calibration list (copied into the package)",
+    )
+    p.add_argument("--images", metavar="DIR", help="images to verify with when the target must be converted")
+    p.add_argument(
+        "--strict", action="store_true", help="fail when an operator would not run on the accelerator"
+    )
+    p.add_argument("--json", action="store_true", help="print a JSON result on stdout")
+
+    p = add("check", cmd_check, "list the operators of a model TIDL would not run on the accelerator")
+    p.add_argument("model", metavar="MODEL_FILE", help="a .tflite or .onnx file")
+    p.add_argument("--strict", action="store_true", help="exit 1 when any operator is off the accelerator")
+    p.add_argument("--json", action="store_true", help="print JSON")
     return parser
 
 

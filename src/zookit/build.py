@@ -8,6 +8,7 @@ conversion or verification leaves no artefact under a final name.
 from __future__ import annotations
 
 import contextlib
+import io
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -15,16 +16,18 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from zookit import __version__
-from zookit.data import calibration_samples, image_inputs, random_inputs
+import numpy as np
+
+from zookit import __version__, detection
+from zookit.data import calibration_samples, image_inputs, normalize, random_inputs
 from zookit.errors import ConversionError, UsageError, VerificationError, ZooError
 from zookit.fetch import source_dir
-from zookit.fsutil import atomic_path, read_json, write_json
+from zookit.fsutil import atomic_path, read_json, write_bytes, write_json
 from zookit.hashes import file_checksum
 from zookit.recipe import Recipe, Target
 from zookit.runtime import Runner, onnx_runner, tf_runner, tflite_runner
-from zookit.trim import Port, load_graph_def, source_ports, trim_graph_def, trim_onnx
-from zookit.verify import Report, compare, effective_tolerance
+from zookit.trim import Port, load_graph_def, node_name, source_ports, static_onnx, trim_graph_def, trim_onnx
+from zookit.verify import Report, compare, compare_detections, effective_tolerance
 
 MANIFEST = "manifest.json"
 VERIFY_RANDOM_SAMPLES = 4
@@ -41,6 +44,9 @@ class Prepared:
     graph_def: Any = None  # TF sources
     onnx_model: Any = None  # ONNX sources
     reference: Runner | None = None
+    source_graph: Any = None  # the whole TF graph of an SSD, for its anchors and its own detections
+    heads: detection.Heads | None = None  # the heads found in an ONNX SSD
+    prior_counts: list[int] | None = None
 
 
 def tool_versions() -> dict[str, str]:
@@ -63,9 +69,15 @@ def prepare(recipe: Recipe, zoo_dir: Path) -> Prepared:
     where = f"{recipe.name} ({path.name})"
     inputs, outputs = source_ports(recipe)
     if recipe.model.format == "tf-frozen-graph":
-        trimmed = trim_graph_def(load_graph_def(path), recipe, where)
+        full = load_graph_def(path)
+        trimmed = trim_graph_def(full, recipe, where)
         return Prepared(
-            recipe, inputs, outputs, graph_def=trimmed, reference=tf_runner(trimmed, inputs, outputs)
+            recipe,
+            inputs,
+            outputs,
+            graph_def=trimmed,
+            reference=tf_runner(trimmed, inputs, outputs),
+            source_graph=full if recipe.detection and recipe.detection.anchors else None,
         )
     if recipe.model.format == "onnx":
         import onnx
@@ -74,10 +86,28 @@ def prepare(recipe: Recipe, zoo_dir: Path) -> Prepared:
             original = onnx.load(str(path))
         except Exception as exc:
             raise ConversionError(f"{where}: not a readable ONNX model ({exc})") from None
+        if recipe.detection and recipe.detection.priors:
+            return _prepare_onnx_ssd(recipe, original, inputs, where)
         trimmed_onnx = trim_onnx(original, recipe, where)
         reference = onnx_runner(_expose(original, [p.name for p in outputs]), inputs, outputs)
         return Prepared(recipe, inputs, outputs, onnx_model=trimmed_onnx, reference=reference)
     raise ConversionError(f"{where}: model.format {recipe.model.format!r} cannot be converted yet")
+
+
+def _prepare_onnx_ssd(recipe: Recipe, original: Any, inputs: list[Port], where: str) -> Prepared:
+    """Find the heads by structure, check the priors against them, and cut after the heads."""
+    static = static_onnx(original, recipe, where)
+    heads = detection.discover_heads(static, recipe, where)
+    counts = detection.check_priors(recipe, heads, where)
+    static = detection.rename_heads(static, heads)
+    outputs = [
+        Port(h.name, (1, h.channels, h.height, h.width), "float32") for h in heads.boxes + heads.classes
+    ]
+    trimmed = trim_onnx(static, recipe, where, outputs)
+    reference = onnx_runner(_expose(static, [p.name for p in outputs]), inputs, outputs)
+    return Prepared(
+        recipe, inputs, outputs, onnx_model=trimmed, reference=reference, heads=heads, prior_counts=counts
+    )
 
 
 def _expose(model: Any, names: list[str]) -> bytes:
@@ -120,10 +150,16 @@ def convert_target(
     out_file = out_dir / f"{recipe.name}.{target.format}"
     started = time.monotonic()
     allow_custom = recipe.custom_ops.allow
+    outputs = prepared.outputs
+    extras: dict[str, Any] = {}
     if target.format == "tflite":
         if prepared.graph_def is None:
             raise ConversionError(f"{recipe.name}/{target.name}: TFLite targets need a TF source model")
+        graph_def = prepared.graph_def
         options = convert.tflite_options(target, allow_custom)
+        if target.postprocess:
+            graph_def, outputs, extras = _with_postprocess(prepared, target)
+            options["postprocess"] = extras["postprocess"]
         samples = None
         if target.quantization in ("int8", "int16x8"):
             data = calibration_samples(recipe, prepared.inputs, target.calibration_samples, images)
@@ -133,11 +169,9 @@ def convert_target(
                 for sample in data:
                     yield [sample[p.name] for p in prepared.inputs]
 
-        graph_file = convert.write_graph_def(prepared.graph_def, out_dir)
+        graph_file = convert.write_graph_def(graph_def, out_dir)
         try:
-            model = convert.to_tflite(
-                graph_file, prepared.inputs, prepared.outputs, target, allow_custom, samples
-            )
+            model = convert.to_tflite(graph_file, prepared.inputs, outputs, target, allow_custom, samples)
         finally:
             graph_file.unlink()
     elif prepared.graph_def is not None:
@@ -146,6 +180,8 @@ def convert_target(
     else:
         options = {"converter": "onnx.utils.Extractor + onnx.shape_inference", "static_shapes": True}
         model = prepared.onnx_model.SerializeToString()
+    if prepared.heads is not None:
+        extras["heads"] = _heads_record(prepared)
     convert_s = time.monotonic() - started
     with atomic_path(out_file) as tmp:
         tmp.write_bytes(model)
@@ -157,6 +193,8 @@ def convert_target(
                 f"{recipe.name}/{target.name}: the converted model does not match the source: "
                 + "; ".join(report.failures)
             )
+    if recipe.detection and recipe.detection.anchors and not target.postprocess:
+        extras["anchors"] = _write_anchors(recipe, out_dir)
     manifest = {
         "recipe": recipe.name,
         "recipe_digest": recipe.digest,
@@ -169,6 +207,9 @@ def convert_target(
             "checksum": file_checksum(out_file),
             "size": out_file.stat().st_size,
         },
+        "inputs": [_port_record(p) for p in prepared.inputs],
+        "outputs": [_port_record(p) for p in outputs],
+        **extras,
         "verification": report.as_dict(),
         "timing": {"convert_s": round(convert_s, 3), "verify_s": round(verify_s, 3)},
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -177,8 +218,74 @@ def convert_target(
     return manifest
 
 
+def _port_record(port: Port) -> dict[str, Any]:
+    return {"name": port.name, "shape": list(port.shape), "dtype": port.dtype}
+
+
+def _with_postprocess(prepared: Prepared, target: Target) -> tuple[Any, list[Port], dict[str, Any]]:
+    """The trimmed SSD graph with anchors and the post-process op, after checking the anchors."""
+    recipe = prepared.recipe
+    where = f"{recipe.name}/{target.name}"
+    anchors = detection.recipe_anchors(recipe)
+    detection.check_graph_anchors(prepared.source_graph, recipe, anchors, where)
+    boxes = _box_count(prepared)
+    if boxes != len(anchors):
+        raise ConversionError(
+            f"{where}: detection.anchors: {len(anchors)} anchors for {boxes} box encodings; "
+            "check feature_map_sizes, aspect_ratios and reduce_boxes_in_lowest_layer"
+        )
+    graph_def = detection.add_postprocess(prepared.graph_def, recipe, anchors)
+    assert recipe.detection is not None
+    record = {
+        "op": detection.POSTPROCESS_OP,
+        "anchors": len(anchors),
+        "anchors_checked_against_graph": bool(
+            recipe.detection.anchors and recipe.detection.anchors.graph_anchors
+        ),
+        **recipe.detection.postprocess.model_dump(mode="json"),
+    }
+    return graph_def, detection.postprocess_outputs(recipe), {"postprocess": record}
+
+
+def _box_count(prepared: Prepared) -> int:
+    """Boxes the trimmed graph's box-encoding head produces (one run on a blank input)."""
+    assert prepared.reference is not None and prepared.recipe.detection is not None
+    feed = {p.name: np.zeros(p.shape, p.dtype) for p in prepared.inputs}
+    name = prepared.recipe.detection.heads.box_encodings or prepared.outputs[0].name
+    values = prepared.reference(feed)
+    shape = values[name].shape if name in values else next(iter(values.values())).shape
+    return int(shape[1])
+
+
+def _write_anchors(recipe: Recipe, out_dir: Path) -> dict[str, Any]:
+    anchors = detection.recipe_anchors(recipe)
+    buffer = io.BytesIO()
+    np.save(buffer, anchors)
+    write_bytes(out_dir / "anchors.npy", buffer.getvalue())
+    return {
+        "file": "anchors.npy",
+        "shape": list(anchors.shape),
+        "layout": "ycenter, xcenter, h, w (normalised)",
+    }
+
+
+def _heads_record(prepared: Prepared) -> dict[str, Any]:
+    heads = prepared.heads
+    assert heads is not None
+    return {
+        "box": [h.name for h in heads.boxes],
+        "class": [h.name for h in heads.classes],
+        "feature_maps": [[h.height, h.width] for h in heads.boxes],
+        "priors": prepared.prior_counts,
+        "total_boxes": heads.total_boxes,
+        "classes_per_prior": heads.classes_per_prior,
+    }
+
+
 def verify_model(prepared: Prepared, target: Target, model: bytes, images: Path | None) -> Report:
     assert prepared.reference is not None
+    if target.postprocess:
+        return _verify_detections(prepared, target, model, images)
     inputs, outputs = prepared.inputs, prepared.outputs
     if target.format == "tflite":
         runner = tflite_runner(model, inputs, outputs)
@@ -189,6 +296,36 @@ def verify_model(prepared: Prepared, target: Target, model: bytes, images: Path 
         samples += image_inputs(prepared.recipe, inputs, images)
     tolerance = effective_tolerance(target.tolerance, target.quantization)
     return compare(prepared.reference, runner, samples, tolerance, prepared.recipe.task == "classification")
+
+
+def _verify_detections(prepared: Prepared, target: Target, model: bytes, images: Path | None) -> Report:
+    """The converted SSD's detections against the whole source graph's own, on the same pictures.
+
+    The source takes the raw picture (its preprocessor included); the converted model takes the
+    picture normalised as the recipe's preprocessing says.
+    """
+    recipe = prepared.recipe
+    picture = [Port(node_name(s.name), tuple(s.shape), s.dtype) for s in recipe.inputs]
+    declared = [Port(node_name(s.name), tuple(s.shape), s.dtype) for s in recipe.outputs]
+    source = tf_runner(prepared.source_graph, picture, declared)
+    converted = tflite_runner(model, prepared.inputs, detection.postprocess_outputs(recipe))
+    pictures = random_inputs(recipe, picture, VERIFY_RANDOM_SAMPLES, seed=0)
+    if images is not None:
+        pictures += image_inputs(recipe, picture, images)
+    pairs = [
+        (p, {prepared.inputs[0].name: normalize(p[picture[0].name], recipe.preprocessing)}) for p in pictures
+    ]
+    tolerance = target.tolerance
+    return compare_detections(
+        source,
+        converted,
+        pairs,
+        [p.name for p in declared],
+        min_iou=tolerance.box_iou if tolerance.box_iou is not None else 0.9,
+        score_abs=tolerance.score_abs if tolerance.score_abs is not None else 1e-3,
+        label_offset=detection.TF_OD_API_LABEL_OFFSET,
+        required=tolerance.detection_match if tolerance.detection_match is not None else 1.0,
+    )
 
 
 def reverify(prepared: Prepared, target: Target, zoo_dir: Path, images: Path | None) -> dict[str, Any]:
@@ -260,3 +397,35 @@ def summarize(row: dict[str, Any]) -> str:
     worst = max((o["max_abs"] for o in v["outputs"].values()), default=0.0)
     top1 = f", top-1 agreement {v['top1_agreement']:.2f}" if v.get("top1_agreement") is not None else ""
     return f"ok {row['model']}/{row['target']}: {row['size'] / 1e6:.2f} MB, max abs error {worst:.3g}{top1}"
+
+
+def package_model(
+    recipe: Recipe,
+    zoo_dir: Path,
+    images: Path | None,
+    calibration_images: Path | None,
+    strict: bool = False,
+) -> dict[str, Any]:
+    """`zoo tidl` for one model: convert the TIDL target when it is missing or stale, then package it."""
+    from zookit.tidl import build_package, target_manifest
+
+    if recipe.tidl is None:
+        raise UsageError(
+            f"{recipe.name}: the recipe has no tidl section, so there is no TIDL package to make"
+        )
+    manifest = target_manifest(recipe, zoo_dir)
+    converted = manifest is None
+    if manifest is None:
+        row = run_targets(recipe, zoo_dir, [recipe.tidl.target], None, images or calibration_images)[0]
+        if row["status"] != "ok":
+            raise ZooError(row["error"])
+        manifest = target_manifest(recipe, zoo_dir)
+        assert manifest is not None
+    record = build_package(recipe, zoo_dir, manifest, calibration_images, strict)
+    return {
+        "model": recipe.name,
+        "status": "ok",
+        "folder": str(zoo_dir / recipe.name / "tidl"),
+        "converted": converted,
+        **record,
+    }

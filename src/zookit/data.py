@@ -75,13 +75,20 @@ def preprocess_image(path: Path, p: Preprocessing, port: Port) -> np.ndarray:
         if image.shape[0] != height or image.shape[1] != width:
             image = tf.image.resize(image, (height, width))
     array = image.numpy()
+    if port.dtype == "uint8":
+        return np.asarray(np.clip(np.round(array), 0, 255)[np.newaxis].astype(np.uint8))
+    return normalize(array[np.newaxis], p, port.dtype)
+
+
+def normalize(pixels: np.ndarray, p: Preprocessing, dtype: str = "float32") -> np.ndarray:
+    """RGB pixels [N,H,W,3] (0..255) to the model's input: channel order, (x - mean) * scale, layout."""
+    array = pixels.astype(np.float32)
     if p.channel_order == "BGR":
         array = array[..., ::-1]
-    if port.dtype != "uint8":
-        array = (array - np.array(_three(p.mean), np.float32)) * np.array(_three(p.scale), np.float32)
+    array = (array - np.array(_three(p.mean), np.float32)) * np.array(_three(p.scale), np.float32)
     if p.layout == "NCHW":
-        array = array.transpose(2, 0, 1)
-    return np.asarray(array[np.newaxis].astype(port.dtype))
+        array = array.transpose(0, 3, 1, 2)
+    return np.asarray(array.astype(dtype))
 
 
 def _spatial(port: Port, layout: str) -> tuple[int, int]:

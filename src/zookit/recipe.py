@@ -205,6 +205,9 @@ class Tolerance(_Model):
     top1_agreement: Fraction | None = None
     box_iou: Fraction | None = None
     score_abs: PositiveFloat | None = None
+    detection_match: Fraction | None = Field(
+        None, description="Share of the source's detections the converted model must reproduce (default 1)."
+    )
 
 
 Quantization = Literal["float32", "float16", "dynamic-range", "int8", "int16x8"]
@@ -221,6 +224,9 @@ class Target(_Model):
     calibration_samples: PositiveInt = 16
     opset: Annotated[int, Field(ge=7, le=23)] | None = None
     inputs_as_nchw: bool = False
+    postprocess: bool = Field(
+        False, description="TFLite SSD: append the TFLite_Detection_PostProcess op fed by the raw heads."
+    )
     tolerance: Tolerance = Field(default_factory=Tolerance)
 
     @model_validator(mode="after")
@@ -327,6 +333,9 @@ class Detection(_Model):
     priors: list[PriorBox] = Field(default_factory=list)
     postprocess: PostProcess = Field(default_factory=PostProcess)
     heads: Heads = Field(default_factory=Heads)
+    data_layout: Literal["separated", "interleaved"] = Field(
+        "separated", description="caffe_ssd: how the heads lay out each prior's values (TIDL data_layout)."
+    )
 
     @model_validator(mode="after")
     def _check(self) -> Detection:
@@ -381,6 +390,17 @@ class Recipe(_Model):
         problems += _duplicates("targets", "name", [t.name for t in self.targets])
         if self.task == "detection" and self.detection is None:
             problems.append("detection: required for a detection recipe")
+        for i, t in enumerate(self.targets):
+            if not t.postprocess:
+                continue
+            if t.format != "tflite":
+                problems.append(f"targets[{i}].postprocess: only TFLite targets take the post-process op")
+            if self.detection is None or self.detection.anchors is None:
+                problems.append(f"targets[{i}].postprocess: needs detection.anchors")
+            if "TFLite_Detection_PostProcess" not in self.custom_ops.ops:
+                problems.append(
+                    f"targets[{i}].postprocess: custom_ops must allow and list TFLite_Detection_PostProcess"
+                )
         if self.tidl and self.tidl.target not in {t.name for t in self.targets}:
             problems.append(
                 f"tidl.target: {self.tidl.target!r} is not one of the targets "

@@ -155,23 +155,26 @@ def _check_inputs_reached(trimmed: Any, recipe: Recipe, inputs: list[Port], wher
 # --- ONNX ----------------------------------------------------------------------------------------
 
 
-def trim_onnx(model: onnx.ModelProto, recipe: Recipe, where: str) -> onnx.ModelProto:
-    """Cut an ONNX model between the recipe's tensors, make input shapes static, infer shapes, check."""
+def trim_onnx(
+    model: onnx.ModelProto, recipe: Recipe, where: str, outputs: list[Port] | None = None
+) -> onnx.ModelProto:
+    """Cut an ONNX model between the recipe's tensors (or ``outputs``), with static input shapes,
+    inferred shapes, and checked."""
     import onnx
     from onnx.utils import Extractor
 
-    inputs, outputs = source_ports(recipe)
-    graph = model.graph
-    known = {i.name for i in graph.input} | {o for n in graph.node for o in n.output}
-    for field, ports in (("inputs", inputs), ("trim.outputs" if recipe.trim.outputs else "outputs", outputs)):
+    inputs, declared = source_ports(recipe)
+    outputs = outputs or declared
+    known = {i.name for i in model.graph.input} | {o for n in model.graph.node for o in n.output}
+    out_field = "trim.outputs" if recipe.trim.outputs else "outputs"
+    for field, ports in (("inputs", inputs), (out_field, outputs)):
         for p in ports:
             if onnx_tensor_name(p.name, known) is None:
                 raise missing_tensor_error(p.name, known, where, field)
     in_names = [onnx_tensor_name(p.name, known) or p.name for p in inputs]
     out_names = [onnx_tensor_name(p.name, known) or p.name for p in outputs]
-    model = _static_inputs(model, dict(zip(in_names, [p.shape for p in inputs], strict=True)))
+    model = static_onnx(model, recipe, where)
     try:
-        model = onnx.shape_inference.infer_shapes(model, strict_mode=False)
         if [i.name for i in model.graph.input] != in_names or [
             o.name for o in model.graph.output
         ] != out_names:
@@ -181,6 +184,20 @@ def trim_onnx(model: onnx.ModelProto, recipe: Recipe, where: str) -> onnx.ModelP
     except (onnx.checker.ValidationError, onnx.shape_inference.InferenceError) as exc:
         raise ConversionError(f"{where}: the trimmed ONNX model is invalid: {exc}") from None
     return model
+
+
+def static_onnx(model: onnx.ModelProto, recipe: Recipe, where: str) -> onnx.ModelProto:
+    """The model with the recipe's static input shapes and every shape inferred from them."""
+    import onnx
+
+    inputs, _ = source_ports(recipe)
+    names = {i.name for i in model.graph.input}
+    shapes = {onnx_tensor_name(p.name, names) or p.name: p.shape for p in inputs}
+    model = _static_inputs(model, shapes)
+    try:
+        return onnx.shape_inference.infer_shapes(model, strict_mode=False)
+    except onnx.shape_inference.InferenceError as exc:
+        raise ConversionError(f"{where}: shape inference failed: {exc}") from None
 
 
 def onnx_tensor_name(name: str, known: Iterable[str]) -> str | None:

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from zookit.detection import DetectionMatch, match_detections
 from zookit.recipe import Tolerance
 from zookit.runtime import Runner
 
@@ -34,6 +35,7 @@ class Report:
     outputs: dict[str, dict[str, float]] = field(default_factory=dict)
     top1_agreement: float | None = None
     top1_decisive: int = 0
+    detections: dict[str, Any] | None = None
     failures: list[str] = field(default_factory=list)
 
     @property
@@ -47,6 +49,7 @@ class Report:
             "outputs": self.outputs,
             "top1_agreement": self.top1_agreement,
             "top1_decisive_samples": self.top1_decisive,
+            **({"detections": self.detections} if self.detections is not None else {}),
             "failures": self.failures,
         }
 
@@ -105,3 +108,51 @@ def _judge(report: Report, tol: Tolerance) -> None:
 
 def effective_tolerance(tolerance: Tolerance, quantization: str) -> Tolerance:
     return tolerance if tolerance.model_dump(exclude_none=True) else DEFAULT_TOLERANCE[quantization]
+
+
+def compare_detections(
+    source: Runner,
+    converted: Runner,
+    pairs: list[tuple[dict[str, np.ndarray], dict[str, np.ndarray]]],
+    source_outputs: list[str],
+    min_iou: float,
+    score_abs: float,
+    label_offset: int,
+    required: float = 1.0,
+) -> Report:
+    """Detections of a TFLite SSD (boxes, classes, scores, count) against the source's own
+    (boxes, scores, classes, count, as the TF OD API orders them), one pair of inputs per picture.
+
+    Every source detection that is clearly inside the converted model's kept list must have a
+    converted detection of the same class with a close score and a box overlapping by ``min_iou``.
+    """
+    match = DetectionMatch()
+    counts = []
+    for source_feed, converted_feed in pairs:
+        e = source(source_feed)
+        boxes, scores, classes, count = (e[n] for n in source_outputs)
+        a = list(converted(converted_feed).values())
+        expected = (boxes[0], scores[0], classes[0] - label_offset, int(count.ravel()[0]))
+        actual = (a[0][0], a[2][0], a[1][0], int(a[3].ravel()[0]))
+        counts.append([expected[3], actual[3]])
+        match_detections(expected, actual, min_iou, score_abs, match)
+    report = Report(samples=len(pairs))
+    report.detections = {
+        "compared": match.considered,
+        "matched": match.matched,
+        "min_iou": round(match.min_iou, 4),
+        "max_score_diff": float(f"{match.max_score_diff:.3g}"),
+        "counts": counts,
+        "missed_boxes": [[round(v, 4) for v in box] for box in match.missed[:5]],
+        "box_iou": min_iou,
+        "score_abs": score_abs,
+    }
+    share = match.matched / match.considered if match.considered else 1.0
+    report.detections["matched_share"] = round(share, 4)
+    if share < required:
+        report.failures.append(
+            f"detections: {match.considered - match.matched} of {match.considered} source detections have no "
+            f"converted detection of the same class with IoU >= {min_iou:g} and score within {score_abs:g} "
+            f"(matched {share:.3f}, required {required:g})"
+        )
+    return report
