@@ -63,7 +63,8 @@ targets:
 """
 
 
-def main() -> None:
+def measure() -> list[tuple[str, ...]]:
+    """(target, direct, zoo convert, ratio, direct peak, zoo peak) rows."""
     work = WORK / "convert"
     shutil.rmtree(work, ignore_errors=True)
     (work / "recipes").mkdir(parents=True)
@@ -101,6 +102,11 @@ def main() -> None:
                 f"{zoo_mb:.0f} MB",
             )
         )
+    return rows
+
+
+def main() -> None:
+    rows = measure()
     print(
         "zoo convert (includes trimming and verification) vs a direct converter script, MobileNetV1 stand-in"
     )

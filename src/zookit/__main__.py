@@ -274,6 +274,124 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 1 if bad and args.strict else 0
 
 
+# --- run / clean ---------------------------------------------------------------------------------
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    import time
+
+    from zookit.fetch import default_mirrors, default_zoo_dir
+    from zookit.fsutil import write_json
+    from zookit.run import ModelResult, RunOptions, run_captured, run_model, summary_table
+
+    names = [r.name for r in _book(args).select(args.names, args.all)]
+    options = RunOptions(
+        zoo_dir=(Path(args.zoo_dir) if args.zoo_dir else default_zoo_dir()).resolve(),
+        cache_dir=Path(args.cache_dir).resolve() if args.cache_dir else None,
+        recipes_dir=Path(args.recipes).resolve() if args.recipes else None,
+        images=Path(args.images).resolve() if args.images else None,
+        calibration_images=Path(args.calibration_images).resolve() if args.calibration_images else None,
+        force=args.force,
+        offline=args.offline,
+        mirrors=tuple(args.mirror or default_mirrors()),
+    )
+    started = time.monotonic()
+    results: list[ModelResult] = []
+
+    def finished(result: ModelResult) -> None:
+        results.append(result)
+        if result.log.strip():
+            print(
+                f"----- {result.model} -----\n{result.log.rstrip()}\n----- end {result.model} -----",
+                file=sys.stderr,
+            )
+        done = sum(1 for s in result.stages if s.status == "done")
+        state = "FAILED" if result.failed else "ok"
+        print(f"[{len(results)}/{len(names)}] {state} {result.model} ({done} stage(s) run)", file=sys.stderr)
+
+    try:
+        if args.jobs <= 1:
+            os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+            for name in names:
+                print(f"[{len(results) + 1}/{len(names)}] {name} ...", file=sys.stderr)
+                finished(run_model(name, options))
+        else:
+            _run_parallel(names, options, args.jobs, run_captured, finished)
+    except KeyboardInterrupt:
+        left = [n for n in names if n not in {r.model for r in results}]
+        print(
+            f"zoo: interrupted: finished {', '.join(r.model for r in results) or 'nothing'}; "
+            f"not finished {', '.join(left)} (rerun to continue)",
+            file=sys.stderr,
+        )
+        return 130
+    failed = [r for r in results if r.failed]
+    report = {
+        "models": [r.as_dict() for r in results],
+        "failed": len(failed),
+        "seconds": round(time.monotonic() - started, 3),
+    }
+    if args.report:
+        write_json(Path(args.report), report)
+    if args.json:
+        _print_json(report)
+    else:
+        print(summary_table(results))
+        print(f"{len(results) - len(failed)} model(s) ok, {len(failed)} failed in {report['seconds']:.1f}s")
+    return 1 if failed else 0
+
+
+def _run_parallel(names: list[str], options: Any, jobs: int, work: Any, finished: Any) -> None:
+    """Each model in its own spawned process (TensorFlow is not fork-safe); output comes back whole."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    pool = ProcessPoolExecutor(
+        max_workers=min(jobs, len(names) or 1), mp_context=multiprocessing.get_context("spawn")
+    )
+    try:
+        futures = [pool.submit(work, name, options) for name in names]
+        for future in as_completed(futures):
+            finished(future.result())
+    except BaseException:
+        for process in list(getattr(pool, "_processes", {}).values()):
+            process.terminate()
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown()
+
+
+def cmd_clean(args: argparse.Namespace) -> int:
+    import shutil
+
+    from zookit.cache import Cache
+    from zookit.fetch import default_zoo_dir
+
+    zoo_dir = Path(args.zoo_dir) if args.zoo_dir else default_zoo_dir()
+    names = [r.name for r in _book(args).select(args.names, args.all)]
+    removed = []
+    for name in names:
+        folder = zoo_dir / name
+        if not folder.is_dir():
+            continue
+        for item in folder.iterdir():
+            if item.name == "source" and not args.sources:
+                continue
+            if item.name == ".lock":
+                continue
+            shutil.rmtree(item) if item.is_dir() else item.unlink()
+            removed.append(str(item))
+    if args.cache:
+        cache = Cache(Path(args.cache_dir) if args.cache_dir else None)
+        shutil.rmtree(cache.root, ignore_errors=True)
+        removed.append(str(cache.root))
+    print(
+        f"removed {len(removed)} item(s)"
+        + ("" if args.cache else "; the download cache was kept (--cache clears it)")
+    )
+    return 0
+
+
 # --- the parser -----------------------------------------------------------------------------------
 
 
@@ -362,6 +480,38 @@ def build_parser() -> argparse.ArgumentParser:
         "--strict", action="store_true", help="fail when an operator would not run on the accelerator"
     )
     p.add_argument("--json", action="store_true", help="print a JSON result on stdout")
+
+    p = add("run", cmd_run, "fetch, convert, verify and package models, redoing only what changed")
+    p.add_argument("names", nargs="*", metavar="NAME")
+    p.add_argument("--all", action="store_true", help="every recipe")
+    p.add_argument("--zoo-dir", metavar="DIR", help="the model zoo folder (default: $ZOO_DIR or ./zoo)")
+    p.add_argument(
+        "--cache-dir", metavar="DIR", help="the download cache (default: $ZOO_CACHE_DIR or the user cache)"
+    )
+    p.add_argument(
+        "-j", "--jobs", type=int, default=1, metavar="N", help="models at once, each in its own process"
+    )
+    p.add_argument("--images", metavar="DIR", help="images to verify with (besides seeded random inputs)")
+    p.add_argument(
+        "--calibration-images", metavar="DIR", help="images for calibration and TIDL's calibration list"
+    )
+    p.add_argument("--force", action="store_true", help="redo every stage")
+    p.add_argument(
+        "--mirror", action="append", metavar="URL_OR_DIR", help="look files up here first (repeatable)"
+    )
+    p.add_argument("--offline", action="store_true", help="use only the cache and mirrors")
+    p.add_argument("--report", metavar="FILE", help="write the JSON report here")
+    p.add_argument("--json", action="store_true", help="print the JSON report on stdout")
+
+    p = add("clean", cmd_clean, "remove generated artefacts (never the download cache unless --cache)")
+    p.add_argument("names", nargs="*", metavar="NAME")
+    p.add_argument("--all", action="store_true", help="every recipe")
+    p.add_argument("--zoo-dir", metavar="DIR", help="the model zoo folder (default: $ZOO_DIR or ./zoo)")
+    p.add_argument("--sources", action="store_true", help="also remove the fetched source files")
+    p.add_argument("--cache", action="store_true", help="also empty the download cache")
+    p.add_argument(
+        "--cache-dir", metavar="DIR", help="the download cache (default: $ZOO_CACHE_DIR or the user cache)"
+    )
 
     p = add("check", cmd_check, "list the operators of a model TIDL would not run on the accelerator")
     p.add_argument("model", metavar="MODEL_FILE", help="a .tflite or .onnx file")

@@ -140,7 +140,11 @@ def with_quantization(recipe: Recipe, target: Target, quant: str | None) -> Targ
 
 
 def convert_target(
-    prepared: Prepared, target: Target, zoo_dir: Path, images: Path | None = None
+    prepared: Prepared,
+    target: Target,
+    zoo_dir: Path,
+    images: Path | None = None,
+    stage_key: str | None = None,
 ) -> dict[str, Any]:
     """Convert, verify, and write the artefact and its manifest; return the manifest."""
     from zookit import convert
@@ -206,7 +210,9 @@ def convert_target(
             "file": out_file.name,
             "checksum": file_checksum(out_file),
             "size": out_file.stat().st_size,
+            "mtime_ns": out_file.stat().st_mtime_ns,
         },
+        "stage_key": stage_key,
         "inputs": [_port_record(p) for p in prepared.inputs],
         "outputs": [_port_record(p) for p in outputs],
         **extras,

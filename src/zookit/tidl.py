@@ -54,6 +54,7 @@ def build_package(
     manifest: dict[str, Any],
     calibration_images: Path | None,
     strict: bool = False,
+    stage_key: str | None = None,
 ) -> dict[str, Any]:
     """Write ``zoo/<model>/tidl/`` from the converted target; return the package record."""
     if recipe.tidl is None:
@@ -83,6 +84,7 @@ def build_package(
             "complete": bool(images),
             "missing": [] if images else ["calibration list: pass --calibration-images DIR"],
             "check": [f.as_dict() for f in findings],
+            "stage_key": stage_key,
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         }
         write_json(staging / PACKAGE, record)

@@ -1,0 +1,323 @@
+"""`zoo run`: fetch -> convert (every target, verified) -> TIDL package, for many models, incrementally.
+
+Each stage's result records a *stage key*: a digest of what it depends on (recipe content, input
+checksums, options, tool versions). A stage whose recorded key equals the key computed now, and whose
+files are still the ones recorded (size and modification time), is skipped, without importing
+TensorFlow. Everything a stage writes goes to a temporary name first and its record is written last,
+so a run killed at any moment leaves either the previous complete result or nothing under a final
+name; leftovers of a killed run are removed when the model is next worked on.
+
+Models run one after another, or with ``jobs > 1`` in separate spawned processes (TensorFlow is not
+fork-safe), each with its output captured and printed as one block when it finishes. A per-model
+lock serialises two runs on the same zoo. A failing model never stops the others.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+import traceback
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from zookit.errors import ZooError
+from zookit.fsutil import read_json
+
+STALE_PATTERNS = (".*.tmp", ".trimmed-*.pb", ".tidl-*")
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    zoo_dir: Path
+    cache_dir: Path | None = None
+    recipes_dir: Path | None = None
+    images: Path | None = None
+    calibration_images: Path | None = None
+    force: bool = False
+    offline: bool = False
+    mirrors: tuple[str, ...] = ()
+
+
+@dataclass
+class StageResult:
+    stage: str  # "fetch", "convert:<target>", "tidl"
+    status: str  # "done", "skipped", "failed"
+    seconds: float = 0.0
+    detail: dict[str, Any] = field(default_factory=dict)
+    error: str = ""
+
+
+@dataclass
+class ModelResult:
+    model: str
+    stages: list[StageResult] = field(default_factory=list)
+    log: str = ""
+
+    @property
+    def failed(self) -> bool:
+        return any(s.status == "failed" for s in self.stages)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "model": self.model,
+            "status": "failed" if self.failed else "ok",
+            "stages": [asdict(s) for s in self.stages],
+        }
+
+
+def digest(data: Any) -> str:
+    text = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
+    return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
+
+
+def folder_listing(folder: Path | None) -> list[list[Any]] | None:
+    """Names, sizes and modification times of a folder's files: what a stage reading it depends on."""
+    if folder is None:
+        return None
+    return sorted([p.name, p.stat().st_size, p.stat().st_mtime_ns] for p in folder.iterdir() if p.is_file())
+
+
+def _versions() -> dict[str, str]:
+    from zookit.build import tool_versions
+
+    return tool_versions()
+
+
+def _file_intact(path: Path, record: dict[str, Any]) -> bool:
+    try:
+        st = path.stat()
+    except OSError:
+        return False
+    return st.st_size == record.get("size") and st.st_mtime_ns == record.get("mtime_ns")
+
+
+def remove_stale(model_dir: Path) -> None:
+    """Temporary files and folders a killed run left behind (called with the model's lock held)."""
+    if not model_dir.is_dir():
+        return
+    for folder in [model_dir, *[p for p in model_dir.iterdir() if p.is_dir() and p.name != "source"]]:
+        for pattern in STALE_PATTERNS:
+            for leftover in folder.glob(pattern):
+                if leftover.is_dir():
+                    shutil.rmtree(leftover, ignore_errors=True)
+                else:
+                    leftover.unlink(missing_ok=True)
+
+
+def run_model(name: str, options: RunOptions) -> ModelResult:
+    """All stages of one model, under the model's lock. Never raises for a model's own failure."""
+    from filelock import FileLock
+
+    from zookit.recipe import RecipeBook
+
+    result = ModelResult(name)
+    try:
+        recipe = RecipeBook(options.recipes_dir).get(name)
+    except ZooError as exc:
+        result.stages.append(StageResult("recipe", "failed", error=str(exc)))
+        return result
+    model_dir = options.zoo_dir / name
+    model_dir.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(model_dir / ".lock")):
+        remove_stale(model_dir)
+        if _fetch(recipe, options, result):
+            versions = _versions()
+            if _convert(recipe, options, result, versions) and recipe.tidl is not None:
+                _tidl(recipe, options, result, versions)
+    return result
+
+
+def _stage(result: ModelResult, stage: str) -> StageResult:
+    entry = StageResult(stage, "done")
+    result.stages.append(entry)
+    return entry
+
+
+def _fetch(recipe: Any, options: RunOptions, result: ModelResult) -> bool:
+    from zookit.cache import Cache
+    from zookit.fetch import Fetcher, FetchOptions
+
+    entry = _stage(result, "fetch")
+    started = time.monotonic()
+    fetcher = Fetcher(
+        FetchOptions(
+            zoo_dir=options.zoo_dir,
+            cache=Cache(options.cache_dir),
+            mirrors=list(options.mirrors),
+            offline=options.offline,
+            jobs=2,
+        )
+    )
+    try:
+        files = fetcher.fetch_all([recipe])
+    finally:
+        fetcher.close()
+    entry.seconds = round(time.monotonic() - started, 3)
+    entry.detail = {"files": {f.file: f.status for f in files}, "bytes": sum(f.size for f in files)}
+    failed = [f for f in files if f.status == "failed"]
+    if failed:
+        entry.status, entry.error = "failed", "; ".join(f.error for f in failed)
+        return False
+    if all(f.status == "present" for f in files):
+        entry.status = "skipped"
+    return True
+
+
+def convert_key(recipe: Any, target: Any, options: RunOptions, versions: dict[str, str]) -> str:
+    from zookit.fetch import source_dir
+
+    folder = source_dir(options.zoo_dir, recipe.name)
+    stamps = {
+        s.file: (read_json(folder / f".fetched-{s.file}.json") or {}).get("checksum") for s in recipe.sources
+    }
+    return digest(
+        {
+            "stage": "convert",
+            "recipe": recipe.digest,
+            "target": target.model_dump(mode="json"),
+            "sources": stamps,
+            "images": folder_listing(options.images or options.calibration_images),
+            "versions": versions,
+        }
+    )
+
+
+def _convert(recipe: Any, options: RunOptions, result: ModelResult, versions: dict[str, str]) -> bool:
+    prepared = None
+    ok = True
+    images = options.images or options.calibration_images
+    for target in recipe.targets:
+        entry = _stage(result, f"convert:{target.name}")
+        started = time.monotonic()
+        key = convert_key(recipe, target, options, versions)
+        out_dir = options.zoo_dir / recipe.name / target.name
+        manifest = read_json(out_dir / "manifest.json")
+        if (
+            not options.force
+            and isinstance(manifest, dict)
+            and manifest.get("stage_key") == key
+            and _file_intact(out_dir / manifest["output"]["file"], manifest["output"])
+        ):
+            entry.status = "skipped"
+            entry.detail = _convert_detail(manifest)
+            continue
+        try:
+            from zookit.build import convert_target, prepare
+
+            if prepared is None:
+                prepared = prepare(recipe, options.zoo_dir)
+            manifest = convert_target(prepared, target, options.zoo_dir, images, stage_key=key)
+            entry.detail = _convert_detail(manifest)
+        except ZooError as exc:
+            entry.status, entry.error, ok = "failed", str(exc), False
+        entry.seconds = round(time.monotonic() - started, 3)
+    return ok
+
+
+def _convert_detail(manifest: dict[str, Any]) -> dict[str, Any]:
+    v = manifest.get("verification", {})
+    worst = max((o["max_abs"] for o in v.get("outputs", {}).values()), default=None)
+    detail: dict[str, Any] = {"size": manifest["output"]["size"], "max_abs": worst}
+    if v.get("top1_agreement") is not None:
+        detail["top1_agreement"] = v["top1_agreement"]
+    if v.get("detections"):
+        detail["detections_matched"] = v["detections"].get("matched_share")
+    return detail
+
+
+def _tidl(recipe: Any, options: RunOptions, result: ModelResult, versions: dict[str, str]) -> None:
+    from zookit.tidl import PACKAGE, target_manifest
+
+    entry = _stage(result, "tidl")
+    started = time.monotonic()
+    manifest = target_manifest(recipe, options.zoo_dir)
+    if manifest is None:
+        entry.status, entry.error = "failed", f"target {recipe.tidl.target} was not converted"
+        return
+    key = digest(
+        {
+            "stage": "tidl",
+            "recipe": recipe.digest,
+            "model": manifest["output"]["checksum"],
+            "calibration": folder_listing(options.calibration_images),
+            "versions": versions,
+        }
+    )
+    folder = options.zoo_dir / recipe.name / "tidl"
+    package = read_json(folder / PACKAGE)
+    if (
+        not options.force
+        and isinstance(package, dict)
+        and package.get("stage_key") == key
+        and all((folder / f).is_file() for f in package.get("files", {}))
+    ):
+        entry.status = "skipped"
+        entry.detail = {"files": len(package["files"]), "complete": package["complete"]}
+        return
+    try:
+        from zookit.tidl import build_package
+
+        package = build_package(recipe, options.zoo_dir, manifest, options.calibration_images, stage_key=key)
+        entry.detail = {"files": len(package["files"]), "complete": package["complete"]}
+    except ZooError as exc:
+        entry.status, entry.error = "failed", str(exc)
+    entry.seconds = round(time.monotonic() - started, 3)
+
+
+# --- running many models --------------------------------------------------------------------------
+
+
+def run_captured(name: str, options: RunOptions) -> ModelResult:
+    """run_model in a worker process, with everything it prints (TensorFlow's C++ logs too) captured."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    with tempfile.TemporaryFile(mode="w+b") as capture:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        saved = os.dup(1), os.dup(2)
+        os.dup2(capture.fileno(), 1)
+        os.dup2(capture.fileno(), 2)
+        try:
+            result = run_model(name, options)
+        except Exception:  # a bug must still come back as this model's failure, with its traceback
+            result = ModelResult(name, [StageResult("internal", "failed", error=traceback.format_exc())])
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            os.close(saved[0])
+            os.close(saved[1])
+        capture.seek(0)
+        result.log = capture.read().decode("utf-8", "replace")
+    return result
+
+
+def summary_table(results: list[ModelResult]) -> str:
+    rows = [("model", "stage", "status", "time", "size", "figures")]
+    for r in results:
+        for s in r.stages:
+            size = s.detail.get("size") or s.detail.get("bytes")
+            figures = ", ".join(
+                f"{k} {v:.3g}" if isinstance(v, float) else f"{k} {v}"
+                for k, v in s.detail.items()
+                if k in ("max_abs", "top1_agreement", "detections_matched", "files", "complete")
+                and v is not None
+            )
+            rows.append(
+                (
+                    r.model,
+                    s.stage,
+                    s.status,
+                    f"{s.seconds:.1f}s",
+                    f"{size / 1e6:.1f} MB" if size else "",
+                    figures if s.status != "failed" else s.error.splitlines()[0][:100],
+                )
+            )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in rows)
