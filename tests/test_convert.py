@@ -367,3 +367,20 @@ def test_acceptance_real_mobilenet_recipe_on_the_standin(
     int8 = json.loads((tmp_path / "zoo" / "mobilenet_v1" / "tflite-int8" / MANIFEST).read_text())
     assert int8["options"]["calibration"] == str(images)
     assert int8["verification"]["samples"] == 4 + 6  # seeded random inputs plus the six photographs
+    code, packaged = run(
+        [
+            "--recipes",
+            str(tmp_path / "recipes"),
+            "tidl",
+            "mobilenet_v1",
+            "--zoo-dir",
+            str(tmp_path / "zoo"),
+            "--calibration-images",
+            str(images),
+            "--json",
+        ],
+        capsys,
+    )
+    package = packaged["packages"][0]
+    assert code == 0 and package["complete"] and not package["converted"], packaged
+    assert package["calibration_images"] == 6 and not package["check"]
