@@ -189,7 +189,10 @@ def test_two_runs_on_one_zoo_serialise_per_model(server: FileServer, tmp_path: P
         zoo_process(tmp_path, "run", "--all", "--json"),
         zoo_process(tmp_path, "run", "--all", "--json"),
     )
-    (out1, err1), (out2, err2) = first.communicate(timeout=600), second.communicate(timeout=600)
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(2) as pool:  # drain both pipes at once: a full pipe would block its writer
+        (out1, err1), (out2, err2) = pool.map(lambda p: p.communicate(timeout=600), (first, second))
     assert first.returncode == 0 and second.returncode == 0, (err1, err2)
     stages = [statuses(json.loads(out1)), statuses(json.loads(out2))]
     key = ("resnet50_v1", "convert:tflite-float32")
