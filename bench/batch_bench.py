@@ -6,12 +6,10 @@ packed; each cold run starts from an empty zoo and an empty download cache.
 
 from __future__ import annotations
 
-import io
 import os
 import shutil
 import subprocess
 import sys
-import tarfile
 from pathlib import Path
 
 import yaml
@@ -21,16 +19,6 @@ from common import WORK, run_measured, serve_folder, table, zoo_command
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-
-def _tar(members: dict[str, bytes]) -> bytes:
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
-        for name, data in members.items():
-            entry = tarfile.TarInfo(name)
-            entry.size = len(data)
-            tar.addfile(entry, io.BytesIO(data))
-    return buf.getvalue()
 
 
 def _sha256(data: bytes) -> str:
@@ -64,7 +52,7 @@ def prepare(work: Path, base_url: str) -> tuple[Path, Path]:
     files = {
         "mobilenet_v1": (
             "mobilenet_v1_1.0_224.tgz",
-            _tar(
+            standins.targz(
                 {
                     "./mobilenet_v1_1.0_224_frozen.pb": frozen_mobilenet,
                     "./mobilenet_v1_1.0_224_info.txt": b"info\n",
@@ -74,7 +62,9 @@ def prepare(work: Path, base_url: str) -> tuple[Path, Path]:
         "resnet50_v1": ("resnet50_v1.pb", standins.resnet50_like(work / "r.pb")),
         "ssd_mobilenet_v1": (
             f"{ssd_dir}.tar.gz",
-            _tar({f"{ssd_dir}/frozen_inference_graph.pb": frozen_ssd, f"{ssd_dir}/pipeline.config": b"\n"}),
+            standins.targz(
+                {f"{ssd_dir}/frozen_inference_graph.pb": frozen_ssd, f"{ssd_dir}/pipeline.config": b"\n"}
+            ),
         ),
         "resnet34_ssd1200": ("resnet34-ssd1200.onnx", standins.onnx_ssd(work / "s.onnx")),
     }

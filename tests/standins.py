@@ -2,12 +2,37 @@
 
 from __future__ import annotations
 
+import io
 import os
+import tarfile
 from pathlib import Path
 
 import numpy as np
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def targz(members: dict[str, bytes]) -> bytes:
+    """A .tar.gz holding ``members`` (archive name -> bytes), in order."""
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        for name, data in members.items():
+            entry = tarfile.TarInfo(name)
+            entry.size = len(data)
+            tar.addfile(entry, io.BytesIO(data))
+    return buf.getvalue()
+
+
+def _save_onnx(graph, path: Path) -> bytes:  # type: ignore[no-untyped-def]
+    """The graph as an opset-13 model file at ``path``; returns its bytes."""
+    from onnx import helper
+
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 8
+    data: bytes = model.SerializeToString()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    return data
 
 
 def _freeze(build, outputs: list[str], path: Path) -> bytes:  # type: ignore[no-untyped-def]
@@ -94,12 +119,7 @@ def onnx_classifier(path: Path) -> bytes:
         [helper.make_tensor_value_info("probs", TensorProto.FLOAT, ["batch", 10])],
         inits,
     )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
-    model.ir_version = 8
-    data: bytes = model.SerializeToString()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)
-    return data
+    return _save_onnx(graph, path)
 
 
 # Head node numbers of the zenodo ResNet34-SSD1200 file as TI publishes them (box, class per map).
@@ -227,12 +247,7 @@ def onnx_ssd(
         ],
         inits,
     )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
-    model.ir_version = 8
-    data: bytes = model.SerializeToString()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)
-    return data
+    return _save_onnx(graph, path)
 
 
 def _map_sizes(size: int) -> list[int]:

@@ -6,9 +6,7 @@ checked against the source model.
 
 from __future__ import annotations
 
-import io
 import json
-import tarfile
 from pathlib import Path
 from typing import Any
 
@@ -80,16 +78,9 @@ def make_images(folder: Path, count: int = 3) -> Path:
 
 def mobilenet_tgz(frozen: bytes, info: bytes) -> bytes:
     """An archive with the upstream tgz's member layout ('./'-prefixed members)."""
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w:gz") as tf:
-        for name, data in (
-            ("./mobilenet_v1_1.0_224_info.txt", info),
-            ("./mobilenet_v1_1.0_224_frozen.pb", frozen),
-        ):
-            entry = tarfile.TarInfo(name)
-            entry.size = len(data)
-            tf.addfile(entry, io.BytesIO(data))
-    return buf.getvalue()
+    return standins.targz(
+        {"./mobilenet_v1_1.0_224_info.txt": info, "./mobilenet_v1_1.0_224_frozen.pb": frozen}
+    )
 
 
 def test_mobilenet_recipe_on_a_small_standin(

@@ -7,9 +7,7 @@ acceptance tests when present.
 
 from __future__ import annotations
 
-import io
 import json
-import tarfile
 from pathlib import Path
 from typing import Any
 
@@ -74,13 +72,9 @@ def test_meta_arch_schema_parses_back_and_rejects_unknown_fields() -> None:
 
 def ssd_tarball(frozen: bytes, pipeline: bytes = PIPELINE) -> bytes:
     """Packed like the upstream tarball: one top folder holding the graph and pipeline.config."""
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
-        for name, data in (("frozen_inference_graph.pb", frozen), ("pipeline.config", pipeline)):
-            entry = tarfile.TarInfo(f"{SSD_DIR}/{name}")
-            entry.size = len(data)
-            tar.addfile(entry, io.BytesIO(data))
-    return buf.getvalue()
+    return standins.targz(
+        {f"{SSD_DIR}/frozen_inference_graph.pb": frozen, f"{SSD_DIR}/pipeline.config": pipeline}
+    )
 
 
 def ssd_recipe(server: FileServer, frozen: bytes, pipeline: bytes = PIPELINE) -> dict[str, Any]:

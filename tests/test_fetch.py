@@ -5,17 +5,16 @@ Every case ends in a verified file or a clear error, never in a corrupted file o
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import subprocess
 import sys
-import tarfile
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+import standins
 from conftest import FileServer, minimal_recipe, sha256, write_recipe
 from zookit.__main__ import main
 from zookit.cache import Cache
@@ -290,13 +289,7 @@ def test_md5_and_git_blob_pins(server: FileServer, tmp_path: Path) -> None:
 
 
 def make_tgz(members: dict[str, bytes]) -> bytes:
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w:gz") as tf:
-        for name, data in members.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tf.addfile(info, io.BytesIO(data))
-    return buf.getvalue()
+    return standins.targz(members)
 
 
 def test_archive_is_unpacked_and_members_verified(server: FileServer, tmp_path: Path) -> None:

@@ -222,7 +222,6 @@ def cmd_tidl(args: argparse.Namespace) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from zookit.build import package_model
     from zookit.fetch import default_zoo_dir
-    from zookit.tidlcheck import problems
 
     zoo_dir = Path(args.zoo_dir) if args.zoo_dir else default_zoo_dir()
     images = Path(args.images) if args.images else None
@@ -239,24 +238,18 @@ def cmd_tidl(args: argparse.Namespace) -> int:
         if row["status"] != "ok":
             print(f"FAILED {recipe.name}: {row['error']}", file=sys.stderr)
             continue
-        bad = problems([_finding(f) for f in row["check"]])
+        bad = [f for f in row["check"] if not f["accelerated"]]
         print(
             f"ok {recipe.name}: {row['folder']} ({len(row['files'])} files, {len(bad)} operator(s) off the accelerator)"
         )
         for f in bad:
-            print(f"  warning: {f.op} at {f.node}: {f.reason}", file=sys.stderr)
+            print(f"  warning: {f['op']} at {f['node']}: {f['reason']}", file=sys.stderr)
         for missing in row["missing"]:
             print(f"  incomplete: {missing}", file=sys.stderr)
     failed = sum(1 for r in rows if r["status"] != "ok")
     if args.json:
         _print_json({"packages": rows, "failed": failed})
     return 1 if failed else 0
-
-
-def _finding(data: dict[str, Any]) -> Any:
-    from zookit.tidlcheck import Finding
-
-    return Finding(**data)
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -395,6 +388,19 @@ def cmd_clean(args: argparse.Namespace) -> int:
 # --- the parser -----------------------------------------------------------------------------------
 
 
+def add_selection(p: argparse.ArgumentParser, cache_dir: bool = False) -> None:
+    """The arguments of every command that works on models of the zoo."""
+    p.add_argument("names", nargs="*", metavar="NAME")
+    p.add_argument("--all", action="store_true", help="every recipe")
+    p.add_argument("--zoo-dir", metavar="DIR", help="the model zoo folder (default: $ZOO_DIR or ./zoo)")
+    if cache_dir:
+        p.add_argument(
+            "--cache-dir",
+            metavar="DIR",
+            help="the download cache (default: $ZOO_CACHE_DIR or the user cache)",
+        )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="zoo", description="Turn public model zoos into models ready for embedded accelerators."
@@ -422,12 +428,7 @@ def build_parser() -> argparse.ArgumentParser:
     add("schema", cmd_schema, "print the JSON Schema of the recipe format")
 
     p = add("fetch", cmd_fetch, "download, verify, cache and unpack model files")
-    p.add_argument("names", nargs="*", metavar="NAME")
-    p.add_argument("--all", action="store_true", help="every recipe")
-    p.add_argument("--zoo-dir", metavar="DIR", help="the model zoo folder (default: $ZOO_DIR or ./zoo)")
-    p.add_argument(
-        "--cache-dir", metavar="DIR", help="the download cache (default: $ZOO_CACHE_DIR or the user cache)"
-    )
+    add_selection(p, cache_dir=True)
     p.add_argument("-j", "--jobs", type=int, default=4, metavar="N", help="files fetched at once (default 4)")
     p.add_argument(
         "--mirror",
@@ -447,9 +448,7 @@ def build_parser() -> argparse.ArgumentParser:
         ("verify", cmd_verify, "run converted models against their source again"),
     ):
         p = add(name, handler, help_)
-        p.add_argument("names", nargs="*", metavar="NAME")
-        p.add_argument("--all", action="store_true", help="every recipe")
-        p.add_argument("--zoo-dir", metavar="DIR", help="the model zoo folder (default: $ZOO_DIR or ./zoo)")
+        add_selection(p)
         p.add_argument("--target", action="append", metavar="T", help="only this target (repeatable)")
         p.add_argument(
             "--images",
@@ -467,9 +466,7 @@ def build_parser() -> argparse.ArgumentParser:
             )
 
     p = add("tidl", cmd_tidl, "write TIDL import packages (converting the TIDL target when needed)")
-    p.add_argument("names", nargs="*", metavar="NAME")
-    p.add_argument("--all", action="store_true", help="every recipe")
-    p.add_argument("--zoo-dir", metavar="DIR", help="the model zoo folder (default: $ZOO_DIR or ./zoo)")
+    add_selection(p)
     p.add_argument(
         "--calibration-images",
         metavar="DIR",
@@ -482,12 +479,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print a JSON result on stdout")
 
     p = add("run", cmd_run, "fetch, convert, verify and package models, redoing only what changed")
-    p.add_argument("names", nargs="*", metavar="NAME")
-    p.add_argument("--all", action="store_true", help="every recipe")
-    p.add_argument("--zoo-dir", metavar="DIR", help="the model zoo folder (default: $ZOO_DIR or ./zoo)")
-    p.add_argument(
-        "--cache-dir", metavar="DIR", help="the download cache (default: $ZOO_CACHE_DIR or the user cache)"
-    )
+    add_selection(p, cache_dir=True)
     p.add_argument(
         "-j", "--jobs", type=int, default=1, metavar="N", help="models at once, each in its own process"
     )
@@ -504,14 +496,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the JSON report on stdout")
 
     p = add("clean", cmd_clean, "remove generated artefacts (never the download cache unless --cache)")
-    p.add_argument("names", nargs="*", metavar="NAME")
-    p.add_argument("--all", action="store_true", help="every recipe")
-    p.add_argument("--zoo-dir", metavar="DIR", help="the model zoo folder (default: $ZOO_DIR or ./zoo)")
+    add_selection(p, cache_dir=True)
     p.add_argument("--sources", action="store_true", help="also remove the fetched source files")
     p.add_argument("--cache", action="store_true", help="also empty the download cache")
-    p.add_argument(
-        "--cache-dir", metavar="DIR", help="the download cache (default: $ZOO_CACHE_DIR or the user cache)"
-    )
 
     p = add("check", cmd_check, "list the operators of a model TIDL would not run on the accelerator")
     p.add_argument("model", metavar="MODEL_FILE", help="a .tflite or .onnx file")

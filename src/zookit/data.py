@@ -45,12 +45,13 @@ def _default_range(recipe: Recipe, port: Port) -> tuple[float, float]:
     if port.dtype == "uint8":
         return 0.0, 255.0
     p = recipe.preprocessing
-    lows = [(0 - m) * s for m, s in zip(_three(p.mean), _three(p.scale), strict=True)]
-    highs = [(255 - m) * s for m, s in zip(_three(p.mean), _three(p.scale), strict=True)]
+    lows = [(0 - m) * s for m, s in zip(per_channel(p.mean), per_channel(p.scale), strict=True)]
+    highs = [(255 - m) * s for m, s in zip(per_channel(p.mean), per_channel(p.scale), strict=True)]
     return min(lows), max(highs)
 
 
-def _three(values: list[float]) -> list[float]:
+def per_channel(values: list[float]) -> list[float]:
+    """One value for all three channels, or one each."""
     return values * 3 if len(values) == 1 else values
 
 
@@ -85,7 +86,7 @@ def normalize(pixels: np.ndarray, p: Preprocessing, dtype: str = "float32") -> n
     array = pixels.astype(np.float32)
     if p.channel_order == "BGR":
         array = array[..., ::-1]
-    array = (array - np.array(_three(p.mean), np.float32)) * np.array(_three(p.scale), np.float32)
+    array = (array - np.array(per_channel(p.mean), np.float32)) * np.array(per_channel(p.scale), np.float32)
     if p.layout == "NCHW":
         array = array.transpose(0, 3, 1, 2)
     return np.asarray(array.astype(dtype))

@@ -23,7 +23,7 @@ import numpy as np
 from zookit.anchors import prior_count, priors_per_cell, ssd_anchors, to_corners
 from zookit.errors import ConversionError
 from zookit.recipe import Recipe
-from zookit.trim import Port, node_name
+from zookit.trim import Port, missing_tensor_error, node_name
 
 if TYPE_CHECKING:
     import onnx
@@ -74,8 +74,6 @@ def check_graph_anchors(graph_def: Any, recipe: Recipe, anchors: np.ndarray, whe
         return len(anchors)
     names = {n.name for n in graph_def.node}
     if node_name(tensor) not in names:
-        from zookit.trim import missing_tensor_error
-
         raise missing_tensor_error(tensor, names, where, "detection.anchors.graph_anchors")
     graph = tf.Graph()
     with graph.as_default():

@@ -33,6 +33,13 @@ def _umask() -> int:
     return mask
 
 
+def temp_dir(parent: Path, prefix: str) -> Path:
+    """A fresh folder in ``parent`` with the usual permissions (mkdtemp alone makes it private)."""
+    path = Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
+    path.chmod(0o777 & ~_umask())
+    return path
+
+
 def write_bytes(dest: Path, data: bytes) -> None:
     with atomic_path(dest) as tmp:
         tmp.write_bytes(data)

@@ -14,15 +14,14 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from zookit import protos
-from zookit.data import image_files
+from zookit.data import image_files, per_channel
 from zookit.errors import UsageError, ZooError
-from zookit.fsutil import _umask, read_json, write_json
+from zookit.fsutil import read_json, temp_dir, write_json
 from zookit.hashes import file_checksum
 from zookit.recipe import Recipe
 from zookit.tidlcheck import Finding, check_model, problems
@@ -70,8 +69,7 @@ def build_package(
     images = _calibration_files(calibration_images, tidl.calibration_frames) if calibration_images else []
 
     model_dir.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".tidl-", dir=model_dir))
-    staging.chmod(0o777 & ~_umask())
+    staging = temp_dir(model_dir, ".tidl-")
     try:
         files = _write_files(recipe, manifest, source, staging, images, findings)
         record = {
@@ -107,7 +105,7 @@ def _swap_in(staging: Path, dest: Path) -> None:
     """Replace ``dest`` by ``staging`` so that ``dest`` never holds a partial package."""
     old = None
     if dest.exists():
-        old = Path(tempfile.mkdtemp(prefix=".tidl-old-", dir=dest.parent))
+        old = temp_dir(dest.parent, ".tidl-old-")
         os.replace(dest, old / "tidl")
     os.replace(staging, dest)
     if old is not None:
@@ -182,10 +180,6 @@ def _layout(recipe: Recipe, manifest: dict[str, Any]) -> str:
     return "NCHW" if manifest["target"]["format"] == "onnx" and nchw else "NHWC"
 
 
-def _three(values: list[float]) -> list[float]:
-    return values * 3 if len(values) == 1 else values
-
-
 def import_config(
     recipe: Recipe,
     manifest: dict[str, Any],
@@ -208,8 +202,8 @@ def import_config(
         "numParamBits": tidl.tensor_bits,
         "numFeatureBits": tidl.tensor_bits,
         "inDataNorm": 1,
-        "inMean": " ".join(f"{m:g}" for m in _three(pre.mean)),
-        "inScale": " ".join(f"{s:.8g}" for s in _three(pre.scale)),
+        "inMean": " ".join(f"{m:g}" for m in per_channel(pre.mean)),
+        "inScale": " ".join(f"{s:.8g}" for s in per_channel(pre.scale)),
         "inDataFormat": 1 if pre.channel_order == "RGB" else 0,
         "inElementType": 0,
         "inLayout": 0 if layout == "NCHW" else 1,
