@@ -68,6 +68,13 @@ def run_measured(argv: Sequence[str], env: dict[str, str] | None = None) -> tupl
     return wall, int(out.stdout.split()[-1]) / 1024
 
 
+def median_runs(runs: list[tuple[float, float]]) -> tuple[float, float, str]:
+    """(median wall, largest peak, "min-max" spread) of repeated run_measured results."""
+    walls = [w for w, _ in runs]
+    spread = f"{min(walls):.1f}-{max(walls):.1f} s" if len(walls) > 1 else ""
+    return statistics.median(walls), max(p for _, p in runs), spread
+
+
 def zoo_command() -> list[str]:
     return [sys.executable, "-m", "zookit"]
 

@@ -13,7 +13,7 @@ import textwrap
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import WORK, run_measured, table, zoo_command
+from common import WORK, median_runs, run_measured, table, zoo_command
 
 REPO = Path(__file__).resolve().parents[1]
 STANDIN = (
@@ -63,8 +63,10 @@ targets:
 """
 
 
-def measure() -> list[tuple[str, ...]]:
-    """(target, direct, zoo convert, ratio, direct peak, zoo peak) rows."""
+def measure(repeat: int = 3) -> list[tuple[str, ...]]:
+    """(target, direct, zoo convert, ratio, direct peak, zoo peak) rows: medians of ``repeat`` runs of
+    each, the direct script and `zoo convert` taking turns so that a slow spell of the machine falls on
+    both."""
     work = WORK / "convert"
     shutil.rmtree(work, ignore_errors=True)
     (work / "recipes").mkdir(parents=True)
@@ -76,27 +78,41 @@ def measure() -> list[tuple[str, ...]]:
     (work / "direct.py").write_text(DIRECT)
     rows = []
     for target, mode in (("tflite-float32", "float32"), ("tflite-int8", "int8"), ("onnx", "onnx")):
-        direct_s, direct_mb = run_measured(
-            [sys.executable, str(work / "direct.py"), str(STANDIN), mode, str(work / f"direct-{mode}.out")]
-        )
-        zoo_s, zoo_mb = run_measured(
-            [
-                *zoo_command(),
-                "--recipes",
-                str(work / "recipes"),
-                "convert",
-                "bench",
-                "--target",
-                target,
-                "--zoo-dir",
-                str(work / "zoo"),
-            ]
-        )
+        direct_runs, zoo_runs = [], []
+        for _ in range(repeat):
+            direct_runs.append(
+                run_measured(
+                    [
+                        sys.executable,
+                        str(work / "direct.py"),
+                        str(STANDIN),
+                        mode,
+                        str(work / f"direct-{mode}.out"),
+                    ]
+                )
+            )
+            zoo_runs.append(
+                run_measured(
+                    [
+                        *zoo_command(),
+                        "--recipes",
+                        str(work / "recipes"),
+                        "convert",
+                        "bench",
+                        "--target",
+                        target,
+                        "--zoo-dir",
+                        str(work / "zoo"),
+                    ]
+                )
+            )
+        direct_s, direct_mb, direct_spread = median_runs(direct_runs)
+        zoo_s, zoo_mb, zoo_spread = median_runs(zoo_runs)
         rows.append(
             (
                 target,
-                f"{direct_s:.1f} s",
-                f"{zoo_s:.1f} s",
+                f"{direct_s:.2f} s ({direct_spread})",
+                f"{zoo_s:.2f} s ({zoo_spread})",
                 f"{zoo_s / direct_s:.2f}x",
                 f"{direct_mb:.0f} MB",
                 f"{zoo_mb:.0f} MB",
@@ -108,7 +124,8 @@ def measure() -> list[tuple[str, ...]]:
 def main() -> None:
     rows = measure()
     print(
-        "zoo convert (includes trimming and verification) vs a direct converter script, MobileNetV1 stand-in"
+        "zoo convert (includes trimming and verification) vs a direct converter script, MobileNetV1 stand-in;"
+        " median of 3 runs each (range)"
     )
     print(table(rows, ("target", "direct", "zoo convert", "ratio", "direct peak", "zoo peak")))
 

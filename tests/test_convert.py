@@ -7,6 +7,9 @@ checked against the source model.
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +20,7 @@ import yaml
 import standins
 from conftest import REPO, SHARED_MODELS, FileServer, minimal_recipe, sha256, write_recipe
 from zookit.__main__ import main
-from zookit.build import MANIFEST, prepare, verify_model
+from zookit.build import MANIFEST, VERIFY_RANDOM_SAMPLES, prepare, verify_model
 from zookit.recipe import load_recipe
 
 pytestmark = pytest.mark.slow
@@ -243,6 +246,20 @@ def test_unknown_tensor_lists_the_closest_names(
     assert "resnet_model/dense/BiasAdd" in row["error"]
 
 
+def test_tensorflow_is_loaded_with_its_objects_frozen_and_the_worker_thread_share() -> None:
+    code = (
+        "import gc; from zookit.libs import load; tf = load('tensorflow'); "
+        "print(gc.get_freeze_count(), tf.config.threading.get_intra_op_parallelism_threads(), "
+        "tf.config.threading.get_inter_op_parallelism_threads())"
+    )
+    env = dict(os.environ, ZOO_THREADS="1", TF_CPP_MIN_LOG_LEVEL="2")
+    frozen, intra, inter = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
+    ).stdout.split()
+    assert int(frozen) > 100_000  # TensorFlow's objects are out of the collector's way
+    assert (intra, inter) == ("1", "1")
+
+
 def test_verification_fails_on_another_model(
     server: FileServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -253,6 +270,10 @@ def test_verification_fails_on_another_model(
     assert fetch_convert(tmp_path, doc, capsys)["exit"] == 0
     recipe = load_recipe(tmp_path / "recipes" / "resnet50_v1.yaml")
     prepared = prepare(recipe, tmp_path / "zoo")
+    calls = []
+    source = prepared.reference
+    assert source is not None
+    prepared.reference = lambda feed: calls.append(1) or source(feed)  # counts the source's runs
     artefact = tmp_path / "zoo" / "resnet50_v1" / "tflite-float32" / "resnet50_v1.tflite"
     good = artefact.read_bytes()
     assert verify_model(prepared, recipe.targets[0], good, None).passed
@@ -266,6 +287,7 @@ def test_verification_fails_on_another_model(
     blob[at : at + len(bias)] = bytes(len(bias))
     report = verify_model(prepared, recipe.targets[0], bytes(blob), None)
     assert not report.passed and "max abs error" in report.failures[0]
+    assert len(calls) == VERIFY_RANDOM_SAMPLES  # the source ran once, for both checks
     # zoo verify reports a swapped file and fails.
     artefact.write_bytes(bytes(blob))
     code, out = run(

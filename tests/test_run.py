@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 import os
+import pty
+import re
 import signal
 import subprocess
 import sys
@@ -95,6 +97,9 @@ def test_run_is_incremental_and_a_warm_run_imports_no_tensorflow(server: FileSer
     assert first[("resnet34_ssd1200", "tidl")] == "done"
     assert json.loads((tmp_path / "report.json").read_text()) == report
     assert "----- resnet50_v1 -----" not in err or "----- end resnet50_v1 -----" in err  # one block per model
+    # Off a terminal, progress is a log line per stage, reported by the workers as each stage starts.
+    assert "resnet50_v1: convert:tflite-float32" in err and "resnet34_ssd1200: tidl" in err
+    assert "\x1b[" not in err
     assert_complete_and_verified(tmp_path / "zoo")
 
     code, warm, err = zoo_run(tmp_path)
@@ -105,11 +110,7 @@ def test_run_is_incremental_and_a_warm_run_imports_no_tensorflow(server: FileSer
     # Changing one recipe redoes only that model.
     doc = real_recipe("resnet34_ssd1200")
     recipe_file = tmp_path / "recipes" / "resnet34_ssd1200.yaml"
-    recipe_file.write_text(
-        recipe_file.read_text()
-        .replace("confidence", "confidence")
-        .replace("iou_threshold: 0.5", "iou_threshold: 0.45")
-    )
+    recipe_file.write_text(recipe_file.read_text().replace("iou_threshold: 0.5", "iou_threshold: 0.45"))
     assert doc["detection"]["postprocess"]["iou_threshold"] == 0.5
     code, changed, _ = zoo_run(tmp_path)
     after = statuses(changed)
@@ -129,6 +130,40 @@ def test_run_is_incremental_and_a_warm_run_imports_no_tensorflow(server: FileSer
 
     code, forced, _ = zoo_run(tmp_path, "--force", "-j", "1")
     assert code == 0 and statuses(forced)[("resnet50_v1", "convert:tflite-float32")] == "done"
+
+
+def test_progress_on_a_terminal_is_a_live_display(server: FileServer, tmp_path: Path) -> None:
+    two_models(server, tmp_path)
+    main, child = pty.openpty()
+    recipes, zoo = str(tmp_path / "recipes"), str(tmp_path / "zoo")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "zookit", "--recipes", recipes, "run", "--all", "--zoo-dir", zoo],
+        stdout=subprocess.PIPE,
+        stderr=child,
+        env=dict(os.environ, ZOO_CACHE_DIR=str(tmp_path / "cache"), TERM="xterm"),
+    )
+    os.close(child)
+    chunks = []
+    while True:
+        try:
+            data = os.read(main, 65536)
+        except OSError:  # EIO: the process has closed the terminal
+            break
+        if not data:
+            break
+        chunks.append(data)
+    os.close(main)
+    out = proc.communicate(timeout=60)[0].decode()
+    screen = b"".join(chunks).decode("utf-8", "replace")
+    assert proc.returncode == 0, screen
+    assert "zoo run: 0/2 models done" in screen and "zoo run: 1/2 models done" in screen
+    assert re.search(r"\n  resnet50_v1  convert:tflite-float32  \d+ s", screen)  # a live line
+    assert "\x1b[2F\x1b[J" in screen  # the live lines are redrawn in place
+    assert "] resnet50_v1: convert:" not in screen  # not the log lines used off a terminal
+    # TensorFlow's own messages come as one block per model above the live lines, not through them.
+    assert "----- end resnet50_v1 -----\r\n[2/2] ok resnet50_v1" in screen
+    assert "[1/2] ok resnet34_ssd1200" in screen
+    assert "2 model(s) ok, 0 failed" in out
 
 
 def test_a_failing_model_does_not_stop_the_others(server: FileServer, tmp_path: Path) -> None:

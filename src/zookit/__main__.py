@@ -275,9 +275,11 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     from zookit.fetch import default_mirrors, default_zoo_dir
     from zookit.fsutil import write_json
-    from zookit.run import ModelResult, RunOptions, run_captured, run_model, summary_table
+    from zookit.progress import RunDisplay
+    from zookit.run import ModelResult, RunOptions, heaviest_first, run_captured, run_model, summary_table
 
-    names = [r.name for r in _book(args).select(args.names, args.all)]
+    recipes = _book(args).select(args.names, args.all)
+    names = [r.name for r in recipes]
     options = RunOptions(
         zoo_dir=(Path(args.zoo_dir) if args.zoo_dir else default_zoo_dir()).resolve(),
         cache_dir=Path(args.cache_dir).resolve() if args.cache_dir else None,
@@ -287,37 +289,43 @@ def cmd_run(args: argparse.Namespace) -> int:
         force=args.force,
         offline=args.offline,
         mirrors=tuple(args.mirror or default_mirrors()),
+        threads=max(1, (os.cpu_count() or 1) // args.jobs),
     )
     started = time.monotonic()
     results: list[ModelResult] = []
 
-    def finished(result: ModelResult) -> None:
-        results.append(result)
-        if result.log.strip():
-            print(
-                f"----- {result.model} -----\n{result.log.rstrip()}\n----- end {result.model} -----",
-                file=sys.stderr,
-            )
-        done = sum(1 for s in result.stages if s.status == "done")
-        state = "FAILED" if result.failed else "ok"
-        print(f"[{len(results)}/{len(names)}] {state} {result.model} ({done} stage(s) run)", file=sys.stderr)
+    with RunDisplay(len(names)) as display:
 
-    try:
-        if args.jobs <= 1:
-            os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-            for name in names:
-                print(f"[{len(results) + 1}/{len(names)}] {name} ...", file=sys.stderr)
-                finished(run_model(name, options))
-        else:
-            _run_parallel(names, options, args.jobs, run_captured, finished)
-    except KeyboardInterrupt:
-        left = [n for n in names if n not in {r.model for r in results}]
-        print(
-            f"zoo: interrupted: finished {', '.join(r.model for r in results) or 'nothing'}; "
-            f"not finished {', '.join(left)} (rerun to continue)",
-            file=sys.stderr,
-        )
-        return 130
+        def finished(result: ModelResult) -> None:
+            results.append(result)
+            text = ""
+            if result.log.strip():
+                text = f"----- {result.model} -----\n{result.log.rstrip()}\n----- end {result.model} -----\n"
+            done = sum(1 for s in result.stages if s.status == "done")
+            state = "FAILED" if result.failed else "ok"
+            display.done(
+                result.model,
+                f"{text}[{len(results)}/{len(names)}] {state} {result.model} ({done} stage(s) run)",
+            )
+
+        try:
+            if args.jobs <= 1:
+                os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+                for name in names:
+                    if display.live:  # the model's own output comes as one block, under the live lines
+                        finished(run_captured(name, options, display.stage))
+                    else:
+                        finished(run_model(name, options, display.stage))
+            else:
+                _run_parallel(heaviest_first(recipes), options, args.jobs, display.stage, finished)
+        except KeyboardInterrupt:
+            left = [n for n in names if n not in {r.model for r in results}]
+            display.message(
+                f"zoo: interrupted: finished {', '.join(r.model for r in results) or 'nothing'}; "
+                f"not finished {', '.join(left)} (rerun to continue)"
+            )
+            return 130
+    results.sort(key=lambda r: names.index(r.model))
     failed = [r for r in results if r.failed]
     report = {
         "models": [r.as_dict() for r in results],
@@ -334,16 +342,31 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
-def _run_parallel(names: list[str], options: Any, jobs: int, work: Any, finished: Any) -> None:
-    """Each model in its own spawned process (TensorFlow is not fork-safe); output comes back whole."""
+def _run_parallel(names: list[str], options: Any, jobs: int, on_stage: Any, finished: Any) -> None:
+    """Each model in its own spawned process (TensorFlow is not fork-safe); output comes back whole,
+    stage starts come back as they happen through a queue."""
     import multiprocessing
+    import threading
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
+    from zookit.run import init_worker, run_captured
+
+    context = multiprocessing.get_context("spawn")
+    events = context.Queue()
+
+    def relay() -> None:
+        while (event := events.get()) is not None:
+            on_stage(*event)
+
+    threading.Thread(target=relay, name="zoo-events", daemon=True).start()
     pool = ProcessPoolExecutor(
-        max_workers=min(jobs, len(names) or 1), mp_context=multiprocessing.get_context("spawn")
+        max_workers=min(jobs, len(names) or 1),
+        mp_context=context,
+        initializer=init_worker,
+        initargs=(events,),
     )
     try:
-        futures = [pool.submit(work, name, options) for name in names]
+        futures = [pool.submit(run_captured, name, options) for name in names]
         for future in as_completed(futures):
             finished(future.result())
     except BaseException:
@@ -352,6 +375,7 @@ def _run_parallel(names: list[str], options: Any, jobs: int, work: Any, finished
         pool.shutdown(wait=False, cancel_futures=True)
         raise
     pool.shutdown()
+    events.put(None)
 
 
 def cmd_clean(args: argparse.Namespace) -> int:

@@ -10,7 +10,9 @@ from __future__ import annotations
 import contextlib
 import io
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
@@ -32,6 +34,8 @@ from zookit.verify import Report, compare, compare_detections, effective_toleran
 MANIFEST = "manifest.json"
 VERIFY_RANDOM_SAMPLES = 4
 TOOLS = ("tensorflow", "tensorflow-cpu", "tf2onnx", "onnx", "onnxruntime", "ai-edge-litert", "numpy")
+# the source model's run on the verification samples: (sample, outputs) pairs
+Expected = list[tuple[dict[str, np.ndarray], dict[str, np.ndarray]]]
 
 
 @dataclass
@@ -47,6 +51,17 @@ class Prepared:
     source_graph: Any = None  # the whole TF graph of an SSD, for its anchors and its own detections
     heads: detection.Heads | None = None  # the heads found in an ONNX SSD
     prior_counts: list[int] | None = None
+    _expected: dict[Any, Future[Expected]] = field(default_factory=dict, repr=False)
+
+    def expected(self, key: Any, compute: Callable[[], Expected]) -> Future[Expected]:
+        """The source model's outputs on one set of verification samples, computed once per model (every
+        target is checked against the same figures) and in a background thread: TensorFlow and
+        onnxruntime release the GIL while they run, so this overlaps the conversion."""
+        if key not in self._expected:
+            pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="zoo-reference")
+            self._expected[key] = pool.submit(compute)
+            pool.shutdown(wait=False)  # the thread ends when the work is done
+        return self._expected[key]
 
 
 def tool_versions() -> dict[str, str]:
@@ -153,6 +168,7 @@ def convert_target(
     out_dir = zoo_dir / recipe.name / target.name
     out_file = out_dir / f"{recipe.name}.{target.format}"
     started = time.monotonic()
+    reference_outputs(prepared, target, images)  # runs while the converter works
     allow_custom = recipe.custom_ops.allow
     outputs = prepared.outputs
     extras: dict[str, Any] = {}
@@ -288,42 +304,62 @@ def _heads_record(prepared: Prepared) -> dict[str, Any]:
     }
 
 
+def reference_outputs(prepared: Prepared, target: Target, images: Path | None) -> Future[Expected]:
+    """Start (or find) the source model's run on the verification samples: (sample, outputs) pairs.
+
+    A plain target is compared on the trimmed source; a target with the post-process op is compared
+    with the whole source graph, which takes the raw picture (its preprocessor included).
+    """
+    recipe = prepared.recipe
+
+    def compute() -> Expected:
+        if target.postprocess:
+            picture, declared = _declared_ports(recipe)
+            source = tf_runner(prepared.source_graph, picture, declared)
+            pictures = random_inputs(recipe, picture, VERIFY_RANDOM_SAMPLES, seed=0)
+            if images is not None:
+                pictures += image_inputs(recipe, picture, images)
+            return [(p, source(p)) for p in pictures]
+        assert prepared.reference is not None
+        samples = random_inputs(recipe, prepared.inputs, VERIFY_RANDOM_SAMPLES, seed=0)
+        if images is not None:
+            samples += image_inputs(recipe, prepared.inputs, images)
+        return [(x, prepared.reference(x)) for x in samples]
+
+    return prepared.expected(("detections" if target.postprocess else "outputs", images), compute)
+
+
+def _declared_ports(recipe: Recipe) -> tuple[list[Port], list[Port]]:
+    picture = [Port(node_name(s.name), tuple(s.shape), s.dtype) for s in recipe.inputs]
+    declared = [Port(node_name(s.name), tuple(s.shape), s.dtype) for s in recipe.outputs]
+    return picture, declared
+
+
 def verify_model(prepared: Prepared, target: Target, model: bytes, images: Path | None) -> Report:
-    assert prepared.reference is not None
+    expected = reference_outputs(prepared, target, images)
     if target.postprocess:
-        return _verify_detections(prepared, target, model, images)
+        return _verify_detections(prepared, target, model, expected.result())
     inputs, outputs = prepared.inputs, prepared.outputs
     if target.format == "tflite":
         runner = tflite_runner(model, inputs, outputs)
     else:
         runner = onnx_runner(model, inputs, outputs, nchw=target.inputs_as_nchw)
-    samples = random_inputs(prepared.recipe, inputs, VERIFY_RANDOM_SAMPLES, seed=0)
-    if images is not None:
-        samples += image_inputs(prepared.recipe, inputs, images)
     tolerance = effective_tolerance(target.tolerance, target.quantization)
-    return compare(prepared.reference, runner, samples, tolerance, prepared.recipe.task == "classification")
+    return compare(expected.result(), runner, tolerance, prepared.recipe.task == "classification")
 
 
-def _verify_detections(prepared: Prepared, target: Target, model: bytes, images: Path | None) -> Report:
-    """The converted SSD's detections against the whole source graph's own, on the same pictures.
-
-    The source takes the raw picture (its preprocessor included); the converted model takes the
-    picture normalised as the recipe's preprocessing says.
-    """
+def _verify_detections(prepared: Prepared, target: Target, model: bytes, expected: Expected) -> Report:
+    """The converted SSD's detections against the whole source graph's own, on the same pictures; the
+    converted model takes each picture normalised as the recipe's preprocessing says."""
     recipe = prepared.recipe
-    picture = [Port(node_name(s.name), tuple(s.shape), s.dtype) for s in recipe.inputs]
-    declared = [Port(node_name(s.name), tuple(s.shape), s.dtype) for s in recipe.outputs]
-    source = tf_runner(prepared.source_graph, picture, declared)
+    picture, declared = _declared_ports(recipe)
     converted = tflite_runner(model, prepared.inputs, detection.postprocess_outputs(recipe))
-    pictures = random_inputs(recipe, picture, VERIFY_RANDOM_SAMPLES, seed=0)
-    if images is not None:
-        pictures += image_inputs(recipe, picture, images)
     pairs = [
-        (p, {prepared.inputs[0].name: normalize(p[picture[0].name], recipe.preprocessing)}) for p in pictures
+        (outputs, {prepared.inputs[0].name: normalize(p[picture[0].name], recipe.preprocessing)})
+        for p, outputs in expected
     ]
     tolerance = target.tolerance
     return compare_detections(
-        source,
         converted,
         pairs,
         [p.name for p in declared],

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from zookit.errors import UsageError
+from zookit.libs import load
 from zookit.recipe import Preprocessing, Recipe
 from zookit.trim import Port
 
@@ -57,7 +58,7 @@ def per_channel(values: list[float]) -> list[float]:
 
 def preprocess_image(path: Path, p: Preprocessing, port: Port) -> np.ndarray:
     """Decode, resize/crop, normalise and lay out one image as the recipe says, batch of 1."""
-    import tensorflow as tf
+    tf = load("tensorflow")
 
     try:
         image = tf.io.decode_image(path.read_bytes(), channels=3, expand_animations=False)

@@ -22,7 +22,9 @@ import numpy as np
 
 from zookit.anchors import prior_count, priors_per_cell, ssd_anchors, to_corners
 from zookit.errors import ConversionError
+from zookit.libs import load
 from zookit.recipe import Recipe
+from zookit.runtime import tf_session_config
 from zookit.trim import Port, missing_tensor_error, node_name
 
 if TYPE_CHECKING:
@@ -66,7 +68,7 @@ def check_graph_anchors(graph_def: Any, recipe: Recipe, anchors: np.ndarray, whe
     The graph's anchors depend on its feature-map shapes, so the graph is run once on a blank input
     of the recipe's shape. They are in corner form (ymin, xmin, ymax, xmax).
     """
-    import tensorflow as tf
+    tf = load("tensorflow")
 
     det = _detection(recipe)
     tensor = det.anchors.graph_anchors if det.anchors else None
@@ -81,7 +83,7 @@ def check_graph_anchors(graph_def: Any, recipe: Recipe, anchors: np.ndarray, whe
     spec = recipe.inputs[0]
     feed = {f"{node_name(spec.name)}:0": np.zeros(spec.shape, spec.dtype)}
     fetch = tensor if ":" in tensor else f"{tensor}:0"
-    with tf.compat.v1.Session(graph=graph) as session:
+    with tf.compat.v1.Session(graph=graph, config=tf_session_config()) as session:
         computed = np.asarray(session.run(fetch, feed))
     if computed.shape != (len(anchors), 4):
         raise ConversionError(
@@ -101,7 +103,7 @@ def check_graph_anchors(graph_def: Any, recipe: Recipe, anchors: np.ndarray, whe
 
 def add_postprocess(graph_def: Any, recipe: Recipe, anchors: np.ndarray) -> Any:
     """A copy of the trimmed graph with the named raw outputs, the anchors and the post-process node."""
-    import tensorflow as tf
+    tf = load("tensorflow")
 
     det = _detection(recipe)
     if not (det.heads.box_encodings and det.heads.class_predictions):

@@ -82,3 +82,115 @@ class Progress:
                 tqdm.write(text, file=self.stream)
             else:
                 print(text, file=self.stream, flush=True)
+
+
+class RunDisplay:
+    """What `zoo run` is doing.
+
+    On a terminal: a live block at the bottom of the screen, one line per model at work with its stage
+    and the time spent in it, redrawn a few times a second; finished models' output is printed above
+    it. Otherwise (a pipe, a CI log): one line per stage started, printed as it starts.
+    """
+
+    REDRAW_S = 0.25
+
+    def __init__(self, total: int, stream: TextIO | None = None, live: bool | None = None):
+        """Without ``stream``: a duplicate of file descriptor 2 (closed on exit), so that the display
+        still reaches the terminal while a model's output is captured. ``live`` defaults to whether
+        that is a terminal that understands cursor movement."""
+        import os
+
+        self._owned = stream is None
+        if stream is None:
+            fd = os.dup(sys.stderr.fileno())
+            stream = open(fd, "w", buffering=1, encoding="utf-8", errors="replace")  # noqa: SIM115
+        self.stream = stream
+        if live is None:
+            live = stream.isatty() and os.environ.get("TERM", "") != "dumb"
+        self.total = total
+        self.live = live
+        self.finished = 0
+        self._done: set[str] = set()
+        self._active: dict[str, tuple[str, float]] = {}
+        self._lock = threading.Lock()
+        self._drawn = 0
+        self._started = time.monotonic()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def __enter__(self) -> RunDisplay:
+        if self.live:
+            self._thread = threading.Thread(target=self._tick, name="zoo-display", daemon=True)
+            self._thread.start()
+        return self
+
+    def __exit__(
+        self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+        with self._lock:
+            self._clear()
+            self.stream.flush()
+            if self._owned:
+                self.stream.close()
+
+    def stage(self, model: str, stage: str) -> None:
+        """``model`` has started ``stage`` (news of a model already done, or after the end, is dropped:
+        a worker's last report can arrive after its result)."""
+        with self._lock:
+            if model in self._done or self._stop.is_set():
+                return
+            self._active[model] = (stage, time.monotonic())
+            if self.live:
+                self._redraw()
+            else:
+                print(f"[{self.finished + 1}/{self.total}] {model}: {stage}", file=self.stream, flush=True)
+
+    def done(self, model: str, text: str) -> None:
+        """``model`` has finished; ``text`` (its output and status line) goes above the live block."""
+        with self._lock:
+            self._active.pop(model, None)
+            self._done.add(model)
+            self.finished += 1
+            self._clear()
+            print(text, file=self.stream, flush=True)
+            self._draw()
+
+    def message(self, text: str) -> None:
+        with self._lock:
+            self._clear()
+            print(text, file=self.stream, flush=True)
+            self._draw()
+
+    def _tick(self) -> None:
+        while not self._stop.wait(self.REDRAW_S):
+            with self._lock:
+                self._redraw()
+
+    def _redraw(self) -> None:
+        self._clear()
+        self._draw()
+
+    def _clear(self) -> None:
+        if self.live and self._drawn:
+            self.stream.write(f"\x1b[{self._drawn}F\x1b[J")  # up to the block's first line, erase below
+            self._drawn = 0
+
+    def _draw(self) -> None:
+        if not self.live or self._stop.is_set():
+            return
+        import shutil
+
+        width = max(20, shutil.get_terminal_size().columns - 1)  # a wrapped line would break the count
+        now = time.monotonic()
+        lines = [f"zoo run: {self.finished}/{self.total} models done, {now - self._started:.0f} s"]
+        name_width = max((len(m) for m in self._active), default=0)
+        lines += [
+            f"  {model.ljust(name_width)}  {stage}  {now - since:.0f} s"
+            for model, (stage, since) in sorted(self._active.items())
+        ]
+        self.stream.write("".join(line[:width] + "\n" for line in lines))
+        self.stream.flush()
+        self._drawn = len(lines)

@@ -22,12 +22,14 @@ import sys
 import tempfile
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from zookit.errors import ZooError
 from zookit.fsutil import read_json
+from zookit.libs import THREADS_ENV
 
 STALE_PATTERNS = (".*.tmp", ".trimmed-*.pb", ".tidl-*")
 
@@ -42,6 +44,7 @@ class RunOptions:
     force: bool = False
     offline: bool = False
     mirrors: tuple[str, ...] = ()
+    threads: int | None = None  # per model, for parallel workers; None: every core
 
 
 @dataclass
@@ -110,13 +113,24 @@ def remove_stale(model_dir: Path) -> None:
                     leftover.unlink(missing_ok=True)
 
 
-def run_model(name: str, options: RunOptions) -> ModelResult:
+StageHook = Callable[[str, str], None]  # (model, stage) as each stage starts: progress reporting
+
+
+def run_model(name: str, options: RunOptions, on_stage: StageHook | None = None) -> ModelResult:
     """All stages of one model, under the model's lock. Never raises for a model's own failure."""
     from filelock import FileLock
 
     from zookit.recipe import RecipeBook
 
     result = ModelResult(name)
+
+    def begin(stage: str) -> StageResult:
+        if on_stage is not None:
+            on_stage(name, stage)
+        entry = StageResult(stage, "done")
+        result.stages.append(entry)
+        return entry
+
     try:
         recipe = RecipeBook(options.recipes_dir).get(name)
     except ZooError as exc:
@@ -126,24 +140,21 @@ def run_model(name: str, options: RunOptions) -> ModelResult:
     model_dir.mkdir(parents=True, exist_ok=True)
     with FileLock(str(model_dir / ".lock")):
         remove_stale(model_dir)
-        if _fetch(recipe, options, result):
+        if _fetch(recipe, options, begin):
             versions = _versions()
-            if _convert(recipe, options, result, versions) and recipe.tidl is not None:
-                _tidl(recipe, options, result, versions)
+            if _convert(recipe, options, begin, versions) and recipe.tidl is not None:
+                _tidl(recipe, options, begin, versions)
     return result
 
 
-def _stage(result: ModelResult, stage: str) -> StageResult:
-    entry = StageResult(stage, "done")
-    result.stages.append(entry)
-    return entry
+Begin = Callable[[str], StageResult]
 
 
-def _fetch(recipe: Any, options: RunOptions, result: ModelResult) -> bool:
+def _fetch(recipe: Any, options: RunOptions, begin: Begin) -> bool:
     from zookit.cache import Cache
     from zookit.fetch import Fetcher, FetchOptions
 
-    entry = _stage(result, "fetch")
+    entry = begin("fetch")
     started = time.monotonic()
     fetcher = Fetcher(
         FetchOptions(
@@ -188,12 +199,12 @@ def convert_key(recipe: Any, target: Any, options: RunOptions, versions: dict[st
     )
 
 
-def _convert(recipe: Any, options: RunOptions, result: ModelResult, versions: dict[str, str]) -> bool:
+def _convert(recipe: Any, options: RunOptions, begin: Begin, versions: dict[str, str]) -> bool:
     prepared = None
     ok = True
     images = options.images or options.calibration_images
     for target in recipe.targets:
-        entry = _stage(result, f"convert:{target.name}")
+        entry = begin(f"convert:{target.name}")
         started = time.monotonic()
         key = convert_key(recipe, target, options, versions)
         out_dir = options.zoo_dir / recipe.name / target.name
@@ -231,10 +242,10 @@ def _convert_detail(manifest: dict[str, Any]) -> dict[str, Any]:
     return detail
 
 
-def _tidl(recipe: Any, options: RunOptions, result: ModelResult, versions: dict[str, str]) -> None:
+def _tidl(recipe: Any, options: RunOptions, begin: Begin, versions: dict[str, str]) -> None:
     from zookit.tidl import PACKAGE, target_manifest
 
-    entry = _stage(result, "tidl")
+    entry = begin("tidl")
     started = time.monotonic()
     manifest = target_manifest(recipe, options.zoo_dir)
     if manifest is None:
@@ -273,9 +284,36 @@ def _tidl(recipe: Any, options: RunOptions, result: ModelResult, versions: dict[
 # --- running many models --------------------------------------------------------------------------
 
 
-def run_captured(name: str, options: RunOptions) -> ModelResult:
-    """run_model in a worker process, with everything it prints (TensorFlow's C++ logs too) captured."""
+def heaviest_first(recipes: list[Any]) -> list[str]:
+    """Model names in the order parallel workers should take them: the most work first, so that a large
+    model started last does not leave one worker busy while the others idle. The work is estimated as
+    the declared download size times the number of conversion targets."""
+
+    def work(recipe: Any) -> int:
+        return sum(s.size or 0 for s in recipe.sources) * max(1, len(recipe.targets))
+
+    return [r.name for r in sorted(recipes, key=work, reverse=True)]
+
+
+_events: Any = None  # in a worker process: the queue that stage starts are posted to
+
+
+def init_worker(events: Any) -> None:
+    """ProcessPoolExecutor initializer: where this worker reports the stages it starts."""
+    global _events
+    _events = events
+
+
+def _post(model: str, stage: str) -> None:
+    _events.put((model, stage))
+
+
+def run_captured(name: str, options: RunOptions, on_stage: StageHook | None = None) -> ModelResult:
+    """run_model with everything it prints (TensorFlow's C++ logs too) captured, to be shown as one
+    block; in a worker process, stage starts go to the queue given to init_worker."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if options.threads:
+        os.environ.setdefault(THREADS_ENV, str(options.threads))
     with tempfile.TemporaryFile(mode="w+b") as capture:
         sys.stdout.flush()
         sys.stderr.flush()
@@ -283,7 +321,8 @@ def run_captured(name: str, options: RunOptions) -> ModelResult:
         os.dup2(capture.fileno(), 1)
         os.dup2(capture.fileno(), 2)
         try:
-            result = run_model(name, options)
+            hook = on_stage or (_post if _events is not None else None)
+            result = run_model(name, options, hook)
         except Exception:  # a bug must still come back as this model's failure, with its traceback
             result = ModelResult(name, [StageResult("internal", "failed", error=traceback.format_exc())])
         finally:

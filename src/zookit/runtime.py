@@ -12,18 +12,31 @@ from typing import Any
 import numpy as np
 
 from zookit.errors import VerificationError
+from zookit.libs import load, threads
 from zookit.trim import Port, node_name, onnx_tensor_name
 
 Runner = Callable[[dict[str, np.ndarray]], dict[str, np.ndarray]]
 
 
+def tf_session_config() -> Any:
+    """Sessions that run a source graph as it is: without Grappler's rewrites, which cost more (0.25 s
+    on MobileNet's first run) than the few verification runs they would speed up, and would fuse ops
+    the source graph keeps apart."""
+    tf = load("tensorflow")
+
+    n = threads()
+    config = tf.compat.v1.ConfigProto(intra_op_parallelism_threads=n, inter_op_parallelism_threads=n)
+    config.graph_options.rewrite_options.disable_meta_optimizer = True
+    return config
+
+
 def tf_runner(graph_def: Any, inputs: list[Port], outputs: list[Port]) -> Runner:
-    import tensorflow as tf
+    tf = load("tensorflow")
 
     graph = tf.Graph()
     with graph.as_default():
         tf.graph_util.import_graph_def(graph_def, name="")
-    session = tf.compat.v1.Session(graph=graph)
+    session = tf.compat.v1.Session(graph=graph, config=tf_session_config())
     fetches = [f"{p.name}:0" for p in outputs]
 
     def run(feed: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -34,10 +47,10 @@ def tf_runner(graph_def: Any, inputs: list[Port], outputs: list[Port]) -> Runner
 
 
 def tflite_runner(model: bytes, inputs: list[Port], outputs: list[Port]) -> Runner:
-    from ai_edge_litert.interpreter import Interpreter
+    Interpreter = load("ai_edge_litert.interpreter").Interpreter
 
     try:
-        interpreter = Interpreter(model_content=model, num_threads=2)
+        interpreter = Interpreter(model_content=model, num_threads=threads())
         interpreter.allocate_tensors()
     except (ValueError, RuntimeError) as exc:
         raise VerificationError(f"LiteRT cannot load the converted model: {exc}") from None
@@ -87,10 +100,10 @@ def _dequantize(y: np.ndarray, detail: dict[str, Any]) -> np.ndarray:
 
 
 def onnx_runner(model: bytes, inputs: list[Port], outputs: list[Port], nchw: bool = False) -> Runner:
-    import onnxruntime as ort
+    ort = load("onnxruntime")
 
     options = ort.SessionOptions()
-    options.intra_op_num_threads = 2
+    options.intra_op_num_threads = threads()
     try:
         session = ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
     except Exception as exc:  # onnxruntime raises its own untyped errors

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from zookit.errors import ConversionError
+from zookit.libs import load
 from zookit.recipe import Recipe, TensorSpec
 
 if TYPE_CHECKING:
@@ -50,7 +51,7 @@ def missing_tensor_error(tensor: str, known: Iterable[str], where: str, field: s
 
 
 def load_graph_def(path: Path) -> tf.compat.v1.GraphDef:
-    import tensorflow as tf
+    tf = load("tensorflow")
     from google.protobuf.message import DecodeError
 
     graph_def = tf.compat.v1.GraphDef()
@@ -84,7 +85,7 @@ def _port(spec: TensorSpec) -> Port:
 
 def trim_graph_def(graph_def: tf.compat.v1.GraphDef, recipe: Recipe, where: str) -> tf.compat.v1.GraphDef:
     """Cut ``graph_def`` to the recipe's trim points (or its declared inputs/outputs)."""
-    import tensorflow as tf
+    tf = load("tensorflow")
 
     nodes = {n.name: n for n in graph_def.node}
     inputs, outputs = source_ports(recipe)
@@ -116,7 +117,7 @@ def trim_graph_def(graph_def: tf.compat.v1.GraphDef, recipe: Recipe, where: str)
 def _replace_with_placeholder(
     graph_def: Any, tensor_node: str, new_name: str, shape: list[int], dtype: str
 ) -> None:
-    import tensorflow as tf
+    tf = load("tensorflow")
 
     for i, node in enumerate(graph_def.node):
         if node.name == tensor_node:

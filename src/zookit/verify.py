@@ -55,15 +55,15 @@ class Report:
 
 
 def compare(
-    source: Runner,
+    reference: list[tuple[dict[str, np.ndarray], dict[str, np.ndarray]]],
     converted: Runner,
-    samples: list[dict[str, np.ndarray]],
     tolerance: Tolerance,
     classifier: bool,
 ) -> Report:
-    expected = [source(s) for s in samples]
-    actual = [converted(s) for s in samples]
-    report = Report(samples=len(samples))
+    """The converted model against the source's outputs, given as (sample, source outputs) pairs."""
+    expected = [outputs for _, outputs in reference]
+    actual = [converted(sample) for sample, _ in reference]
+    report = Report(samples=len(reference))
     for name in expected[0]:
         a = np.stack([e[name].astype(np.float64) for e in expected])
         b = np.stack(
@@ -111,7 +111,6 @@ def effective_tolerance(tolerance: Tolerance, quantization: str) -> Tolerance:
 
 
 def compare_detections(
-    source: Runner,
     converted: Runner,
     pairs: list[tuple[dict[str, np.ndarray], dict[str, np.ndarray]]],
     source_outputs: list[str],
@@ -121,15 +120,15 @@ def compare_detections(
     required: float = 1.0,
 ) -> Report:
     """Detections of a TFLite SSD (boxes, classes, scores, count) against the source's own
-    (boxes, scores, classes, count, as the TF OD API orders them), one pair of inputs per picture.
+    (boxes, scores, classes, count, as the TF OD API orders them): one pair per picture of the source's
+    outputs and the converted model's input.
 
     Every source detection that is clearly inside the converted model's kept list must have a
     converted detection of the same class with a close score and a box overlapping by ``min_iou``.
     """
     match = DetectionMatch()
     counts = []
-    for source_feed, converted_feed in pairs:
-        e = source(source_feed)
+    for e, converted_feed in pairs:
         boxes, scores, classes, count = (e[n] for n in source_outputs)
         a = list(converted(converted_feed).values())
         expected = (boxes[0], scores[0], classes[0] - label_offset, int(count.ravel()[0]))
