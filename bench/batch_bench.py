@@ -97,25 +97,18 @@ def measure(repeat: int = 3) -> list[tuple[str, ...]]:
     with serve_folder(work / "served") as base:
         _, recipes = prepare(work, base)
         walls: dict[int, list[tuple[float, float]]] = {1: [], 2: []}
+        argvs = {}
+        for jobs in (1, 2):
+            argvs[jobs] = [*zoo_command(), "--recipes", str(recipes), "run", "--all", "-j", str(jobs)]
+            argvs[jobs] += ["--zoo-dir", str(work / f"zoo-j{jobs}")]
+            if any(images.iterdir()):
+                argvs[jobs] += ["--calibration-images", str(images)]
         for round_ in range(repeat):
             for jobs in (1, 2):  # taking turns, so that a slow spell of the machine falls on both
                 zoo, cache = work / f"zoo-j{jobs}", work / f"cache-j{jobs}"
                 shutil.rmtree(zoo, ignore_errors=True)
                 shutil.rmtree(cache, ignore_errors=True)
-                argv = [
-                    *zoo_command(),
-                    "--recipes",
-                    str(recipes),
-                    "run",
-                    "--all",
-                    "-j",
-                    str(jobs),
-                    "--zoo-dir",
-                    str(zoo),
-                ]
-                if any(images.iterdir()):
-                    argv += ["--calibration-images", str(images)]
-                walls[jobs].append(run_measured(argv, env={"ZOO_CACHE_DIR": str(cache)}))
+                walls[jobs].append(run_measured(argvs[jobs], env={"ZOO_CACHE_DIR": str(cache)}))
                 print(f"  round {round_ + 1}: -j {jobs} {walls[jobs][-1][0]:.1f} s", file=sys.stderr)
         medians = {}
         for jobs in (1, 2):

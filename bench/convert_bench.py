@@ -78,34 +78,19 @@ def measure(repeat: int = 3) -> list[tuple[str, ...]]:
     (work / "direct.py").write_text(DIRECT)
     rows = []
     for target, mode in (("tflite-float32", "float32"), ("tflite-int8", "int8"), ("onnx", "onnx")):
+        direct = [
+            sys.executable,
+            str(work / "direct.py"),
+            str(STANDIN),
+            mode,
+            str(work / f"direct-{mode}.out"),
+        ]
+        zoo = [*zoo_command(), "--recipes", str(work / "recipes"), "convert", "bench", "--target", target]
+        zoo += ["--zoo-dir", str(work / "zoo")]
         direct_runs, zoo_runs = [], []
         for _ in range(repeat):
-            direct_runs.append(
-                run_measured(
-                    [
-                        sys.executable,
-                        str(work / "direct.py"),
-                        str(STANDIN),
-                        mode,
-                        str(work / f"direct-{mode}.out"),
-                    ]
-                )
-            )
-            zoo_runs.append(
-                run_measured(
-                    [
-                        *zoo_command(),
-                        "--recipes",
-                        str(work / "recipes"),
-                        "convert",
-                        "bench",
-                        "--target",
-                        target,
-                        "--zoo-dir",
-                        str(work / "zoo"),
-                    ]
-                )
-            )
+            direct_runs.append(run_measured(direct))
+            zoo_runs.append(run_measured(zoo))
         direct_s, direct_mb, direct_spread = median_runs(direct_runs)
         zoo_s, zoo_mb, zoo_spread = median_runs(zoo_runs)
         rows.append(

@@ -289,7 +289,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         force=args.force,
         offline=args.offline,
         mirrors=tuple(args.mirror or default_mirrors()),
-        threads=max(1, (os.cpu_count() or 1) // args.jobs),
+        threads=max(1, (os.cpu_count() or 1) // args.jobs) if args.jobs > 1 else None,
     )
     started = time.monotonic()
     results: list[ModelResult] = []

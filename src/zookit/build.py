@@ -55,8 +55,9 @@ class Prepared:
 
     def expected(self, key: Any, compute: Callable[[], Expected]) -> Future[Expected]:
         """The source model's outputs on one set of verification samples, computed once per model (every
-        target is checked against the same figures) and in a background thread: TensorFlow and
-        onnxruntime release the GIL while they run, so this overlaps the conversion."""
+        target is checked against the same figures) and in a background thread. TensorFlow and
+        onnxruntime release the GIL while they run, so this overlaps the parts of a conversion that do
+        too (TFLite's converter call itself holds the GIL)."""
         if key not in self._expected:
             pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="zoo-reference")
             self._expected[key] = pool.submit(compute)
@@ -168,7 +169,7 @@ def convert_target(
     out_dir = zoo_dir / recipe.name / target.name
     out_file = out_dir / f"{recipe.name}.{target.format}"
     started = time.monotonic()
-    reference_outputs(prepared, target, images)  # runs while the converter works
+    reference_outputs(prepared, target, images)  # started now, in the background, collected by verify_model
     allow_custom = recipe.custom_ops.allow
     outputs = prepared.outputs
     extras: dict[str, Any] = {}

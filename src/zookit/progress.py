@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import sys
 import threading
 import time
@@ -98,8 +100,6 @@ class RunDisplay:
         """Without ``stream``: a duplicate of file descriptor 2 (closed on exit), so that the display
         still reaches the terminal while a model's output is captured. ``live`` defaults to whether
         that is a terminal that understands cursor movement."""
-        import os
-
         self._owned = stream is None
         if stream is None:
             fd = os.dup(sys.stderr.fileno())
@@ -154,11 +154,10 @@ class RunDisplay:
             self._active.pop(model, None)
             self._done.add(model)
             self.finished += 1
-            self._clear()
-            print(text, file=self.stream, flush=True)
-            self._draw()
+        self.message(text)
 
     def message(self, text: str) -> None:
+        """A line (or block) printed above the live block."""
         with self._lock:
             self._clear()
             print(text, file=self.stream, flush=True)
@@ -181,8 +180,6 @@ class RunDisplay:
     def _draw(self) -> None:
         if not self.live or self._stop.is_set():
             return
-        import shutil
-
         width = max(20, shutil.get_terminal_size().columns - 1)  # a wrapped line would break the count
         now = time.monotonic()
         lines = [f"zoo run: {self.finished}/{self.total} models done, {now - self._started:.0f} s"]
