@@ -167,8 +167,11 @@ def onnx_ssd(
         b = const(rng.normal(0, 0.1, (cout,)).astype(np.float32))
         return node("Conv", [x, w, b], number, kernel_shape=[k, k], strides=[s, s], pads=[p] * 4)
 
-    x = node("Relu", [conv("image", 3, width, 4, 4, 0)])
-    x = node("Relu", [conv(x, width, width, 2, 2, 0)])
+    # strides within TIDL's limits (a kernel above 7 at stride 2, or stride 4 without an 11x11 kernel,
+    # would not run there): 1200 -> 600 -> 300 -> 150 -> 50
+    x = node("Relu", [conv("image", 3, width, 3, 2, 1)])
+    x = node("MaxPool", [x], kernel_shape=[2, 2], strides=[2, 2])
+    x = node("MaxPool", [x], kernel_shape=[2, 2], strides=[2, 2])
     x = node("Relu", [conv(x, width, width, 3, 3, 0)])  # 50 at 1200
     maps = [x]
     for stride, pad in ((2, 1), (2, 1), (2, 1), (2, 0), (1, 1)):
@@ -259,27 +262,43 @@ def _map_sizes(size: int) -> list[int]:
     return out
 
 
-def tf_ssd_like(path: Path, anchors_yxhw: np.ndarray, seed: int = 0) -> bytes:
+def tf_ssd_like(
+    path: Path,
+    anchors_yxhw: np.ndarray,
+    seed: int = 0,
+    grids: tuple[int, ...] = (19, 10, 5, 3, 2, 1),
+    per_cell: tuple[int, ...] = (3, 6, 6, 6, 6, 6),
+) -> bytes:
     """A small TF OD API SSD with SSD-MobileNet's tensor names and tail: image_tensor uint8 [1,300,300,3]
-    -> Preprocessor/sub ((2/255) x - 1) -> conv features -> box encodings 'Squeeze' [1,N,4] and sigmoid
-    scores 'Postprocessor/convert_scores' [1,N,91]; anchors 'MultipleGridAnchorGenerator/Identity' (corner
-    form); faster-rcnn decoding (10,10,5,5), per-class NMS (0.3 / 0.6, 100 per class, 100 in all), boxes
-    clipped to the image, classes + 1 -> detection_boxes/scores/classes, num_detections."""
+    -> Preprocessor/sub ((2/255) x - 1) -> strided convs to six feature maps (19, 10, 5, 3, 2, 1) -> per map
+    a box-encoding Conv and a class Conv (BoxPredictor_i/...), reshaped and concatenated as the TF OD API
+    does -> box encodings 'Squeeze' [1,N,4] and sigmoid scores 'Postprocessor/convert_scores' [1,N,91];
+    anchors 'MultipleGridAnchorGenerator/Identity' (corner form); faster-rcnn decoding (10,10,5,5),
+    per-class NMS (0.3 / 0.6, 100 per class, 100 in all), boxes clipped to the image, classes + 1 ->
+    detection_boxes/scores/classes, num_detections."""
     n = len(anchors_yxhw)
+    assert n == sum(g * g * k for g, k in zip(grids, per_cell, strict=True)), "anchors and grids disagree"
 
     def build(tf, rng):  # type: ignore[no-untyped-def]
         image = tf.compat.v1.placeholder(tf.uint8, [1, 300, 300, 3], name="image_tensor")
         x = tf.subtract(tf.cast(image, tf.float32) * (2.0 / 255.0), 1.0, name="Preprocessor/sub")
-        w = tf.constant(rng.normal(0, 0.3, (8, 8, 3, 8)).astype(np.float32))
-        y = tf.nn.relu6(tf.nn.conv2d(x, w, strides=8, padding="SAME", name="FeatureExtractor/Conv2D"))
-        y = tf.reshape(tf.reduce_mean(y, axis=[1, 2]), [1, 8])
-        box_w = tf.constant(rng.normal(0, 0.4, (8, n * 4)).astype(np.float32))
-        cls_w = tf.constant(rng.normal(0, 0.3, (8, n * 91)).astype(np.float32))
-        cls_b = tf.constant(rng.normal(-2.0, 1.0, (n * 91,)).astype(np.float32))
-        encodings = tf.reshape(tf.matmul(y, box_w), [1, n, 1, 4], name="concat")
-        encodings = tf.squeeze(encodings, axis=2, name="Squeeze")
-        logits = tf.reshape(tf.matmul(y, cls_w) + cls_b, [1, n, 91], name="concat_1")
-        scores = tf.sigmoid(logits, name="Postprocessor/convert_scores")
+
+        def conv(x, cout, k, stride, name, scale=0.3, bias=0.0):  # type: ignore[no-untyped-def]
+            w = tf.constant(rng.normal(0, scale, (k, k, int(x.shape[-1]), cout)).astype(np.float32))
+            b = tf.constant(rng.normal(bias, 0.5 if bias else 0.05, (cout,)).astype(np.float32))
+            return tf.nn.bias_add(tf.nn.conv2d(x, w, strides=stride, padding="SAME"), b, name=name)
+
+        maps = [tf.nn.relu6(conv(x, 8, 16, 16, "FeatureExtractor/Conv2d_0"))]
+        for i in range(1, len(grids)):
+            maps.append(tf.nn.relu6(conv(maps[-1], 8, 3, 2, f"FeatureExtractor/Conv2d_{i}")))
+        encodings, logits = [], []
+        for i, (fmap, k) in enumerate(zip(maps, per_cell, strict=True)):
+            box = conv(fmap, 4 * k, 1, 1, f"BoxPredictor_{i}/BoxEncodingPredictor/BiasAdd", scale=0.4)
+            cls = conv(fmap, 91 * k, 1, 1, f"BoxPredictor_{i}/ClassPredictor/BiasAdd", bias=-2.0)
+            encodings.append(tf.reshape(box, [1, -1, 1, 4], name=f"BoxPredictor_{i}/Reshape"))
+            logits.append(tf.reshape(cls, [1, -1, 91], name=f"BoxPredictor_{i}/Reshape_1"))
+        encodings = tf.squeeze(tf.concat(encodings, axis=1, name="concat"), axis=2, name="Squeeze")
+        scores = tf.sigmoid(tf.concat(logits, axis=1, name="concat_1"), name="Postprocessor/convert_scores")
         yc, xc, h, w_ = (anchors_yxhw[:, i] for i in range(4))
         corners = np.stack([yc - h / 2, xc - w_ / 2, yc + h / 2, xc + w_ / 2], 1).astype(np.float32)
         anchors = tf.identity(tf.constant(corners), name="MultipleGridAnchorGenerator/Identity")

@@ -222,14 +222,16 @@ def cmd_tidl(args: argparse.Namespace) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from zookit.build import package_model
     from zookit.fetch import default_zoo_dir
+    from zookit.tidl import tools_path
 
     zoo_dir = Path(args.zoo_dir) if args.zoo_dir else default_zoo_dir()
     images = Path(args.images) if args.images else None
     calibration = Path(args.calibration_images) if args.calibration_images else None
+    tools = tools_path(Path(args.tidl_tools) if args.tidl_tools else None)
     rows: list[dict[str, Any]] = []
     for recipe in _book(args).select(args.names, args.all):
         try:
-            row = package_model(recipe, zoo_dir, images, calibration, args.strict)
+            row = package_model(recipe, zoo_dir, images, calibration, args.strict, tools)
         except ZooError as exc:
             row = {"model": recipe.name, "status": "failed", "error": str(exc)}
         rows.append(row)
@@ -246,6 +248,8 @@ def cmd_tidl(args: argparse.Namespace) -> int:
             print(f"  warning: {f['op']} at {f['node']}: {f['reason']}", file=sys.stderr)
         for missing in row["missing"]:
             print(f"  incomplete: {missing}", file=sys.stderr)
+        for note in row["notes"]:
+            print(f"  note: {note}", file=sys.stderr)
     failed = sum(1 for r in rows if r["status"] != "ok")
     if args.json:
         _print_json({"packages": rows, "failed": failed})
@@ -277,6 +281,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from zookit.fsutil import write_json
     from zookit.progress import RunDisplay
     from zookit.run import ModelResult, RunOptions, heaviest_first, run_captured, run_model, summary_table
+    from zookit.tidl import tools_path
 
     recipes = _book(args).select(args.names, args.all)
     names = [r.name for r in recipes]
@@ -286,6 +291,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         recipes_dir=Path(args.recipes).resolve() if args.recipes else None,
         images=Path(args.images).resolve() if args.images else None,
         calibration_images=Path(args.calibration_images).resolve() if args.calibration_images else None,
+        tidl_tools=tools_path(Path(args.tidl_tools) if args.tidl_tools else None),
         force=args.force,
         offline=args.offline,
         mirrors=tuple(args.mirror or default_mirrors()),
@@ -500,6 +506,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--strict", action="store_true", help="fail when an operator would not run on the accelerator"
     )
+    p.add_argument(
+        "--tidl-tools",
+        metavar="DIR",
+        help="TI's tidl_tools folder, written into runtime_options.json (default: $TIDL_TOOLS_PATH)",
+    )
     p.add_argument("--json", action="store_true", help="print a JSON result on stdout")
 
     p = add("run", cmd_run, "fetch, convert, verify and package models, redoing only what changed")
@@ -510,6 +521,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--images", metavar="DIR", help="images to verify with (besides seeded random inputs)")
     p.add_argument(
         "--calibration-images", metavar="DIR", help="images for calibration and TIDL's calibration list"
+    )
+    p.add_argument(
+        "--tidl-tools",
+        metavar="DIR",
+        help="TI's tidl_tools folder, written into runtime_options.json (default: $TIDL_TOOLS_PATH)",
     )
     p.add_argument("--force", action="store_true", help="redo every stage")
     p.add_argument(

@@ -51,6 +51,8 @@ class Prepared:
     source_graph: Any = None  # the whole TF graph of an SSD, for its anchors and its own detections
     heads: detection.Heads | None = None  # the heads found in an ONNX SSD
     prior_counts: list[int] | None = None
+    whole_onnx: Any = None  # an ONNX SSD with its own post-process kept (static shapes, heads named)
+    whole_reference: Runner | None = None  # the source ONNX SSD as shipped, to check whole_onnx against
     _expected: dict[Any, Future[Expected]] = field(default_factory=dict, repr=False)
 
     def expected(self, key: Any, compute: Callable[[], Expected]) -> Future[Expected]:
@@ -121,8 +123,17 @@ def _prepare_onnx_ssd(recipe: Recipe, original: Any, inputs: list[Port], where: 
     ]
     trimmed = trim_onnx(static, recipe, where, outputs)
     reference = onnx_runner(_expose(static, [p.name for p in outputs]), inputs, outputs)
+    _, declared = _declared_ports(recipe)
     return Prepared(
-        recipe, inputs, outputs, onnx_model=trimmed, reference=reference, heads=heads, prior_counts=counts
+        recipe,
+        inputs,
+        outputs,
+        onnx_model=trimmed,
+        reference=reference,
+        heads=heads,
+        prior_counts=counts,
+        whole_onnx=static,
+        whole_reference=onnx_runner(original.SerializeToString(), inputs, declared),
     )
 
 
@@ -198,6 +209,16 @@ def convert_target(
     elif prepared.graph_def is not None:
         options = convert.onnx_options(target)
         model = convert.to_onnx(prepared.graph_def, prepared.inputs, prepared.outputs, target)
+    elif target.postprocess:
+        if prepared.whole_onnx is None:
+            raise ConversionError(f"{recipe.name}/{target.name}: postprocess needs an ONNX SSD source")
+        options = {
+            "converter": "onnx.shape_inference (static input shape; head outputs named after their nodes)",
+            "static_shapes": True,
+            "postprocess": "the source's own (TIDL's meta architecture replaces it after the heads)",
+        }
+        model = prepared.whole_onnx.SerializeToString()
+        outputs = _declared_ports(recipe)[1]
     else:
         options = {"converter": "onnx.utils.Extractor + onnx.shape_inference", "static_shapes": True}
         model = prepared.onnx_model.SerializeToString()
@@ -314,6 +335,11 @@ def reference_outputs(prepared: Prepared, target: Target, images: Path | None) -
     recipe = prepared.recipe
 
     def compute() -> Expected:
+        if target.postprocess and prepared.whole_reference is not None:
+            samples = random_inputs(recipe, prepared.inputs, VERIFY_RANDOM_SAMPLES, seed=0)
+            if images is not None:
+                samples += image_inputs(recipe, prepared.inputs, images)
+            return [(x, prepared.whole_reference(x)) for x in samples]
         if target.postprocess:
             picture, declared = _declared_ports(recipe)
             source = tf_runner(prepared.source_graph, picture, declared)
@@ -338,9 +364,11 @@ def _declared_ports(recipe: Recipe) -> tuple[list[Port], list[Port]]:
 
 def verify_model(prepared: Prepared, target: Target, model: bytes, images: Path | None) -> Report:
     expected = reference_outputs(prepared, target, images)
-    if target.postprocess:
-        return _verify_detections(prepared, target, model, expected.result())
     inputs, outputs = prepared.inputs, prepared.outputs
+    if target.postprocess and target.format == "tflite":
+        return _verify_detections(prepared, target, model, expected.result())
+    if target.postprocess:  # an ONNX SSD with its own post-process: the same outputs as the source's
+        outputs = _declared_ports(prepared.recipe)[1]
     if target.format == "tflite":
         runner = tflite_runner(model, inputs, outputs)
     else:
@@ -448,6 +476,7 @@ def package_model(
     images: Path | None,
     calibration_images: Path | None,
     strict: bool = False,
+    tidl_tools: Path | None = None,
 ) -> dict[str, Any]:
     """`zoo tidl` for one model: convert the TIDL target when it is missing or stale, then package it."""
     from zookit.tidl import build_package, target_manifest
@@ -464,7 +493,7 @@ def package_model(
             raise ZooError(row["error"])
         manifest = target_manifest(recipe, zoo_dir)
         assert manifest is not None
-    record = build_package(recipe, zoo_dir, manifest, calibration_images, strict)
+    record = build_package(recipe, zoo_dir, manifest, calibration_images, strict, tidl_tools=tidl_tools)
     return {
         "model": recipe.name,
         "status": "ok",

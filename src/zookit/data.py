@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -56,16 +57,23 @@ def per_channel(values: list[float]) -> list[float]:
     return values * 3 if len(values) == 1 else values
 
 
-def preprocess_image(path: Path, p: Preprocessing, port: Port) -> np.ndarray:
-    """Decode, resize/crop, normalise and lay out one image as the recipe says, batch of 1."""
+def decode_image(path: Path) -> Any:
+    """The picture as float RGB pixels [H,W,3]; an unreadable, truncated or foreign file is a UsageError."""
     tf = load("tensorflow")
 
     try:
         image = tf.io.decode_image(path.read_bytes(), channels=3, expand_animations=False)
     except (tf.errors.InvalidArgumentError, OSError) as exc:
-        raise UsageError(f"{path}: cannot decode the image ({exc})") from None
-    image = tf.cast(image, tf.float32)
-    height, width = _spatial(port, p.layout)
+        reason = getattr(exc, "message", str(exc)).splitlines()[0]
+        raise UsageError(f"{path}: cannot decode the image ({reason})") from None
+    return tf.cast(image, tf.float32)
+
+
+def geometry(image: Any, p: Preprocessing, height: int, width: int) -> np.ndarray:
+    """Resize and crop as the recipe says: ``size`` is a plain resize; ``resize`` scales the shorter side
+    (keeping the aspect ratio), then a central crop of ``crop`` (or the input size)."""
+    tf = load("tensorflow")
+
     if p.size:
         image = tf.image.resize(image, p.size)
     else:
@@ -76,10 +84,29 @@ def preprocess_image(path: Path, p: Preprocessing, port: Port) -> np.ndarray:
         image = tf.image.resize_with_crop_or_pad(image, p.crop or height, p.crop or width)
         if image.shape[0] != height or image.shape[1] != width:
             image = tf.image.resize(image, (height, width))
-    array = image.numpy()
+    return np.asarray(image.numpy())
+
+
+def preprocess_image(path: Path, p: Preprocessing, port: Port) -> np.ndarray:
+    """Decode, resize/crop, normalise and lay out one image as the recipe says, batch of 1."""
+    array = geometry(decode_image(path), p, *_spatial(port, p.layout))
     if port.dtype == "uint8":
         return np.asarray(np.clip(np.round(array), 0, 255)[np.newaxis].astype(np.uint8))
     return normalize(array[np.newaxis], p, port.dtype)
+
+
+def calibration_pictures(
+    folder: Path, p: Preprocessing, height: int, width: int, count: int
+) -> list[tuple[Path, bytes]]:
+    """Up to ``count`` images of ``folder``, each checked by decoding it and brought to the model's input
+    geometry as the recipe's preprocessing says, as PNG bytes (pixels only: no normalisation)."""
+    tf = load("tensorflow")
+
+    out = []
+    for path in image_files(folder)[:count]:
+        pixels = np.clip(np.round(geometry(decode_image(path), p, height, width)), 0, 255).astype(np.uint8)
+        out.append((path, bytes(tf.io.encode_png(pixels).numpy())))
+    return out
 
 
 def normalize(pixels: np.ndarray, p: Preprocessing, dtype: str = "float32") -> np.ndarray:

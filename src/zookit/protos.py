@@ -3,8 +3,9 @@
 - ``tidl_meta_arch``: TI's meta-architecture file (``TIDLMetaArch`` with ``caffe_ssd``), the messages
   zookit writes, with the field names, numbers and defaults of TI's tidl_meta_arch.proto.
 - ``object_detection``: the part of the TF OD API pipeline config that describes an SSD's anchors,
-  box coder and post-processing (the messages TIDL's meta_arch_type 1 reads). Field names follow
-  object_detection/protos; the numbers are zookit's own and only matter for binary form.
+  box coder and post-processing (the messages TIDL's meta_arch_type 1 reads), in the field set of TI's
+  bundled object_detection protos: TF OD API names and numbers, TI's ``box_input``/``class_input`` in
+  ``Ssd``, and no field TI's older protos lack (``use_class_agnostic_nms``).
 
 ``render`` builds the message, prints it as text, parses the text back with the same schema and
 checks the round trip, so a file that does not parse can never be written.
@@ -92,43 +93,47 @@ TIDL_ENUMS = {
 
 OBJECT_DETECTION: dict[str, Fields] = {
     "TrainEvalPipelineConfig": [("model", 1, "DetectionModel", False, None)],
-    "DetectionModel": [("ssd", 1, "Ssd", False, None)],
+    "DetectionModel": [("ssd", 2, "Ssd", False, None)],
     "Ssd": [
         ("num_classes", 1, "int32", False, None),
         ("image_resizer", 2, "ImageResizer", False, None),
-        ("box_coder", 3, "BoxCoder", False, None),
-        ("anchor_generator", 4, "AnchorGenerator", False, None),
-        ("post_processing", 5, "PostProcessing", False, None),
-        ("encode_background_as_zeros", 6, "bool", False, None),
+        ("box_coder", 4, "BoxCoder", False, None),
+        ("anchor_generator", 8, "AnchorGenerator", False, None),
+        ("post_processing", 9, "PostProcessing", False, None),
+        ("encode_background_as_zeros", 12, "bool", False, "false"),
+        # TI's additions (tidl_fsg_od_meta_arch.md): the head convolutions' output tensors. Their numbers
+        # in TI's bundled ssd.proto are not published; text format does not use them.
+        ("box_input", 1001, "string", True, None),
+        ("class_input", 1002, "string", True, None),
     ],
-    "ImageResizer": [("fixed_shape_resizer", 1, "FixedShapeResizer", False, None)],
-    "FixedShapeResizer": [("height", 1, "int32", False, None), ("width", 2, "int32", False, None)],
+    "ImageResizer": [("fixed_shape_resizer", 2, "FixedShapeResizer", False, None)],
+    "FixedShapeResizer": [("height", 1, "int32", False, "300"), ("width", 2, "int32", False, "300")],
     "BoxCoder": [("faster_rcnn_box_coder", 1, "FasterRcnnBoxCoder", False, None)],
     "FasterRcnnBoxCoder": [
-        ("y_scale", 1, "float", False, None),
-        ("x_scale", 2, "float", False, None),
-        ("height_scale", 3, "float", False, None),
-        ("width_scale", 4, "float", False, None),
+        ("y_scale", 1, "float", False, "10.0"),
+        ("x_scale", 2, "float", False, "10.0"),
+        ("height_scale", 3, "float", False, "5.0"),
+        ("width_scale", 4, "float", False, "5.0"),
     ],
-    "AnchorGenerator": [("ssd_anchor_generator", 1, "SsdAnchorGenerator", False, None)],
+    "AnchorGenerator": [("ssd_anchor_generator", 2, "SsdAnchorGenerator", False, None)],
     "SsdAnchorGenerator": [
-        ("num_layers", 1, "int32", False, None),
-        ("min_scale", 2, "float", False, None),
-        ("max_scale", 3, "float", False, None),
+        ("num_layers", 1, "int32", False, "6"),
+        ("min_scale", 2, "float", False, "0.2"),
+        ("max_scale", 3, "float", False, "0.95"),
         ("aspect_ratios", 4, "float", True, None),
-        ("interpolated_scale_aspect_ratio", 5, "float", False, None),
-        ("reduce_boxes_in_lowest_layer", 6, "bool", False, None),
+        ("reduce_boxes_in_lowest_layer", 5, "bool", False, "true"),
+        ("interpolated_scale_aspect_ratio", 13, "float", False, "1.0"),
     ],
     "PostProcessing": [
         ("batch_non_max_suppression", 1, "BatchNonMaxSuppression", False, None),
-        ("score_converter", 2, "ScoreConverter", False, None),
+        ("score_converter", 2, "ScoreConverter", False, "IDENTITY"),
     ],
+    # The fields of TI's bundled (TF 1.x era) post_processing.proto: no use_class_agnostic_nms.
     "BatchNonMaxSuppression": [
-        ("score_threshold", 1, "float", False, None),
-        ("iou_threshold", 2, "float", False, None),
-        ("max_detections_per_class", 3, "int32", False, None),
-        ("max_total_detections", 4, "int32", False, None),
-        ("use_class_agnostic_nms", 5, "bool", False, None),
+        ("score_threshold", 1, "float", False, "0.0"),
+        ("iou_threshold", 2, "float", False, "0.6"),
+        ("max_detections_per_class", 3, "int32", False, "100"),
+        ("max_total_detections", 5, "int32", False, "100"),
     ],
 }
 OD_ENUMS = {"ScoreConverter": ["IDENTITY=0", "SIGMOID=1", "SOFTMAX=2"]}
@@ -143,6 +148,13 @@ SCHEMAS = {
 def message_class(package: str) -> Any:
     """The generated class of the schema's top-level message (``tidl_meta_arch`` or ``object_detection``)."""
     top, messages, enums = SCHEMAS[package]
+    return build_message_class(package, top, messages, enums)
+
+
+def build_message_class(
+    package: str, top: str, messages: dict[str, Fields], enums: dict[str, list[str]]
+) -> Any:
+    """A message class built from a field table (message -> fields, enum -> ``NAME=number`` values)."""
     file = descriptor_pb2.FileDescriptorProto(
         name=f"zookit/{package}.proto", package=package, syntax="proto2"
     )

@@ -225,7 +225,11 @@ class Target(_Model):
     opset: Annotated[int, Field(ge=7, le=23)] | None = None
     inputs_as_nchw: bool = False
     postprocess: bool = Field(
-        False, description="TFLite SSD: append the TFLite_Detection_PostProcess op fed by the raw heads."
+        False,
+        description="Detectors: the target ends in the detection post-process. TFLite SSD (detection.anchors): "
+        "the TFLite_Detection_PostProcess op is appended to the raw heads. ONNX SSD (detection.priors): the "
+        "source's own post-process is kept (the model TIDL's meta architecture replaces after the heads); "
+        "without it an ONNX SSD target is cut after its head convolutions.",
     )
     tolerance: Tolerance = Field(default_factory=Tolerance)
 
@@ -352,7 +356,11 @@ class Detection(_Model):
 class Tidl(_Model):
     target: Name = Field(description="The recipe target whose file TIDL imports.")
     tensor_bits: Literal[8, 16] = 8
-    accuracy_level: Literal[0, 1, 2, 9] = 1
+    accuracy_level: Literal[0, 1, 9] = Field(
+        1,
+        description="TI's calibration accuracy level: 0 basic, 1 advanced bias calibration, 9 user-defined "
+        "(TI's compile step rejects every other value).",
+    )
     calibration_frames: PositiveInt = 20
     calibration_iterations: PositiveInt = 50
     post_proc_type: Literal["none", "classification", "detection", "segmentation"] = "none"
@@ -393,8 +401,13 @@ class Recipe(_Model):
         for i, t in enumerate(self.targets):
             if not t.postprocess:
                 continue
-            if t.format != "tflite":
-                problems.append(f"targets[{i}].postprocess: only TFLite targets take the post-process op")
+            if t.format == "onnx":
+                if self.model.format != "onnx" or self.detection is None or not self.detection.priors:
+                    problems.append(
+                        f"targets[{i}].postprocess: an ONNX target keeps the post-process of an ONNX SSD "
+                        "source with detection.priors"
+                    )
+                continue
             if self.detection is None or self.detection.anchors is None:
                 problems.append(f"targets[{i}].postprocess: needs detection.anchors")
             if "TFLite_Detection_PostProcess" not in self.custom_ops.ops:

@@ -41,6 +41,7 @@ class RunOptions:
     recipes_dir: Path | None = None
     images: Path | None = None
     calibration_images: Path | None = None
+    tidl_tools: Path | None = None
     force: bool = False
     offline: bool = False
     mirrors: tuple[str, ...] = ()
@@ -257,6 +258,7 @@ def _tidl(recipe: Any, options: RunOptions, begin: Begin, versions: dict[str, st
             "recipe": recipe.digest,
             "model": manifest["output"]["checksum"],
             "calibration": folder_listing(options.calibration_images),
+            "tidl_tools": str(options.tidl_tools) if options.tidl_tools else None,
             "versions": versions,
         }
     )
@@ -274,7 +276,14 @@ def _tidl(recipe: Any, options: RunOptions, begin: Begin, versions: dict[str, st
     try:
         from zookit.tidl import build_package
 
-        package = build_package(recipe, options.zoo_dir, manifest, options.calibration_images, stage_key=key)
+        package = build_package(
+            recipe,
+            options.zoo_dir,
+            manifest,
+            options.calibration_images,
+            stage_key=key,
+            tidl_tools=options.tidl_tools,
+        )
         entry.detail = {"files": len(package["files"]), "complete": package["complete"]}
     except ZooError as exc:
         entry.status, entry.error = "failed", str(exc)
