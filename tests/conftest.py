@@ -23,9 +23,13 @@ SHARED_MODELS = REPO.parent / "shared" / "models"
 class Route:
     body: bytes
     mode: str = (
-        "ok"  # ok, 404, 500-then-ok, drop-half, ignore-range, short-length, trickle, wrong-bytes, always-500
+        "ok"  # ok, 404, 500-then-ok, drop-half, ignore-range, short-length, trickle, wrong-bytes, always-500,
+        # html-drop (200, an HTML page, then the connection drops), gzip-encoded (the bytes as they are,
+        # labelled Content-Encoding: gzip), retry-after (503 with a Retry-After header), drip (a byte every
+        # 0.1 s: each read is quick, the whole is not)
     )
     failures: int = 1  # how many requests misbehave before the route serves normally
+    retry_after: str = "1"  # the Retry-After header of mode retry-after
     requests: list[dict[str, str]] = field(default_factory=list)
 
 
@@ -51,6 +55,23 @@ class _Handler(BaseHTTPRequestHandler):
         if mode == "always-500" or (mode == "500-then-ok" and misbehave):
             self._send(500, b"boom")
             return
+        if mode == "retry-after" and misbehave:
+            self.send_response(503)
+            self.send_header("Retry-After", route.retry_after)
+            self.send_header("Content-Length", "4")
+            self.end_headers()
+            self.wfile.write(b"busy")
+            return
+        if mode == "html-drop" and misbehave:
+            page = b"<html><body>Service temporarily unavailable</body></html>"
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(page)
+            self.wfile.flush()
+            self.connection.shutdown(socket.SHUT_RDWR)
+            self.close_connection = True
+            return
         if mode == "wrong-bytes":
             body = bytes(reversed(body))
         rng = self.headers.get("Range")
@@ -67,6 +88,8 @@ class _Handler(BaseHTTPRequestHandler):
         announced = len(payload) + (100 if mode == "short-length" else 0)
         self.send_header("Content-Length", str(announced))
         self.send_header("Accept-Ranges", "bytes")
+        if mode == "gzip-encoded":
+            self.send_header("Content-Encoding", "gzip")
         self.end_headers()
         if mode in ("drop-half", "ignore-range") and misbehave:
             self.wfile.write(payload[: len(payload) // 2])
@@ -79,6 +102,16 @@ class _Handler(BaseHTTPRequestHandler):
                 self.wfile.write(payload[i : i + 1])
                 self.wfile.flush()
                 time.sleep(0.6)
+            self.close_connection = True
+            return
+        if mode == "drip":
+            try:
+                for i in range(len(payload)):
+                    self.wfile.write(payload[i : i + 1])
+                    self.wfile.flush()
+                    time.sleep(0.1)
+            except OSError:  # the client gave up: what the test wants
+                pass
             self.close_connection = True
             return
         self.wfile.write(payload)
@@ -110,8 +143,8 @@ class FileServer:
     def base(self) -> str:
         return f"http://127.0.0.1:{self._server.server_address[1]}"
 
-    def add(self, name: str, body: bytes, mode: str = "ok", failures: int = 1) -> str:
-        self._server.routes[f"/{name}"] = Route(body, mode, failures)
+    def add(self, name: str, body: bytes, mode: str = "ok", failures: int = 1, retry_after: str = "1") -> str:
+        self._server.routes[f"/{name}"] = Route(body, mode, failures=failures, retry_after=retry_after)
         return f"{self.base}/{name}"
 
     def route(self, name: str) -> Route:

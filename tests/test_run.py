@@ -200,20 +200,23 @@ def test_killed_runs_resume_to_a_complete_verified_zoo(server: FileServer, tmp_p
     assert_complete_and_verified(tmp_path / "zoo")
 
 
-def test_ctrl_c_stops_cleanly(server: FileServer, tmp_path: Path) -> None:
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_ctrl_c_stops_cleanly(server: FileServer, tmp_path: Path, jobs: str) -> None:
+    """Issue #11, point 16: nothing is left, under -j 1 and -j 2 (workers stopped, their leftovers removed)."""
     two_models(server, tmp_path)
-    proc = zoo_process(tmp_path, "run", "--all")
-    time.sleep(5)
+    proc = zoo_process(tmp_path, "run", "--all", "-j", jobs)
+    time.sleep(6)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=120)
     if proc.returncode == 0:
         pytest.skip("the run finished before the interrupt arrived")
     assert proc.returncode == 130
     assert "zoo: interrupted: finished" in err and "rerun to continue" in err
+    assert "Exception ignored" not in err and "Traceback" not in err
     leftovers = [
         p
-        for p in (tmp_path / "zoo").rglob(".*")
-        if p.suffix == ".tmp" or p.name.startswith((".tidl-", ".trimmed-"))
+        for p in (tmp_path / "zoo").rglob("*")
+        if p.name.endswith(".tmp") or p.name.startswith((".tidl-", ".trimmed-", ".unpack-"))
     ]
     assert not leftovers
 

@@ -12,14 +12,17 @@ import json
 import logging
 import os
 import sys
+import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from zookit import __version__
-from zookit.errors import RecipeError, UsageError, ZooError
+from zookit.errors import RecipeError, UsageError, ZooError, describe_os_error
 
 Handler = Callable[[argparse.Namespace], int]
+# modules of the `convert` extra: a command that needs one says which extra to install
+CONVERT_MODULES = {"tensorflow", "tf2onnx", "onnx", "onnxruntime", "ai_edge_litert", "keras", "google"}
 
 
 def _print_json(data: Any) -> None:
@@ -110,10 +113,16 @@ def cmd_validate(args: argparse.Namespace) -> int:
     from zookit.recipe import load_recipe, recipe_files
 
     paths: list[Path] = []
+    empty: list[str] = []
     for given in args.paths or [str(_book(args).folder)]:
         p = Path(given)
-        paths += recipe_files(p) if p.is_dir() else [p]
+        found = recipe_files(p) if p.is_dir() else [p]
+        paths += found
+        if not found:
+            empty.append(given)
     results: dict[str, list[str]] = {}
+    for folder in empty:
+        print(f"zoo: {folder} holds no recipe files (*.yaml)", file=sys.stderr)
     for path in paths:
         try:
             load_recipe(path)
@@ -152,7 +161,7 @@ def _fetch_options(args: argparse.Namespace) -> Any:
         offline=args.offline,
         require_hashes=args.require_hashes,
         jobs=args.jobs,
-        http=HttpOptions(connect_timeout=args.timeout, read_timeout=args.timeout),
+        http=HttpOptions(connect_timeout=args.timeout, read_timeout=args.timeout, deadline=args.deadline),
     )
 
 
@@ -280,7 +289,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     from zookit.fetch import default_mirrors, default_zoo_dir
     from zookit.fsutil import write_json
     from zookit.progress import RunDisplay
-    from zookit.run import ModelResult, RunOptions, heaviest_first, run_captured, run_model, summary_table
+    from zookit.run import (
+        ModelResult,
+        RunOptions,
+        clean_interrupted,
+        heaviest_first,
+        run_captured,
+        run_model,
+        summary_table,
+    )
     from zookit.tidl import tools_path
 
     recipes = _book(args).select(args.names, args.all)
@@ -308,10 +325,11 @@ def cmd_run(args: argparse.Namespace) -> int:
             if result.log.strip():
                 text = f"----- {result.model} -----\n{result.log.rstrip()}\n----- end {result.model} -----\n"
             done = sum(1 for s in result.stages if s.status == "done")
+            failed = sum(1 for s in result.stages if s.status == "failed")
             state = "FAILED" if result.failed else "ok"
+            counts = f"{done} stage(s) run" + (f", {failed} failed" if failed else "")
             display.done(
-                result.model,
-                f"{text}[{len(results)}/{len(names)}] {state} {result.model} ({done} stage(s) run)",
+                result.model, f"{text}[{len(results)}/{len(names)}] {state} {result.model} ({counts})"
             )
 
         try:
@@ -326,6 +344,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                 _run_parallel(heaviest_first(recipes), options, args.jobs, display.stage, finished)
         except KeyboardInterrupt:
             left = [n for n in names if n not in {r.model for r in results}]
+            clean_interrupted(left, options)
             display.message(
                 f"zoo: interrupted: finished {', '.join(r.model for r in results) or 'nothing'}; "
                 f"not finished {', '.join(left)} (rerun to continue)"
@@ -344,6 +363,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         _print_json(report)
     else:
         print(summary_table(results))
+        for r in failed:  # the whole first error of each failed model: the table only has room for a line
+            first = next(s for s in r.stages if s.status == "failed")
+            print(f"error: {r.model}: {first.stage}: {first.error}", file=sys.stderr)
         print(f"{len(results) - len(failed)} model(s) ok, {len(failed)} failed in {report['seconds']:.1f}s")
     return 1 if failed else 0
 
@@ -364,7 +386,8 @@ def _run_parallel(names: list[str], options: Any, jobs: int, on_stage: Any, fini
         while (event := events.get()) is not None:
             on_stage(*event)
 
-    threading.Thread(target=relay, name="zoo-events", daemon=True).start()
+    relay_thread = threading.Thread(target=relay, name="zoo-events", daemon=True)
+    relay_thread.start()
     pool = ProcessPoolExecutor(
         max_workers=min(jobs, len(names) or 1),
         mp_context=context,
@@ -376,12 +399,18 @@ def _run_parallel(names: list[str], options: Any, jobs: int, on_stage: Any, fini
         for future in as_completed(futures):
             finished(future.result())
     except BaseException:
-        for process in list(getattr(pool, "_processes", {}).values()):
+        processes = list(getattr(pool, "_processes", {}).values())
+        for process in processes:
             process.terminate()
+        for process in processes:
+            process.join(timeout=5)
         pool.shutdown(wait=False, cancel_futures=True)
+        events.put(None)
+        relay_thread.join(timeout=2)
         raise
     pool.shutdown()
     events.put(None)
+    relay_thread.join(timeout=2)
 
 
 def cmd_clean(args: argparse.Namespace) -> int:
@@ -395,6 +424,12 @@ def cmd_clean(args: argparse.Namespace) -> int:
     removed = []
     for name in names:
         folder = zoo_dir / name
+        if folder.is_symlink():
+            print(
+                f"zoo: skipping {folder}: a symbolic link (its target is not the zoo's to clean)",
+                file=sys.stderr,
+            )
+            continue
         if not folder.is_dir():
             continue
         for item in folder.iterdir():
@@ -402,7 +437,10 @@ def cmd_clean(args: argparse.Namespace) -> int:
                 continue
             if item.name == ".lock":
                 continue
-            shutil.rmtree(item) if item.is_dir() else item.unlink()
+            if item.is_dir() and not item.is_symlink():
+                shutil.rmtree(item)
+            else:  # a file, or a link (removed as a link: what it points to is not the zoo's)
+                item.unlink()
             removed.append(str(item))
     if args.cache:
         cache = Cache(Path(args.cache_dir) if args.cache_dir else None)
@@ -418,21 +456,67 @@ def cmd_clean(args: argparse.Namespace) -> int:
 # --- the parser -----------------------------------------------------------------------------------
 
 
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, got {value}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, got {text}")
+    return value
+
+
+def existing_dir(text: str) -> str:
+    if not Path(text).is_dir():
+        raise argparse.ArgumentTypeError(f"{text} is not an existing folder")
+    return text
+
+
+def folder_arg(text: str) -> str:
+    """A folder zookit writes into: it may not exist yet, but it must not be a file."""
+    path = Path(text)
+    if path.exists() and not path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text} exists and is not a folder")
+    if "\0" in text:
+        raise argparse.ArgumentTypeError("a path cannot hold a NUL character")
+    return text
+
+
 def add_selection(p: argparse.ArgumentParser, cache_dir: bool = False) -> None:
     """The arguments of every command that works on models of the zoo."""
     p.add_argument("names", nargs="*", metavar="NAME")
     p.add_argument("--all", action="store_true", help="every recipe")
-    p.add_argument("--zoo-dir", metavar="DIR", help="the model zoo folder (default: $ZOO_DIR or ./zoo)")
+    p.add_argument(
+        "--zoo-dir", metavar="DIR", type=folder_arg, help="the model zoo folder (default: $ZOO_DIR or ./zoo)"
+    )
     if cache_dir:
         p.add_argument(
             "--cache-dir",
             metavar="DIR",
+            type=folder_arg,
             help="the download cache (default: $ZOO_CACHE_DIR or the user cache)",
         )
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, with a usage mistake reported on one line (what is wrong, and where to read more)."""
+
+    def error(self, message: str) -> Any:
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="zoo", description="Turn public model zoos into models ready for embedded accelerators."
     )
     parser.add_argument("--version", action="version", version=f"zookit {__version__}")
@@ -445,6 +529,10 @@ def build_parser() -> argparse.ArgumentParser:
     def add(name: str, handler: Handler, help_: str) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help_, description=help_)
         p.set_defaults(handler=handler)
+        # the global options are accepted after the command too (SUPPRESS: not given here, the
+        # value given before the command stands)
+        p.add_argument("--recipes", metavar="DIR", default=argparse.SUPPRESS, help="recipe folder")
+        p.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help="log more")
         return p
 
     p = add("list", cmd_list, "list the models the recipes describe")
@@ -459,7 +547,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("fetch", cmd_fetch, "download, verify, cache and unpack model files")
     add_selection(p, cache_dir=True)
-    p.add_argument("-j", "--jobs", type=int, default=4, metavar="N", help="files fetched at once (default 4)")
+    p.add_argument(
+        "-j", "--jobs", type=positive_int, default=4, metavar="N", help="files fetched at once (default 4)"
+    )
     p.add_argument(
         "--mirror",
         action="append",
@@ -470,7 +560,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--offline", action="store_true", help="use only the cache and mirrors, never the recipe URLs"
     )
     p.add_argument("--require-hashes", action="store_true", help="refuse files that no checksum pins")
-    p.add_argument("--timeout", type=float, default=30.0, metavar="SECONDS", help="connect and read timeout")
+    p.add_argument(
+        "--timeout", type=positive_float, default=30.0, metavar="SECONDS", help="connect and read timeout"
+    )
+    p.add_argument(
+        "--deadline",
+        type=positive_float,
+        metavar="SECONDS",
+        help="give up on a file after this long in all (default: none; a trickling server is cut off)",
+    )
     p.add_argument("--json", action="store_true", help="print a JSON result on stdout")
 
     for name, handler, help_ in (
@@ -485,6 +583,7 @@ def build_parser() -> argparse.ArgumentParser:
             "--calibration-images",
             dest="images",
             metavar="DIR",
+            type=existing_dir,
             help="images for int8 calibration and for verification (besides seeded random inputs)",
         )
         p.add_argument("--json", action="store_true", help="print a JSON result on stdout")
@@ -500,9 +599,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--calibration-images",
         metavar="DIR",
+        type=existing_dir,
         help="images for TIDL's calibration list (copied into the package)",
     )
-    p.add_argument("--images", metavar="DIR", help="images to verify with when the target must be converted")
+    p.add_argument(
+        "--images",
+        metavar="DIR",
+        type=existing_dir,
+        help="images to verify with when the target must be converted",
+    )
     p.add_argument(
         "--strict", action="store_true", help="fail when an operator would not run on the accelerator"
     )
@@ -516,11 +621,24 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("run", cmd_run, "fetch, convert, verify and package models, redoing only what changed")
     add_selection(p, cache_dir=True)
     p.add_argument(
-        "-j", "--jobs", type=int, default=1, metavar="N", help="models at once, each in its own process"
+        "-j",
+        "--jobs",
+        type=positive_int,
+        default=1,
+        metavar="N",
+        help="models at once, each in its own process",
     )
-    p.add_argument("--images", metavar="DIR", help="images to verify with (besides seeded random inputs)")
     p.add_argument(
-        "--calibration-images", metavar="DIR", help="images for calibration and TIDL's calibration list"
+        "--images",
+        metavar="DIR",
+        type=existing_dir,
+        help="images to verify with (besides seeded random inputs)",
+    )
+    p.add_argument(
+        "--calibration-images",
+        metavar="DIR",
+        type=existing_dir,
+        help="images for calibration and TIDL's calibration list",
     )
     p.add_argument(
         "--tidl-tools",
@@ -565,6 +683,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("zoo: interrupted", file=sys.stderr)
         return 130
+    except ModuleNotFoundError as exc:
+        print(f"zoo: {missing_dependency(exc)}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # a folder that cannot be written, a full disk, a path that is not a folder
+        print(f"zoo: error: {describe_os_error(exc)}", file=sys.stderr)
+        return 1
+    except Exception as exc:  # a bug: one line for the user, the traceback only with -v
+        if args.verbose:
+            traceback.print_exc()
+        print(
+            f"zoo: internal error: {type(exc).__name__}: {exc} (run with -v for the details, and please report it)",
+            file=sys.stderr,
+        )
+        return 1
+
+
+def missing_dependency(exc: ModuleNotFoundError) -> str:
+    name = (exc.name or "").split(".")[0]
+    extra = "convert" if name in CONVERT_MODULES else None
+    if extra:
+        return (
+            f"this command needs {name}, which is not installed: install the '{extra}' extra "
+            f"(pip install 'zookit[{extra}]', or pip install -e '.[{extra}]' in a checkout)"
+        )
+    return f"a module zookit needs is missing: {exc}; reinstall zookit (pip install -e '.[convert]')"
 
 
 def entry() -> None:

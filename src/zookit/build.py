@@ -24,7 +24,7 @@ from zookit import __version__, detection
 from zookit.data import calibration_samples, image_inputs, normalize, random_inputs
 from zookit.errors import ConversionError, UsageError, VerificationError, ZooError
 from zookit.fetch import source_dir
-from zookit.fsutil import atomic_path, read_json, write_bytes, write_json
+from zookit.fsutil import atomic_path, folder_listing, read_json, write_bytes, write_json
 from zookit.hashes import file_checksum
 from zookit.recipe import Recipe, Target
 from zookit.runtime import Runner, onnx_runner, tf_runner, tflite_runner
@@ -178,6 +178,10 @@ def convert_target(
 
     recipe = prepared.recipe
     out_dir = zoo_dir / recipe.name / target.name
+    if out_dir.is_symlink():
+        raise ConversionError(
+            f"{out_dir} is a symbolic link; zookit does not write through links in the zoo (remove it)"
+        )
     out_file = out_dir / f"{recipe.name}.{target.format}"
     started = time.monotonic()
     reference_outputs(prepared, target, images)  # started now, in the background, collected by verify_model
@@ -240,6 +244,8 @@ def convert_target(
     manifest = {
         "recipe": recipe.name,
         "recipe_digest": recipe.digest,
+        "conversion_digest": recipe.conversion_digest,
+        "images": folder_listing(images),
         "target": target.model_dump(mode="json"),
         "sources": _source_checksums(recipe, zoo_dir),
         "options": options,

@@ -39,9 +39,16 @@ class Cache:
         return self.root / "files" / algo / digest[:2] / digest
 
     def partial(self, key: str) -> Path:
+        """Where a download in progress is kept. A symbolic link planted at that name is removed (the link,
+        never what it points to), so a download cannot be steered into another file."""
         folder = self.root / "partial"
         folder.mkdir(parents=True, exist_ok=True)
-        return folder / f"{key}.part"
+        part = folder / f"{key}.part"
+        for path in (part, origin_of(part)):
+            if path.is_symlink():
+                log.warning("%s is a symbolic link: removing the link", path)
+                path.unlink()
+        return part
 
     def lock(self, key: str) -> FileLock:
         folder = self.root / "locks"
@@ -51,6 +58,10 @@ class Cache:
     def lookup(self, checksum: str, size: int | None) -> Path | None:
         """The verified entry for ``checksum``, or None; a corrupted entry is removed."""
         path = self.entry(checksum)
+        if path.is_symlink():  # never read, chmod or hand out what a planted link points to
+            log.warning("cache entry %s is a symbolic link: removing the link and fetching again", path)
+            path.unlink()
+            return None
         if not path.is_file():
             return None
         if (size is None or path.stat().st_size == size) and matches(path, checksum):
@@ -77,6 +88,12 @@ class Cache:
             return (self.root / "urls" / f"{key}.txt").read_text(encoding="utf-8").strip() or None
         except OSError:
             return None
+
+
+def origin_of(part: Path) -> Path:
+    """The file beside a partial download that names where its bytes came from: a partial is only ever
+    resumed from that same source."""
+    return part.with_name(part.name + ".origin")
 
 
 def key_for(checksum: str | None, url: str) -> str:

@@ -7,11 +7,15 @@ digest the complete file has. The caller decides whether that digest is the righ
 
 from __future__ import annotations
 
+import email.utils
+import errno
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 
 from zookit.hashes import CHUNK, Hasher, make_hasher
 
@@ -21,6 +25,10 @@ if TYPE_CHECKING:
 ProgressFn = Callable[[int], None]
 
 
+# The longest Retry-After zookit honours; a server asking for more is treated as failing.
+MAX_RETRY_AFTER = 120.0
+
+
 @dataclass(frozen=True)
 class HttpOptions:
     connect_timeout: float = 10.0
@@ -28,10 +36,27 @@ class HttpOptions:
     retries: int = 3
     backoff: float = 1.0
     chunk_size: int = CHUNK
+    deadline: float | None = None  # seconds for one file in all (attempts and waits included)
 
 
 class TransientError(Exception):
     """Worth another try at the same URL (connection dropped, timeout, 5xx)."""
+
+    def __init__(self, message: str, retry_after: float | None = None):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+def open_new(path: Path, append: bool = False) -> BinaryIO:
+    """Open ``path`` for writing without following a symbolic link planted at that name."""
+    flags = os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | (os.O_RDWR if append else os.O_WRONLY | os.O_TRUNC)
+    try:
+        fd = os.open(path, flags, 0o644)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise SourceFailed(f"{path} is a symbolic link; refusing to write through it") from None
+        raise
+    return os.fdopen(fd, "r+b" if append else "wb")
 
 
 class SourceFailed(Exception):
@@ -66,28 +91,49 @@ class HttpDownloader:
     ) -> str:
         """Complete ``part`` from ``url`` and return the hex digest of the whole file."""
         import requests
+        import urllib3
 
-        last: Exception | None = None
+        deadline = time.monotonic() + self.options.deadline if self.options.deadline else None
+        last: TransientError | None = None
         for attempt in range(self.options.retries + 1):
             if attempt:
-                self._sleep(self.options.backoff * 2 ** (attempt - 1))
+                wait = self.options.backoff * 2 ** (attempt - 1)
+                if last is not None and last.retry_after is not None:
+                    wait = last.retry_after
+                if deadline is not None and time.monotonic() + wait > deadline:
+                    break
+                self._sleep(wait)
             try:
-                return self._attempt(url, part, algo=algo, size=size, progress=progress)
+                return self._attempt(url, part, algo=algo, size=size, progress=progress, deadline=deadline)
             except TransientError as exc:
                 last = exc
             except (
                 requests.ConnectionError,
                 requests.Timeout,
                 requests.exceptions.ChunkedEncodingError,
+                urllib3.exceptions.HTTPError,
             ) as exc:
                 last = TransientError(_describe_request_error(exc))
             except requests.RequestException as exc:
-                raise SourceFailed(f"request failed: {exc}") from None
+                raise SourceFailed(f"request failed: {_describe_request_error(exc)}") from None
+            if deadline is not None and time.monotonic() >= deadline:
+                break
+        if deadline is not None and time.monotonic() >= deadline - 1e-3:
+            raise SourceFailed(f"not complete within the deadline of {self.options.deadline:g} s ({last})")
         raise SourceFailed(f"gave up after {self.options.retries + 1} attempts: {last}")
 
     def _attempt(
-        self, url: str, part: Path, *, algo: str, size: int | None, progress: ProgressFn | None
+        self,
+        url: str,
+        part: Path,
+        *,
+        algo: str,
+        size: int | None,
+        progress: ProgressFn | None,
+        deadline: float | None = None,
     ) -> str:
+        if part.is_symlink():
+            raise SourceFailed(f"{part} is a symbolic link; refusing to write through it")
         have = part.stat().st_size if part.exists() else 0
         if size is not None and have > size:
             part.unlink()
@@ -105,7 +151,13 @@ class HttpDownloader:
             if have and resp.status_code == 416 and size == have:
                 return hasher.hexdigest()
             if resp.status_code >= 500 or resp.status_code == 429:
-                raise TransientError(f"HTTP {resp.status_code} {resp.reason}")
+                delay = _retry_after(resp.headers.get("Retry-After"))
+                if delay is not None and delay > MAX_RETRY_AFTER:
+                    raise SourceFailed(
+                        f"HTTP {resp.status_code} {resp.reason}, retry after {delay:.0f} s: longer than "
+                        f"zookit waits ({MAX_RETRY_AFTER:.0f} s)"
+                    )
+                raise TransientError(f"HTTP {resp.status_code} {resp.reason}", delay)
             if resp.status_code == 416:
                 part.unlink()
                 raise TransientError("the server refused to resume (HTTP 416); starting over")
@@ -128,7 +180,7 @@ class HttpDownloader:
                 )
             if progress:
                 progress(have)
-            return self._stream(resp, part, have, hasher, size, progress)
+            return self._stream(resp, part, have, hasher, size, progress, deadline)
 
     def _stream(
         self,
@@ -138,12 +190,22 @@ class HttpDownloader:
         hasher: Hasher,
         size: int | None,
         progress: ProgressFn | None,
+        deadline: float | None = None,
     ) -> str:
         received = have
-        with open(part, "r+b" if have else "wb") as out:
+        with open_new(part, append=bool(have)) as out:
             out.seek(have)
             out.truncate()
-            for chunk in resp.iter_content(self.options.chunk_size):
+            # The raw bytes as served: a Content-Encoding (gzip on a .tgz, say) is not undone, as curl
+            # does without --compressed, so the checksum and size are those of the file itself. read1
+            # returns what one read of the socket gives: a server dripping bytes cannot hold a read (and
+            # the deadline check) for a whole chunk.
+            while chunk := resp.raw.read1(self.options.chunk_size, decode_content=False):
+                if deadline is not None and time.monotonic() > deadline:
+                    raise SourceFailed(
+                        f"not complete within the deadline of {self.options.deadline:g} s "
+                        f"({received} bytes received)"
+                    )
                 received += len(chunk)
                 if size is not None and received > size:
                     raise SourceFailed(f"the server sent more than the {size} bytes the recipe expects")
@@ -157,6 +219,22 @@ class HttpDownloader:
         if size is not None and received < size:
             raise TransientError(f"connection closed after {received} of {size} bytes")
         return hasher.hexdigest()
+
+
+def _retry_after(value: str | None) -> float | None:
+    """Seconds to wait from a Retry-After header (a number of seconds or an HTTP date); None if absent."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
 
 
 def _range_starts_at(resp: requests.Response, offset: int) -> bool:
@@ -191,7 +269,7 @@ def copy_local(
     if size is not None and actual != size:
         raise SourceFailed(f"{src} has {actual} bytes but the recipe says {size}")
     hasher = make_hasher(algo, actual)
-    with open(src, "rb") as f, open(part, "wb") as out:
+    with open(src, "rb") as f, open_new(part) as out:
         while chunk := f.read(CHUNK):
             out.write(chunk)
             hasher.update(chunk)

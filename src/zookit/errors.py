@@ -6,6 +6,8 @@ messages and exit codes. Every message says what was wrong, where, and what to d
 
 from __future__ import annotations
 
+import errno
+
 
 class ZooError(Exception):
     """Base of every error zookit raises on purpose."""
@@ -49,3 +51,17 @@ class ConversionError(ZooError):
 
 class VerificationError(ZooError):
     """A converted model does not compute what its source computes."""
+
+
+def describe_os_error(exc: OSError) -> str:
+    """An operating-system error as one line: what failed, on which path, and what to do."""
+    what = exc.strerror or str(exc)
+    where = f": {exc.filename}" if exc.filename else ""
+    hint = ""
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        hint = " (choose a folder you can write: --zoo-dir / --cache-dir, ZOO_DIR / ZOO_CACHE_DIR)"
+    elif exc.errno == errno.ENOSPC:
+        hint = " (free some space, or point --zoo-dir / --cache-dir elsewhere)"
+    elif exc.errno in (errno.ENOTDIR, errno.EEXIST):
+        hint = " (a file stands where zookit needs a folder)"
+    return f"{what}{where}{hint}"

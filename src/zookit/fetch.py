@@ -7,8 +7,11 @@ recipe's checksum, or for unpinned files against the zoo's lock file (the first 
 
 from __future__ import annotations
 
+import glob
 import logging
 import os
+import re
+import shutil
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
@@ -18,10 +21,10 @@ from urllib.parse import urlsplit
 from filelock import FileLock
 
 from zookit.archives import DEFAULT_MAX_UNPACKED, unpack
-from zookit.cache import Cache, key_for, place
+from zookit.cache import Cache, key_for, origin_of, place
 from zookit.downloaders import HttpDownloader, HttpOptions, SourceFailed, copy_local, no_network_hint
-from zookit.errors import ChecksumError, FetchError, ZooError
-from zookit.fsutil import read_json, write_json
+from zookit.errors import ChecksumError, FetchError, UsageError, ZooError, describe_os_error
+from zookit.fsutil import read_json, write_json, write_text
 from zookit.hashes import PREFERRED, file_checksum, parse_checksum
 from zookit.lockfile import ChecksumLock
 from zookit.progress import Progress
@@ -51,9 +54,32 @@ class FetchOptions:
     require_hashes: bool = False
     jobs: int = 4
     http: HttpOptions = field(default_factory=HttpOptions)
-    max_unpacked: int = field(
-        default_factory=lambda: int(os.environ.get("ZOO_MAX_UNPACKED", DEFAULT_MAX_UNPACKED))
-    )
+    max_unpacked: int = field(default_factory=lambda: max_unpacked_from_env())
+
+
+def max_unpacked_from_env() -> int:
+    """``ZOO_MAX_UNPACKED``: bytes, with an optional unit (``8G``, ``500MiB``, ``2e9``)."""
+    text = os.environ.get("ZOO_MAX_UNPACKED", "").strip()
+    if not text:
+        return DEFAULT_MAX_UNPACKED
+    try:
+        return parse_size(text)
+    except ValueError:
+        raise UsageError(
+            f"ZOO_MAX_UNPACKED={text!r}: expected a size in bytes, optionally with a unit "
+            "(K, M, G, T or KiB, MiB, GiB, TiB; for example 8G)"
+        ) from None
+
+
+def parse_size(text: str) -> int:
+    units = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}
+    match = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]*)?(?:e[0-9]+)?)\s*([kmgt]?)(?:i?b)?\s*", text.lower())
+    if not match:
+        raise ValueError(text)
+    value = int(float(match.group(1)) * units[match.group(2)])
+    if value <= 0:
+        raise ValueError(text)
+    return value
 
 
 @dataclass
@@ -128,6 +154,8 @@ class Fetcher:
             self._fetch(recipe, source, result)
         except ZooError as exc:
             result.status, result.error = "failed", str(exc)
+        except OSError as exc:  # an unwritable folder, a full disk: this file fails, the others go on
+            result.status, result.error = "failed", f"{recipe.name}/{source.file}: {describe_os_error(exc)}"
         result.seconds = round(time.monotonic() - started, 3)
         self.progress.line(_summary_line(result))
         return result
@@ -146,9 +174,10 @@ class Fetcher:
         result.unpinned = pinned is None
         dest = source_dir(self.options.zoo_dir, recipe.name)
         stamp = dest / f".fetched-{source.file}.json"
-        model_lock = FileLock(str(self.options.zoo_dir / recipe.name / f".{source.file}.lock"))
+        refuse_links(self.options.zoo_dir, dest)
         dest.mkdir(parents=True, exist_ok=True)
-        with model_lock:
+        with safe_lock(self.options.zoo_dir / recipe.name / f".{source.file}.lock"):
+            remove_staging(dest, source.file)
             if expected and _stamp_valid(stamp, dest, expected):
                 result.status, result.checksum, result.origin = "present", expected, str(dest)
                 result.size = _stamp_size(stamp)
@@ -194,8 +223,15 @@ class Fetcher:
         tried: list[str] = []
         mismatch = False
         network_down = False
+        origin = origin_of(part)
         for cand in candidates(source, self.options.mirrors, self.options.offline):
             label = f"{recipe.name}/{source.file}"
+            where = cand.url or str(cand.path)
+            # A partial file is resumed only from the source that produced it: bytes from one URL
+            # (an error page, another version) must not be completed from another.
+            if part.exists() and (not origin.is_file() or origin.read_text(encoding="utf-8") != where):
+                part.unlink()
+            write_text(origin, where)
             try:
                 with self.progress.task(label, source.size) as task:
                     if cand.path is not None:
@@ -219,7 +255,10 @@ class Fetcher:
                 mismatch = True
                 tried.append(f"{cand.label}: checksum mismatch: expected {expected}, got {actual}")
                 continue
+            origin.unlink(missing_ok=True)
             return self.options.cache.store(part, actual), cand.label, "downloaded"
+        if not part.exists():
+            origin.unlink(missing_ok=True)
         raise _no_source_error(recipe, source, tried, mismatch, network_down, self.options.offline)
 
     def _install(self, recipe: Recipe, source: Source, entry: Path, dest: Path) -> list[Path]:
@@ -235,7 +274,50 @@ class Fetcher:
             if member is not None:
                 _verify_member(source.file, member, staged)
 
-        return unpack(entry, dest, [m.path for m in source.members], self.options.max_unpacked, verify)
+        return unpack(
+            entry,
+            dest,
+            [m.path for m in source.members],
+            self.options.max_unpacked,
+            verify,
+            label=f"{recipe.name}/{source.file}",
+            staging_prefix=staging_prefix(source.file),
+        )
+
+
+def staging_prefix(file: str) -> str:
+    return f".unpack-{file}-"
+
+
+def remove_staging(dest: Path, file: str) -> None:
+    """Staging folders a killed unpack of this file left in ``dest`` (called under the file's lock)."""
+    if not dest.is_dir():
+        return
+    for leftover in dest.glob(glob.escape(staging_prefix(file)) + "*"):
+        if leftover.is_dir() and not leftover.is_symlink():
+            shutil.rmtree(leftover, ignore_errors=True)
+        else:
+            leftover.unlink(missing_ok=True)
+
+
+def refuse_links(zoo_dir: Path, path: Path) -> None:
+    """Refuse to write below a symbolic link inside the zoo: files would land where the link points."""
+    current = path
+    while current != zoo_dir and zoo_dir in current.parents:
+        if current.is_symlink():
+            raise FetchError(
+                f"{current} is a symbolic link; zookit does not write through links in the zoo "
+                "(remove it, or point --zoo-dir at the real folder)"
+            )
+        current = current.parent
+
+
+def safe_lock(path: Path) -> FileLock:
+    """A lock file, refusing a symbolic link at its name (taking the lock would truncate its target)."""
+    if path.is_symlink():
+        raise FetchError(f"{path} is a symbolic link, not a lock file; remove it")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return FileLock(str(path))
 
 
 def _verify_member(archive: str, member: Member, path: Path) -> None:
@@ -297,6 +379,7 @@ def _stamp_size(stamp: Path) -> int:
 
 def _summary_line(r: FileResult) -> str:
     if r.status == "failed":
-        return f"FAILED {r.model}/{r.file}: {r.error}"
+        label = f"{r.model}/{r.file}"
+        return f"FAILED {r.error}" if r.error.startswith(label) else f"FAILED {label}: {r.error}"
     rate = f", {r.size / r.seconds / 1e6:.1f} MB/s" if r.status == "downloaded" and r.seconds > 0 else ""
     return f"{r.status} {r.model}/{r.file} ({r.size / 1e6:.1f} MB, {r.seconds:.2f} s{rate}) from {r.origin}"

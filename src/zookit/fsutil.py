@@ -59,3 +59,10 @@ def read_json(path: Path) -> Any:
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
+
+
+def folder_listing(folder: Path | None) -> list[list[Any]] | None:
+    """Names, sizes and modification times of a folder's files: what a stage reading it depends on."""
+    if folder is None:
+        return None
+    return sorted([p.name, p.stat().st_size, p.stat().st_mtime_ns] for p in folder.iterdir() if p.is_file())

@@ -36,9 +36,22 @@ def _check_name(value: str) -> str:
     return value
 
 
+# zookit keeps files beside each source (``.fetched-<file>.json``, ``.<file>.lock``): what is left of a
+# file system's 255-byte name limit.
+MAX_FILE_NAME = 200
+
+
 def _check_file_name(value: str) -> str:
     if not value or "/" in value or "\\" in value or value in (".", "..") or value.startswith("."):
         raise ValueError(f"{value!r} must be a plain file name (no folders, not hidden)")
+    if any(ord(c) < 32 or c == "\x7f" for c in value):
+        raise ValueError(
+            f"{value!r} holds a control character (NUL, newline, ...): not usable as a file name"
+        )
+    if len(value.encode("utf-8", "surrogatepass")) > MAX_FILE_NAME:
+        raise ValueError(
+            f"{value[:40]!r}... is {len(value.encode('utf-8', 'surrogatepass'))} bytes long; at most {MAX_FILE_NAME}"
+        )
     return value
 
 
@@ -438,6 +451,16 @@ class Recipe(_Model):
         text = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
         return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
 
+    @cached_property
+    def conversion_digest(self) -> str:
+        """sha256 of what a conversion reads (the target aside): not the description, license, notes, the
+        TIDL settings or the other targets, so editing those converts nothing again."""
+        data = self.model_dump(mode="json", exclude={"description", "license", "tidl", "targets"})
+        for source in data["sources"]:
+            source.pop("note", None)
+        text = json.dumps(data, sort_keys=True, separators=(",", ":"))
+        return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
+
 
 def _duplicates(field: str, key: str, values: list[str]) -> list[str]:
     seen: set[str] = set()
@@ -487,9 +510,17 @@ def load_recipe(path: Path) -> Recipe:
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise RecipeError(where, [f"not valid YAML: {exc}".replace("\n", " ")]) from None
+        message = str(exc).replace('"<unicode string>"', where).replace("<unicode string>", where)
+        raise RecipeError(where, [f"not valid YAML: {' '.join(message.split())}"]) from None
     except RecursionError:
         raise RecipeError(where, ["not valid YAML: nested too deeply"]) from None
+    except (ValueError, TypeError, OverflowError, AttributeError) as exc:
+        # a tagged value the YAML constructor cannot build: !!float abc, !!int 0xZZ, a bad !!timestamp,
+        # an integer past Python's digit limit
+        reason = " ".join(str(exc).split())[:200]
+        raise RecipeError(
+            where, [f"not valid YAML: a value cannot be read ({type(exc).__name__}: {reason})"]
+        ) from None
     recipe = parse_recipe(data, where)
     if recipe.name != path.stem:
         raise RecipeError(where, [f"name: {recipe.name!r} differs from the file name {path.stem!r}"])

@@ -27,8 +27,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from zookit.errors import ZooError
-from zookit.fsutil import read_json
+from zookit.errors import ZooError, describe_os_error
+from zookit.fetch import safe_lock
+from zookit.fsutil import folder_listing, read_json
 from zookit.libs import THREADS_ENV
 
 STALE_PATTERNS = (".*.tmp", ".trimmed-*.pb", ".tidl-*")
@@ -80,13 +81,6 @@ def digest(data: Any) -> str:
     return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
 
 
-def folder_listing(folder: Path | None) -> list[list[Any]] | None:
-    """Names, sizes and modification times of a folder's files: what a stage reading it depends on."""
-    if folder is None:
-        return None
-    return sorted([p.name, p.stat().st_size, p.stat().st_mtime_ns] for p in folder.iterdir() if p.is_file())
-
-
 def _versions() -> dict[str, str]:
     from zookit.build import tool_versions
 
@@ -102,16 +96,36 @@ def _file_intact(path: Path, record: dict[str, Any]) -> bool:
 
 
 def remove_stale(model_dir: Path) -> None:
-    """Temporary files and folders a killed run left behind (called with the model's lock held)."""
-    if not model_dir.is_dir():
+    """Temporary files and folders a killed run left behind (called with the model's lock held). A folder
+    that is a symbolic link is not looked into, and a leftover that is a link is removed as a link: the
+    clean-up never deletes anything outside the zoo."""
+    if not model_dir.is_dir() or model_dir.is_symlink():
         return
-    for folder in [model_dir, *[p for p in model_dir.iterdir() if p.is_dir() and p.name != "source"]]:
+    folders = [p for p in model_dir.iterdir() if p.is_dir() and not p.is_symlink() and p.name != "source"]
+    for folder in [model_dir, *folders]:
         for pattern in STALE_PATTERNS:
             for leftover in folder.glob(pattern):
-                if leftover.is_dir():
+                if leftover.is_dir() and not leftover.is_symlink():
                     shutil.rmtree(leftover, ignore_errors=True)
                 else:
                     leftover.unlink(missing_ok=True)
+
+
+def clean_interrupted(names: list[str], options: RunOptions) -> None:
+    """After an interrupted run: the leftovers of the models whose workers were stopped, for every model
+    that no other run holds (its lock is free)."""
+    from filelock import FileLock, Timeout
+
+    for name in names:
+        model_dir = options.zoo_dir / name
+        lock = model_dir / ".lock"
+        if not model_dir.is_dir() or model_dir.is_symlink() or lock.is_symlink():
+            continue
+        try:
+            with FileLock(str(lock), timeout=0):
+                remove_stale(model_dir)
+        except (Timeout, OSError):
+            continue
 
 
 StageHook = Callable[[str, str], None]  # (model, stage) as each stage starts: progress reporting
@@ -119,8 +133,6 @@ StageHook = Callable[[str, str], None]  # (model, stage) as each stage starts: p
 
 def run_model(name: str, options: RunOptions, on_stage: StageHook | None = None) -> ModelResult:
     """All stages of one model, under the model's lock. Never raises for a model's own failure."""
-    from filelock import FileLock
-
     from zookit.recipe import RecipeBook
 
     result = ModelResult(name)
@@ -138,14 +150,36 @@ def run_model(name: str, options: RunOptions, on_stage: StageHook | None = None)
         result.stages.append(StageResult("recipe", "failed", error=str(exc)))
         return result
     model_dir = options.zoo_dir / name
-    model_dir.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(model_dir / ".lock")):
-        remove_stale(model_dir)
-        if _fetch(recipe, options, begin):
-            versions = _versions()
-            if _convert(recipe, options, begin, versions) and recipe.tidl is not None:
-                _tidl(recipe, options, begin, versions)
+    started = time.monotonic()
+    try:
+        if model_dir.is_symlink():
+            raise ZooError(f"{model_dir} is a symbolic link; zookit does not write through links in the zoo")
+        model_dir.mkdir(parents=True, exist_ok=True)
+        with safe_lock(model_dir / ".lock"):
+            remove_stale(model_dir)
+            if _fetch(recipe, options, begin):
+                versions = _versions()
+                if _convert(recipe, options, begin, versions) and recipe.tidl is not None:
+                    _tidl(recipe, options, begin, versions)
+    except Exception as exc:  # a stage that broke fails this model, never the run
+        entry = result.stages[-1] if result.stages else begin("setup")
+        entry.status, entry.error = "failed", _describe(exc)
+        entry.seconds = entry.seconds or round(time.monotonic() - started, 3)
+        if not isinstance(exc, (ZooError, OSError)):
+            entry.detail["traceback"] = traceback.format_exc()
     return result
+
+
+def _describe(exc: Exception) -> str:
+    if isinstance(exc, ZooError):
+        return str(exc)
+    if isinstance(exc, OSError):
+        return describe_os_error(exc)
+    if isinstance(exc, ModuleNotFoundError):
+        return f"{exc.name} is not installed: install the 'convert' extra (pip install 'zookit[convert]')"
+    return (
+        f"internal error: {type(exc).__name__}: {exc} (the report's traceback says where; please report it)"
+    )
 
 
 Begin = Callable[[str], StageResult]
@@ -182,6 +216,7 @@ def _fetch(recipe: Any, options: RunOptions, begin: Begin) -> bool:
 
 
 def convert_key(recipe: Any, target: Any, options: RunOptions, versions: dict[str, str]) -> str:
+    """What a conversion reads, images aside (see images_current)."""
     from zookit.fetch import source_dir
 
     folder = source_dir(options.zoo_dir, recipe.name)
@@ -191,13 +226,18 @@ def convert_key(recipe: Any, target: Any, options: RunOptions, versions: dict[st
     return digest(
         {
             "stage": "convert",
-            "recipe": recipe.digest,
+            "recipe": recipe.conversion_digest,
             "target": target.model_dump(mode="json"),
             "sources": stamps,
-            "images": folder_listing(options.images or options.calibration_images),
             "versions": versions,
         }
     )
+
+
+def images_current(recorded: Any, folder: Path | None) -> bool:
+    """Images a stage was made with are current when the run names none (a result made with real
+    images is kept, not redone without them) or names the same files."""
+    return folder is None or recorded == folder_listing(folder)
 
 
 def _convert(recipe: Any, options: RunOptions, begin: Begin, versions: dict[str, str]) -> bool:
@@ -214,6 +254,7 @@ def _convert(recipe: Any, options: RunOptions, begin: Begin, versions: dict[str,
             not options.force
             and isinstance(manifest, dict)
             and manifest.get("stage_key") == key
+            and images_current(manifest.get("images"), images)
             and _file_intact(out_dir / manifest["output"]["file"], manifest["output"])
         ):
             entry.status = "skipped"
@@ -257,7 +298,6 @@ def _tidl(recipe: Any, options: RunOptions, begin: Begin, versions: dict[str, st
             "stage": "tidl",
             "recipe": recipe.digest,
             "model": manifest["output"]["checksum"],
-            "calibration": folder_listing(options.calibration_images),
             "tidl_tools": str(options.tidl_tools) if options.tidl_tools else None,
             "versions": versions,
         }
@@ -268,6 +308,7 @@ def _tidl(recipe: Any, options: RunOptions, begin: Begin, versions: dict[str, st
         not options.force
         and isinstance(package, dict)
         and package.get("stage_key") == key
+        and images_current(package.get("calibration_listing"), options.calibration_images)
         and all((folder / f).is_file() for f in package.get("files", {}))
     ):
         entry.status = "skipped"

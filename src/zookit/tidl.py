@@ -21,7 +21,7 @@ from typing import Any
 from zookit import protos
 from zookit.data import calibration_pictures, per_channel
 from zookit.errors import UsageError, ZooError
-from zookit.fsutil import read_json, temp_dir, write_json
+from zookit.fsutil import folder_listing, read_json, temp_dir, write_json
 from zookit.hashes import file_checksum
 from zookit.recipe import Recipe
 from zookit.tidlcheck import (
@@ -47,7 +47,11 @@ def target_manifest(recipe: Recipe, zoo_dir: Path) -> dict[str, Any] | None:
         return None
     folder = zoo_dir / recipe.name / recipe.tidl.target
     manifest = read_json(folder / "manifest.json")
-    if not isinstance(manifest, dict) or manifest.get("recipe_digest") != recipe.digest:
+    if not isinstance(manifest, dict) or manifest.get("conversion_digest") != recipe.conversion_digest:
+        return None
+    if manifest.get("target", {}).get("name") != recipe.tidl.target or manifest["target"] != recipe.target(
+        recipe.tidl.target
+    ).model_dump(mode="json"):
         return None
     model = folder / manifest["output"]["file"]
     if not model.is_file() or model.stat().st_size != manifest["output"]["size"]:
@@ -113,6 +117,7 @@ def build_package(
             "model_checksum": manifest["output"]["checksum"],
             "files": {name: file_checksum(staging / name) for name in sorted(files)},
             "calibration_images": len(pictures),
+            "calibration_listing": folder_listing(calibration_images),
             "complete": bool(pictures),
             "missing": missing,
             "tidl_tools_path": str(tidl_tools) if tidl_tools else None,
