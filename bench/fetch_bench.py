@@ -22,6 +22,8 @@ from zookit.cache import Cache
 from zookit.fetch import Fetcher, FetchOptions
 from zookit.recipe import parse_recipe
 
+REPO = Path(__file__).resolve().parents[1]
+
 
 def make_payload(folder: Path, size_mb: int) -> tuple[Path, str]:
     path = folder / "payload.bin"
@@ -99,6 +101,21 @@ def measure(size_mb: int) -> list[tuple[str, ...]]:
     return rows
 
 
+def big_zoo(count: int) -> Path:
+    """``count`` recipes made from the shipped four (renamed copies): a zoo of the size of TI's catalogue."""
+    folder = WORK / f"recipes-{count}"
+    if folder.is_dir() and len(list(folder.glob("*.yaml"))) == count:
+        return folder
+    folder.mkdir(parents=True, exist_ok=True)
+    shipped = sorted((REPO / "recipes").glob("*.yaml"))
+    for i in range(count):
+        source = shipped[i % len(shipped)]
+        name = f"{source.stem}_{i}"
+        text = source.read_text().replace(f"name: {source.stem}\n", f"name: {name}\n", 1)
+        (folder / f"{name}.yaml").write_text(text)
+    return folder
+
+
 def startup() -> list[tuple[str, ...]]:
     rows = []
     for argv in (["list"], ["--help"]):
@@ -106,6 +123,11 @@ def startup() -> list[tuple[str, ...]]:
             lambda a=argv: subprocess.run(zoo_command() + a, check=True, stdout=subprocess.DEVNULL), repeat=5
         )
         rows.append((f"zoo {' '.join(argv)} start-up", "", f"{seconds:.3f} s"))
+    recipes = big_zoo(400)
+    for argv in (["list"], ["validate"]):
+        command = [*zoo_command(), "--recipes", str(recipes), *argv]
+        seconds = timed(lambda c=command: subprocess.run(c, check=True, stdout=subprocess.DEVNULL), repeat=5)
+        rows.append((f"zoo {argv[0]} over 400 recipes", "", f"{seconds:.3f} s"))
     return rows
 
 

@@ -69,6 +69,21 @@ def resnet50_like(path: Path) -> bytes:
     return _freeze(build, ["softmax_tensor", "ArgMax"], path)
 
 
+def retrained_like(path: Path) -> bytes:
+    """A retrained graph as TensorFlow for Poets leaves it: the new head reads the bottleneck through a
+    PlaceholderWithDefault (``input_1/BottleneckInputPlaceholder``) that is never fed."""
+
+    def build(tf, rng):  # type: ignore[no-untyped-def]
+        x = tf.compat.v1.placeholder(tf.float32, [1, 32, 32, 3], name="input")
+        w = tf.constant(rng.normal(0, 0.1, (3, 3, 3, 8)).astype(np.float32))
+        y = tf.reduce_mean(tf.nn.relu(tf.nn.conv2d(x, w, strides=2, padding="SAME")), axis=[1, 2])
+        y = tf.compat.v1.placeholder_with_default(y, [None, 8], name="input_1/BottleneckInputPlaceholder")
+        kernel = tf.constant(rng.normal(0, 1.0, (8, 5)).astype(np.float32))
+        tf.nn.softmax(tf.matmul(y, kernel), name="final_result")
+
+    return _freeze(build, ["final_result"], path)
+
+
 def mobilenet_like(path: Path) -> bytes:
     """input [1,224,224,3] -> conv -> depthwise -> pool -> 1x1 conv logits -> Softmax -> Reshape_1."""
 

@@ -233,6 +233,32 @@ def test_interior_tensor_becomes_the_input(
     assert inp["name"] == "features" and inp["shape"].tolist() == [1, 8]
 
 
+def test_an_unfed_placeholder_with_default_is_not_an_input(
+    server: FileServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A retrained graph's bottleneck PlaceholderWithDefault is part of the path, not an input to declare."""
+    data = standins.retrained_like(tmp_path / "retrained.pb")
+    doc = minimal_recipe("retrained")
+    doc["sources"] = [
+        {
+            "file": "retrained.pb",
+            "urls": [server.add("retrained.pb", data)],
+            "size": len(data),
+            "checksum": sha256(data),
+        }
+    ]
+    doc["model"] = {"format": "tf-frozen-graph", "path": "retrained.pb"}
+    doc["inputs"] = [{"name": "input", "shape": [1, 32, 32, 3], "dtype": "float32"}]
+    doc["outputs"] = [{"name": "final_result", "shape": [1, 5], "dtype": "float32"}]
+    result = fetch_convert(tmp_path, doc, capsys)
+    assert result["exit"] == 0, result
+    (target,) = result["results"]
+    assert (
+        target["verification"]["passed"]
+        and target["verification"]["outputs"]["final_result"]["max_abs"] < 1e-5
+    )
+
+
 def test_unknown_tensor_lists_the_closest_names(
     server: FileServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

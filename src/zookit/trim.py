@@ -110,8 +110,22 @@ def trim_graph_def(graph_def: tf.compat.v1.GraphDef, recipe: Recipe, where: str)
         raise ConversionError(
             f"{where}: cannot cut the graph at {[p.name for p in outputs]}: {exc}"
         ) from None
+    _defaults_to_identity(trimmed, {p.name for p in inputs})
     _check_inputs_reached(trimmed, recipe, inputs, where)
     return trimmed
+
+
+def _defaults_to_identity(graph_def: tf.compat.v1.GraphDef, declared: set[str]) -> None:
+    """A PlaceholderWithDefault the recipe does not declare as an input is never fed (a retrained graph's
+    ``input_1/BottleneckInputPlaceholder``, a ``keras_learning_phase``): it becomes an Identity of its
+    default, so the converter does not take it for an input."""
+    for node in graph_def.node:
+        if node.op == "PlaceholderWithDefault" and node.name not in declared:
+            dtype = node.attr["dtype"].type
+            node.op = "Identity"
+            for key in list(node.attr):
+                del node.attr[key]
+            node.attr["T"].type = dtype
 
 
 def _replace_with_placeholder(
