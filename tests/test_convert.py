@@ -43,6 +43,13 @@ def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, dict[
     return code, json.loads(out) if out.strip().startswith("{") else {}
 
 
+def again(tmp_path: Path, capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, dict[str, Any]]:
+    """One zoo command, with --json, over the recipes and zoo a test already wrote in ``tmp_path``."""
+    return run(
+        ["--recipes", str(tmp_path / "recipes"), *argv, "--zoo-dir", str(tmp_path / "zoo"), "--json"], capsys
+    )
+
+
 def fetch_convert(
     tmp_path: Path, doc: dict[str, Any], capsys: pytest.CaptureFixture[str], *extra: str
 ) -> dict[str, Any]:
@@ -406,20 +413,7 @@ def test_acceptance_real_mobilenet_recipe_on_the_standin(
     int8 = json.loads((tmp_path / "zoo" / "mobilenet_v1" / "tflite-int8" / MANIFEST).read_text())
     assert int8["options"]["calibration"] == str(images)
     assert int8["verification"]["samples"] == 4 + 6  # seeded random inputs plus the six photographs
-    code, packaged = run(
-        [
-            "--recipes",
-            str(tmp_path / "recipes"),
-            "tidl",
-            "mobilenet_v1",
-            "--zoo-dir",
-            str(tmp_path / "zoo"),
-            "--calibration-images",
-            str(images),
-            "--json",
-        ],
-        capsys,
-    )
+    code, packaged = again(tmp_path, capsys, "tidl", "mobilenet_v1", "--calibration-images", str(images))
     package = packaged["packages"][0]
     assert code == 0 and package["complete"] and not package["converted"], packaged
     assert package["calibration_images"] == 6 and not package["check"]

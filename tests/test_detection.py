@@ -16,7 +16,7 @@ import pytest
 
 import standins
 from conftest import SHARED_MODELS, FileServer, sha256, write_recipe
-from test_convert import make_images, mobilenet_tgz, real_recipe, run, serve_source
+from test_convert import again, make_images, mobilenet_tgz, real_recipe, run, serve_source
 from zookit import protos
 from zookit.anchors import layer_box_specs, prior_count, priors_per_cell, ssd_anchors
 from zookit.errors import ZooError
@@ -256,19 +256,8 @@ def test_tidl_is_incremental_and_the_package_is_replaced_whole(
     assert not package["complete"] and "--calibration-images" in package["missing"][0]
     folder = tmp_path / "zoo" / "resnet34_ssd1200" / "tidl"
     (folder / "stale-file").write_text("left by someone")
-    code, again = run(
-        [
-            "--recipes",
-            str(tmp_path / "recipes"),
-            "tidl",
-            "resnet34_ssd1200",
-            "--zoo-dir",
-            str(tmp_path / "zoo"),
-            "--json",
-        ],
-        capsys,
-    )
-    assert code == 0 and not again["packages"][0]["converted"]  # the converted target was current
+    code, second = again(tmp_path, capsys, "tidl", "resnet34_ssd1200")
+    assert code == 0 and not second["packages"][0]["converted"]  # the converted target was current
     assert not (folder / "stale-file").exists()
     assert not [p for p in folder.parent.iterdir() if p.name.startswith(".tidl")]
 
@@ -483,19 +472,8 @@ def test_acceptance_real_ssd_recipe_through_tidl(
     assert anchors.shape == (1917, 4)
     source = tmp_path / "zoo" / "ssd_mobilenet_v1" / "source" / SSD_DIR / "pipeline.config"
     assert source.read_bytes() == pipeline  # the genuine file came through the archive untouched
-    code, packaged = run(
-        [
-            "--recipes",
-            str(tmp_path / "recipes"),
-            "tidl",
-            "ssd_mobilenet_v1",
-            "--zoo-dir",
-            str(tmp_path / "zoo"),
-            "--calibration-images",
-            str(SHARED_MODELS / "images"),
-            "--json",
-        ],
-        capsys,
+    code, packaged = again(
+        tmp_path, capsys, "tidl", "ssd_mobilenet_v1", "--calibration-images", str(SHARED_MODELS / "images")
     )
     assert code == 0 and packaged["packages"][0]["complete"], packaged
     assert not packaged["packages"][0]["converted"]

@@ -18,7 +18,7 @@ import pytest
 
 import standins
 from conftest import FileServer
-from test_convert import make_images, mobilenet_tgz, real_recipe, run, serve_source
+from test_convert import again, make_images, mobilenet_tgz, real_recipe, serve_source
 from test_detection import r34_recipe, tiny_ssd, zoo
 from zookit.protos import Fields, build_message_class
 
@@ -289,18 +289,7 @@ def test_runtime_options_carry_what_tis_compile_step_requires(
     assert options["advanced_options:quantization_scale_type"] == 0  # a float model
 
     monkeypatch.setenv("TIDL_TOOLS_PATH", str(tools))
-    code, result = run(
-        [
-            "--recipes",
-            str(tmp_path / "recipes"),
-            "tidl",
-            "resnet34_ssd1200",
-            "--zoo-dir",
-            str(tmp_path / "zoo"),
-            "--json",
-        ],
-        capsys,
-    )
+    code, result = again(tmp_path, capsys, "tidl", "resnet34_ssd1200")
     assert code == 0
     options = json.loads((folder / "runtime_options.json").read_text())
     assert options["tidl_tools_path"] == str(tools.resolve()) and not result["packages"][0]["notes"]
@@ -533,20 +522,7 @@ def test_broken_calibration_images_are_refused(
         bad.mkdir()
         (bad / "img0.jpg").write_bytes((good / "img0.jpg").read_bytes())
         (bad / name).write_bytes(data)
-        code, result = run(
-            [
-                "--recipes",
-                str(tmp_path / "recipes"),
-                "tidl",
-                "mobilenet_v1",
-                "--zoo-dir",
-                str(tmp_path / "zoo"),
-                "--calibration-images",
-                str(bad),
-                "--json",
-            ],
-            capsys,
-        )
+        code, result = again(tmp_path, capsys, "tidl", "mobilenet_v1", "--calibration-images", str(bad))
         assert code != 0
         assert name in result["packages"][0]["error"] and "cannot decode" in result["packages"][0]["error"]
         assert (folder / "package.json").read_text() == before  # the complete package was kept as it was

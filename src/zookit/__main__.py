@@ -18,11 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from zookit import __version__
-from zookit.errors import RecipeError, UsageError, ZooError, describe_os_error
+from zookit.errors import RecipeError, UsageError, ZooError, describe_os_error, missing_dependency
 
 Handler = Callable[[argparse.Namespace], int]
-# modules of the `convert` extra: a command that needs one says which extra to install
-CONVERT_MODULES = {"tensorflow", "tf2onnx", "onnx", "onnxruntime", "ai_edge_litert", "keras", "google"}
 
 
 def _print_json(data: Any) -> None:
@@ -418,6 +416,7 @@ def cmd_clean(args: argparse.Namespace) -> int:
 
     from zookit.cache import Cache
     from zookit.fetch import default_zoo_dir
+    from zookit.fsutil import remove
 
     zoo_dir = Path(args.zoo_dir) if args.zoo_dir else default_zoo_dir()
     names = [r.name for r in _book(args).select(args.names, args.all)]
@@ -437,10 +436,7 @@ def cmd_clean(args: argparse.Namespace) -> int:
                 continue
             if item.name == ".lock":
                 continue
-            if item.is_dir() and not item.is_symlink():
-                shutil.rmtree(item)
-            else:  # a file, or a link (removed as a link: what it points to is not the zoo's)
-                item.unlink()
+            remove(item)  # a link is removed as a link: what it points to is not the zoo's
             removed.append(str(item))
     if args.cache:
         cache = Cache(Path(args.cache_dir) if args.cache_dir else None)
@@ -697,17 +693,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 1
-
-
-def missing_dependency(exc: ModuleNotFoundError) -> str:
-    name = (exc.name or "").split(".")[0]
-    extra = "convert" if name in CONVERT_MODULES else None
-    if extra:
-        return (
-            f"this command needs {name}, which is not installed: install the '{extra}' extra "
-            f"(pip install 'zookit[{extra}]', or pip install -e '.[{extra}]' in a checkout)"
-        )
-    return f"a module zookit needs is missing: {exc}; reinstall zookit (pip install -e '.[convert]')"
 
 
 def entry() -> None:

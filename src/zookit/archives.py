@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import IO
 
 from zookit.errors import ArchiveError
+from zookit.fsutil import first_link
 
 DEFAULT_MAX_UNPACKED = 8 * 1024**3
 
@@ -181,7 +182,11 @@ def unpack(
         written = []
         for e in chosen:
             final = dest / e.name
-            _refuse_links_below(dest, final.parent, label)
+            link = first_link(dest, final.parent)
+            if link:  # the member would land wherever the link points
+                raise ArchiveError(
+                    f"{label}: {link} is a symbolic link; refusing to unpack through it (remove it)"
+                )
             final.parent.mkdir(parents=True, exist_ok=True)
             if final.is_dir() and not final.is_symlink():
                 raise ArchiveError(f"{label}: entry {e.name!r} would replace the folder {final}")
@@ -190,20 +195,6 @@ def unpack(
         return written
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-
-
-def _refuse_links_below(dest: Path, folder: Path, label: str) -> None:
-    """A folder on the way from ``dest`` to a member that is a symbolic link would send the member
-    wherever the link points: refuse it."""
-    current = folder
-    while current == dest or dest in current.parents:
-        if current.is_symlink():
-            raise ArchiveError(
-                f"{label}: {current} is a symbolic link; refusing to unpack through it (remove it)"
-            )
-        if current == dest:
-            break
-        current = current.parent
 
 
 def _extract(archive: Path, staging: Path, chosen: list[Entry], max_unpacked: int, label: str) -> None:

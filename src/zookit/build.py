@@ -24,7 +24,7 @@ from zookit import __version__, detection
 from zookit.data import calibration_samples, image_inputs, normalize, random_inputs
 from zookit.errors import ConversionError, UsageError, VerificationError, ZooError
 from zookit.fetch import source_dir
-from zookit.fsutil import atomic_path, folder_listing, read_json, write_bytes, write_json
+from zookit.fsutil import atomic_path, first_link, folder_listing, read_json, write_bytes, write_json
 from zookit.hashes import file_checksum
 from zookit.recipe import Recipe, Target
 from zookit.runtime import Runner, onnx_runner, tf_runner, tflite_runner
@@ -178,9 +178,10 @@ def convert_target(
 
     recipe = prepared.recipe
     out_dir = zoo_dir / recipe.name / target.name
-    if out_dir.is_symlink():
+    link = first_link(zoo_dir / recipe.name, out_dir)
+    if link:
         raise ConversionError(
-            f"{out_dir} is a symbolic link; zookit does not write through links in the zoo (remove it)"
+            f"{link} is a symbolic link; zookit does not write through links in the zoo (remove it)"
         )
     out_file = out_dir / f"{recipe.name}.{target.format}"
     started = time.monotonic()

@@ -53,6 +53,21 @@ class VerificationError(ZooError):
     """A converted model does not compute what its source computes."""
 
 
+# modules of the `convert` extra: a command that needs one says which extra to install
+CONVERT_MODULES = {"tensorflow", "tf2onnx", "onnx", "onnxruntime", "ai_edge_litert", "keras", "google"}
+
+
+def missing_dependency(exc: ModuleNotFoundError) -> str:
+    """A missing module as one line: which extra to install (or to reinstall zookit)."""
+    name = (exc.name or "").split(".")[0]
+    if name in CONVERT_MODULES:
+        return (
+            f"this command needs {name}, which is not installed: install the 'convert' extra "
+            "(pip install 'zookit[convert]', or pip install -e '.[convert]' in a checkout)"
+        )
+    return f"a module zookit needs is missing: {exc}; reinstall zookit (pip install -e '.[convert]')"
+
+
 def describe_os_error(exc: OSError) -> str:
     """An operating-system error as one line: what failed, on which path, and what to do."""
     what = exc.strerror or str(exc)

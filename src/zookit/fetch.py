@@ -11,7 +11,6 @@ import glob
 import logging
 import os
 import re
-import shutil
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
@@ -24,7 +23,7 @@ from zookit.archives import DEFAULT_MAX_UNPACKED, unpack
 from zookit.cache import Cache, key_for, origin_of, place
 from zookit.downloaders import HttpDownloader, HttpOptions, SourceFailed, copy_local, no_network_hint
 from zookit.errors import ChecksumError, FetchError, UsageError, ZooError, describe_os_error
-from zookit.fsutil import read_json, write_json, write_text
+from zookit.fsutil import first_link, read_json, remove, write_json, write_text
 from zookit.hashes import PREFERRED, file_checksum, parse_checksum
 from zookit.lockfile import ChecksumLock
 from zookit.progress import Progress
@@ -174,7 +173,12 @@ class Fetcher:
         result.unpinned = pinned is None
         dest = source_dir(self.options.zoo_dir, recipe.name)
         stamp = dest / f".fetched-{source.file}.json"
-        refuse_links(self.options.zoo_dir, dest)
+        link = first_link(self.options.zoo_dir / recipe.name, dest)
+        if link:  # files would land where the link points
+            raise FetchError(
+                f"{link} is a symbolic link; zookit does not write through links in the zoo "
+                "(remove it, or point --zoo-dir at the real folder)"
+            )
         dest.mkdir(parents=True, exist_ok=True)
         with safe_lock(self.options.zoo_dir / recipe.name / f".{source.file}.lock"):
             remove_staging(dest, source.file)
@@ -294,22 +298,7 @@ def remove_staging(dest: Path, file: str) -> None:
     if not dest.is_dir():
         return
     for leftover in dest.glob(glob.escape(staging_prefix(file)) + "*"):
-        if leftover.is_dir() and not leftover.is_symlink():
-            shutil.rmtree(leftover, ignore_errors=True)
-        else:
-            leftover.unlink(missing_ok=True)
-
-
-def refuse_links(zoo_dir: Path, path: Path) -> None:
-    """Refuse to write below a symbolic link inside the zoo: files would land where the link points."""
-    current = path
-    while current != zoo_dir and zoo_dir in current.parents:
-        if current.is_symlink():
-            raise FetchError(
-                f"{current} is a symbolic link; zookit does not write through links in the zoo "
-                "(remove it, or point --zoo-dir at the real folder)"
-            )
-        current = current.parent
+        remove(leftover, ignore_errors=True)
 
 
 def safe_lock(path: Path) -> FileLock:

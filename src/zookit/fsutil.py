@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -65,4 +66,27 @@ def folder_listing(folder: Path | None) -> list[list[Any]] | None:
     """Names, sizes and modification times of a folder's files: what a stage reading it depends on."""
     if folder is None:
         return None
-    return sorted([p.name, p.stat().st_size, p.stat().st_mtime_ns] for p in folder.iterdir() if p.is_file())
+    stats = ((p.name, p.stat()) for p in folder.iterdir() if p.is_file())
+    return sorted([name, st.st_size, st.st_mtime_ns] for name, st in stats)
+
+
+def remove(path: Path, ignore_errors: bool = False) -> None:
+    """Remove a folder with what it holds, or a file. A symbolic link is removed as a link: what it points
+    to is never looked into or deleted."""
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=ignore_errors)
+    else:
+        path.unlink(missing_ok=True)
+
+
+def first_link(root: Path, path: Path) -> Path | None:
+    """The first symbolic link on the way from ``path`` up to ``root`` (both included), or None: writing
+    below it would land wherever the link points."""
+    current = path
+    while current == root or root in current.parents:
+        if current.is_symlink():
+            return current
+        if current == root:
+            break
+        current = current.parent
+    return None

@@ -17,7 +17,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 import sys
 import tempfile
 import time
@@ -27,9 +26,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from zookit.errors import ZooError, describe_os_error
+from zookit.errors import ZooError, describe_os_error, missing_dependency
 from zookit.fetch import safe_lock
-from zookit.fsutil import folder_listing, read_json
+from zookit.fsutil import folder_listing, read_json, remove
 from zookit.libs import THREADS_ENV
 
 STALE_PATTERNS = (".*.tmp", ".trimmed-*.pb", ".tidl-*")
@@ -105,26 +104,22 @@ def remove_stale(model_dir: Path) -> None:
     for folder in [model_dir, *folders]:
         for pattern in STALE_PATTERNS:
             for leftover in folder.glob(pattern):
-                if leftover.is_dir() and not leftover.is_symlink():
-                    shutil.rmtree(leftover, ignore_errors=True)
-                else:
-                    leftover.unlink(missing_ok=True)
+                remove(leftover, ignore_errors=True)
 
 
 def clean_interrupted(names: list[str], options: RunOptions) -> None:
     """After an interrupted run: the leftovers of the models whose workers were stopped, for every model
     that no other run holds (its lock is free)."""
-    from filelock import FileLock, Timeout
+    from filelock import Timeout
 
     for name in names:
         model_dir = options.zoo_dir / name
-        lock = model_dir / ".lock"
-        if not model_dir.is_dir() or model_dir.is_symlink() or lock.is_symlink():
+        if not model_dir.is_dir() or model_dir.is_symlink():
             continue
         try:
-            with FileLock(str(lock), timeout=0):
+            with safe_lock(model_dir / ".lock").acquire(timeout=0):
                 remove_stale(model_dir)
-        except (Timeout, OSError):
+        except (Timeout, ZooError, OSError):  # held by another run, or a link where the lock goes
             continue
 
 
@@ -176,7 +171,7 @@ def _describe(exc: Exception) -> str:
     if isinstance(exc, OSError):
         return describe_os_error(exc)
     if isinstance(exc, ModuleNotFoundError):
-        return f"{exc.name} is not installed: install the 'convert' extra (pip install 'zookit[convert]')"
+        return missing_dependency(exc)
     return (
         f"internal error: {type(exc).__name__}: {exc} (the report's traceback says where; please report it)"
     )

@@ -49,9 +49,7 @@ def target_manifest(recipe: Recipe, zoo_dir: Path) -> dict[str, Any] | None:
     manifest = read_json(folder / "manifest.json")
     if not isinstance(manifest, dict) or manifest.get("conversion_digest") != recipe.conversion_digest:
         return None
-    if manifest.get("target", {}).get("name") != recipe.tidl.target or manifest["target"] != recipe.target(
-        recipe.tidl.target
-    ).model_dump(mode="json"):
+    if manifest.get("target") != recipe.target(recipe.tidl.target).model_dump(mode="json"):
         return None
     model = folder / manifest["output"]["file"]
     if not model.is_file() or model.stat().st_size != manifest["output"]["size"]:
