@@ -255,7 +255,9 @@ def test_an_unfed_placeholder_with_default_is_not_an_input(
         }
     ]
     doc["model"] = {"format": "tf-frozen-graph", "path": "retrained.pb"}
-    doc["inputs"] = [{"name": "input", "shape": [1, 32, 32, 3], "dtype": "float32"}]
+    doc["inputs"] = [
+        {"name": "input", "shape": [1, 32, 32, 3], "dtype": "float32", "value_range": [-1.0, 1.0]}
+    ]
     doc["outputs"] = [{"name": "final_result", "shape": [1, 5], "dtype": "float32"}]
     result = fetch_convert(tmp_path, doc, capsys)
     assert result["exit"] == 0, result
@@ -404,6 +406,11 @@ def test_acceptance_real_mobilenet_recipe_on_the_standin(
         SHARED_MODELS / "upstream" / "mobilenet_v1_1.0_224" / "mobilenet_v1_1.0_224_info.txt"
     ).read_bytes()
     doc = real_recipe("mobilenet_v1")
+    for target in doc["targets"]:
+        if target.get("quantization", "float32") not in ("float32", "float16"):
+            # random weights: the stand-in's softmax is nearly flat, so a quantized model's top-1 on photos
+            # is noise (trained models' agreement is pinned by test_mlperf_tiny); max_abs still holds
+            target["tolerance"]["top1_agreement"] = 0.0
     serve_source(doc, server, "mobilenet_v1_1.0_224.tgz", mobilenet_tgz(frozen, info))
     images = SHARED_MODELS / "images"
     result = fetch_convert(tmp_path, doc, capsys, "--images", str(images))

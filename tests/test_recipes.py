@@ -96,7 +96,11 @@ CASES: list[tuple[str, dict[str, Any], str]] = [
         {**minimal_recipe(), "sources": [{"file": "a.pb", "urls": ["http://h/a"], "size": 1}]},
         "sources[0].checksum: required field is missing",
     ),
-    ("bad task", minimal_recipe(task="segment"), "task: Input should be 'classification' or 'detection'"),
+    (
+        "bad task",
+        minimal_recipe(task="segment"),
+        "task: Input should be 'classification', 'detection' or 'anomaly-detection'",
+    ),
     ("bad name", minimal_recipe(name="Toy Model"), "is not a valid name"),
     ("bad format", minimal_recipe(model={"format": "caffe", "path": "x"}), "model.format"),
     ("absolute model path", minimal_recipe(model={"format": "onnx", "path": "/etc/passwd"}), "model.path"),

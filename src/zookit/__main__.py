@@ -27,10 +27,26 @@ def _print_json(data: Any) -> None:
     print(json.dumps(data, indent=2, sort_keys=False))
 
 
-def _book(args: argparse.Namespace) -> Any:
-    from zookit.recipe import RecipeBook
+_SHIPPED: Any = object()
 
-    return RecipeBook(Path(args.recipes) if args.recipes else None)
+
+def _images(given: str | None, recipes: list[Any], option: str, default: Any = _SHIPPED) -> Any:
+    """The folder given, else ``default`` (the image set shipped with zookit). Given for models none of
+    which take pictures, it is a usage error (it would be silently unused)."""
+    from zookit.data import default_images
+
+    if given is None:
+        return default_images() if default is _SHIPPED else default
+    if recipes and not any(r.takes_images for r in recipes):
+        names = ", ".join(r.name for r in recipes)
+        raise UsageError(f"{option}: {names} take(s) no pictures (no preprocessing section); drop {option}")
+    return Path(given).resolve()
+
+
+def _book(args: argparse.Namespace) -> Any:
+    from zookit.recipe import RecipeBook, recipes_dir
+
+    return RecipeBook(recipes_dir(args.recipes) if args.recipes else None)
 
 
 # --- list / show / validate / schema --------------------------------------------------------------
@@ -79,12 +95,15 @@ def cmd_show(args: argparse.Namespace) -> int:
         for t in specs:
             print(f"  {kind} {t.name} {t.dtype}{t.shape}" + (f" {t.layout}" if t.layout else ""))
     p = recipe.preprocessing
-    print(f"  preprocessing mean {p.mean} scale {p.scale} {p.channel_order} {p.layout}", end="")
-    print(
-        f" resize {p.resize} crop {p.crop}"
-        if p.resize or p.crop
-        else (f" size {list(p.size)}" if p.size else "")
-    )
+    if p is None:
+        print("  preprocessing none: the inputs are not pictures (verified on seeded random data)")
+    else:
+        print(f"  preprocessing mean {p.mean} scale {p.scale} {p.channel_order} {p.layout}", end="")
+        print(
+            f" resize {p.resize} crop {p.crop}"
+            if p.resize or p.crop
+            else (f" size {list(p.size)}" if p.size else "")
+        )
     for t_in in recipe.trim.inputs:
         print(f"  trim: new input {t_in.name or t_in.tensor} {t_in.dtype}{t_in.shape} replaces {t_in.tensor}")
     if recipe.trim.outputs:
@@ -195,9 +214,10 @@ def _convert_or_verify(args: argparse.Namespace, verify_only: bool) -> int:
     from zookit.fetch import default_zoo_dir
 
     zoo_dir = Path(args.zoo_dir) if args.zoo_dir else default_zoo_dir()
-    images = Path(args.images) if args.images else None
+    recipes = _book(args).select(args.names, args.all)
+    images = _images(args.images, recipes, "--images")
     rows = []
-    for recipe in _book(args).select(args.names, args.all):
+    for recipe in recipes:
         try:
             rows += run_targets(
                 recipe, zoo_dir, args.target, getattr(args, "quant", None), images, verify_only
@@ -232,11 +252,12 @@ def cmd_tidl(args: argparse.Namespace) -> int:
     from zookit.tidl import tools_path
 
     zoo_dir = Path(args.zoo_dir) if args.zoo_dir else default_zoo_dir()
-    images = Path(args.images) if args.images else None
-    calibration = Path(args.calibration_images) if args.calibration_images else None
+    recipes = _book(args).select(args.names, args.all)
+    images = _images(args.images, recipes, "--images")
+    calibration = _images(args.calibration_images, recipes, "--calibration-images")
     tools = tools_path(Path(args.tidl_tools) if args.tidl_tools else None)
     rows: list[dict[str, Any]] = []
-    for recipe in _book(args).select(args.names, args.all):
+    for recipe in recipes:
         try:
             row = package_model(recipe, zoo_dir, images, calibration, args.strict, tools)
         except ZooError as exc:
@@ -287,6 +308,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from zookit.fetch import default_mirrors, default_zoo_dir
     from zookit.fsutil import write_json
     from zookit.progress import RunDisplay
+    from zookit.recipe import recipes_dir
     from zookit.run import (
         ModelResult,
         RunOptions,
@@ -303,9 +325,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     options = RunOptions(
         zoo_dir=(Path(args.zoo_dir) if args.zoo_dir else default_zoo_dir()).resolve(),
         cache_dir=Path(args.cache_dir).resolve() if args.cache_dir else None,
-        recipes_dir=Path(args.recipes).resolve() if args.recipes else None,
-        images=Path(args.images).resolve() if args.images else None,
-        calibration_images=Path(args.calibration_images).resolve() if args.calibration_images else None,
+        recipes_dir=recipes_dir(args.recipes).resolve() if args.recipes else None,
+        # None: the shipped image set, and results made with the user's own images are kept
+        images=_images(args.images, recipes, "--images", default=None),
+        calibration_images=_images(args.calibration_images, recipes, "--calibration-images", default=None),
         tidl_tools=tools_path(Path(args.tidl_tools) if args.tidl_tools else None),
         force=args.force,
         offline=args.offline,
@@ -517,7 +540,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"zookit {__version__}")
     parser.add_argument(
-        "--recipes", metavar="DIR", help="recipe folder (default: $ZOO_RECIPES or the built-in recipes)"
+        "--recipes",
+        metavar="DIR",
+        help="recipe folder, or a shipped zoo: mlperf-inference (the default), mlperf-tiny "
+        "(default: $ZOO_RECIPES)",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log more detail to stderr")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
@@ -580,7 +606,8 @@ def build_parser() -> argparse.ArgumentParser:
             dest="images",
             metavar="DIR",
             type=existing_dir,
-            help="images for int8 calibration and for verification (besides seeded random inputs)",
+            help="images for int8 calibration and for verification (besides seeded random inputs; "
+            "default: the image set shipped with zookit)",
         )
         p.add_argument("--json", action="store_true", help="print a JSON result on stdout")
         if name == "convert":
@@ -596,13 +623,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--calibration-images",
         metavar="DIR",
         type=existing_dir,
-        help="images for TIDL's calibration list (copied into the package)",
+        help="images for TIDL's calibration list, copied into the package (default: the shipped image set)",
     )
     p.add_argument(
         "--images",
         metavar="DIR",
         type=existing_dir,
-        help="images to verify with when the target must be converted",
+        help="images to verify with when the target must be converted (default: the shipped image set)",
     )
     p.add_argument(
         "--strict", action="store_true", help="fail when an operator would not run on the accelerator"
@@ -628,13 +655,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--images",
         metavar="DIR",
         type=existing_dir,
-        help="images to verify with (besides seeded random inputs)",
+        help="images to verify with (besides seeded random inputs; default: the shipped image set)",
     )
     p.add_argument(
         "--calibration-images",
         metavar="DIR",
         type=existing_dir,
-        help="images for calibration and TIDL's calibration list",
+        help="images for calibration and TIDL's calibration list (default: the shipped image set)",
     )
     p.add_argument(
         "--tidl-tools",

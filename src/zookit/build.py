@@ -20,19 +20,22 @@ from typing import Any
 
 import numpy as np
 
-from zookit import __version__, detection
-from zookit.data import calibration_samples, image_inputs, normalize, random_inputs
+from zookit import __version__, detection, mcu
+from zookit.data import calibration_samples, image_inputs, normalize, random_inputs, takes_pictures
 from zookit.errors import ConversionError, UsageError, VerificationError, ZooError
 from zookit.fetch import source_dir
 from zookit.fsutil import atomic_path, first_link, folder_listing, read_json, write_bytes, write_json
 from zookit.hashes import file_checksum
+from zookit.mcu import tflite_facts
 from zookit.recipe import Recipe, Target
 from zookit.runtime import Runner, onnx_runner, tf_runner, tflite_runner
-from zookit.trim import Port, load_graph_def, node_name, source_ports, static_onnx, trim_graph_def, trim_onnx
-from zookit.verify import Report, compare, compare_detections, effective_tolerance
+from zookit.trim import Port, node_name, source_ports, static_onnx, trim_graph_def, trim_onnx
+from zookit.verify import Report, compare, compare_detections, compare_reference, effective_tolerance
 
 MANIFEST = "manifest.json"
 VERIFY_RANDOM_SAMPLES = 4
+# A model that takes no pictures (spectrograms, feature vectors) is checked on seeded random data alone.
+NON_IMAGE_SAMPLES = 32
 TOOLS = ("tensorflow", "tensorflow-cpu", "tf2onnx", "onnx", "onnxruntime", "ai-edge-litert", "numpy")
 # the source model's run on the verification samples: (sample, outputs) pairs
 Expected = list[tuple[dict[str, np.ndarray], dict[str, np.ndarray]]]
@@ -53,6 +56,9 @@ class Prepared:
     prior_counts: list[int] | None = None
     whole_onnx: Any = None  # an ONNX SSD with its own post-process kept (static shapes, heads named)
     whole_reference: Runner | None = None  # the source ONNX SSD as shipped, to check whole_onnx against
+    tflite_model: bytes | None = None  # TFLite sources
+    tflite_path: Path | None = None
+    folder: Path | None = None  # the model's source folder (for files a target is compared with)
     _expected: dict[Any, Future[Expected]] = field(default_factory=dict, repr=False)
 
     def expected(self, key: Any, compute: Callable[[], Expected]) -> Future[Expected]:
@@ -77,39 +83,60 @@ def tool_versions() -> dict[str, str]:
 
 def model_path(recipe: Recipe, zoo_dir: Path) -> Path:
     path = source_dir(zoo_dir, recipe.name) / recipe.model.path
-    if not path.is_file():
+    present = path.is_dir() if recipe.model.format == "tf-saved-model" and not path.suffix else path.is_file()
+    if not present:
         raise UsageError(f"{recipe.name}: {path} is missing; run `zoo fetch {recipe.name}` first")
     return path
 
 
 def prepare(recipe: Recipe, zoo_dir: Path) -> Prepared:
     path = model_path(recipe, zoo_dir)
-    where = f"{recipe.name} ({path.name})"
-    inputs, outputs = source_ports(recipe)
-    if recipe.model.format == "tf-frozen-graph":
-        full = load_graph_def(path)
-        trimmed = trim_graph_def(full, recipe, where)
-        return Prepared(
-            recipe,
-            inputs,
-            outputs,
-            graph_def=trimmed,
-            reference=tf_runner(trimmed, inputs, outputs),
-            source_graph=full if recipe.detection and recipe.detection.anchors else None,
-        )
-    if recipe.model.format == "onnx":
-        import onnx
+    prepared = PREPARERS[recipe.model.format](recipe, path, f"{recipe.name} ({path.name})")
+    prepared.folder = source_dir(zoo_dir, recipe.name)
+    return prepared
 
-        try:
-            original = onnx.load(str(path))
-        except Exception as exc:
-            raise ConversionError(f"{where}: not a readable ONNX model ({exc})") from None
-        if recipe.detection and recipe.detection.priors:
-            return _prepare_onnx_ssd(recipe, original, inputs, where)
-        trimmed_onnx = trim_onnx(original, recipe, where)
-        reference = onnx_runner(_expose(original, [p.name for p in outputs]), inputs, outputs)
-        return Prepared(recipe, inputs, outputs, onnx_model=trimmed_onnx, reference=reference)
-    raise ConversionError(f"{where}: model.format {recipe.model.format!r} cannot be converted yet")
+
+def _prepare_tf(recipe: Recipe, path: Path, where: str) -> Prepared:
+    """A TF source (frozen graph, SavedModel, Keras) as a frozen graph, trimmed."""
+    from zookit.sources import GRAPH_LOADERS
+
+    inputs, outputs = source_ports(recipe)
+    full = GRAPH_LOADERS[recipe.model.format](path, recipe, where)
+    trimmed = trim_graph_def(full, recipe, where)
+    return Prepared(
+        recipe,
+        inputs,
+        outputs,
+        graph_def=trimmed,
+        reference=tf_runner(trimmed, inputs, outputs),
+        source_graph=full if recipe.detection and recipe.detection.anchors else None,
+    )
+
+
+def _prepare_onnx(recipe: Recipe, path: Path, where: str) -> Prepared:
+    import onnx
+
+    inputs, outputs = source_ports(recipe)
+    try:
+        original = onnx.load(str(path))
+    except Exception as exc:
+        raise ConversionError(f"{where}: not a readable ONNX model ({exc})") from None
+    if recipe.detection and recipe.detection.priors:
+        return _prepare_onnx_ssd(recipe, original, inputs, where)
+    trimmed_onnx = trim_onnx(original, recipe, where)
+    reference = onnx_runner(_expose(original, [p.name for p in outputs]), inputs, outputs)
+    return Prepared(recipe, inputs, outputs, onnx_model=trimmed_onnx, reference=reference)
+
+
+def _prepare_tflite(recipe: Recipe, path: Path, where: str) -> Prepared:
+    """A TFLite source runs as it is in LiteRT (the reference for every target made from it)."""
+    inputs, outputs = source_ports(recipe)
+    model = path.read_bytes()
+    try:
+        reference = tflite_runner(model, inputs, outputs)
+    except VerificationError as exc:
+        raise ConversionError(f"{where}: {exc}") from None
+    return Prepared(recipe, inputs, outputs, tflite_model=model, tflite_path=path, reference=reference)
 
 
 def _prepare_onnx_ssd(recipe: Recipe, original: Any, inputs: list[Port], where: str) -> Prepared:
@@ -148,6 +175,15 @@ def _expose(model: Any, names: list[str]) -> bytes:
             copy.graph.output.append(onnx.helper.make_empty_tensor_value_info(name))
     data: bytes = copy.SerializeToString()
     return data
+
+
+PREPARERS: dict[str, Callable[[Recipe, Path, str], Prepared]] = {
+    "tf-frozen-graph": _prepare_tf,
+    "tf-saved-model": _prepare_tf,
+    "keras": _prepare_tf,
+    "onnx": _prepare_onnx,
+    "tflite": _prepare_tflite,
+}
 
 
 def with_quantization(recipe: Recipe, target: Target, quant: str | None) -> Target:
@@ -189,7 +225,16 @@ def convert_target(
     allow_custom = recipe.custom_ops.allow
     outputs = prepared.outputs
     extras: dict[str, Any] = {}
-    if target.format == "tflite":
+    if target.format == "tflite" and prepared.tflite_model is not None:
+        model = prepared.tflite_model
+        options = {
+            "converter": "none: the source TFLite file as it is",
+            **tflite_facts(model, target, recipe),
+        }
+    elif target.format == "onnx" and prepared.tflite_path is not None:
+        options = convert.onnx_options(target) | {"converter": "tf2onnx.convert.from_tflite"}
+        model = convert.tflite_to_onnx(prepared.tflite_path, target)
+    elif target.format == "tflite":
         if prepared.graph_def is None:
             raise ConversionError(f"{recipe.name}/{target.name}: TFLite targets need a TF source model")
         graph_def = prepared.graph_def
@@ -200,7 +245,10 @@ def convert_target(
         samples = None
         if target.quantization in ("int8", "int16x8"):
             data = calibration_samples(recipe, prepared.inputs, target.calibration_samples, images)
-            options["calibration"] = str(images) if images else "seeded random data (testing only)"
+            if not takes_pictures(recipe, prepared.inputs):
+                options["calibration"] = "seeded random data within the inputs' value_range (no pictures)"
+            else:
+                options["calibration"] = str(images) if images else "seeded random data (testing only)"
 
             def samples() -> Any:
                 for sample in data:
@@ -242,6 +290,8 @@ def convert_target(
             )
     if recipe.detection and recipe.detection.anchors and not target.postprocess:
         extras["anchors"] = _write_anchors(recipe, out_dir)
+    if target.c_array:
+        extras["c_array"] = mcu.c_array(model, out_dir, f"{recipe.name}_{target.name}")
     manifest = {
         "recipe": recipe.name,
         "recipe_digest": recipe.digest,
@@ -333,6 +383,21 @@ def _heads_record(prepared: Prepared) -> dict[str, Any]:
     }
 
 
+def verification_samples(
+    recipe: Recipe, ports: list[Port], images: Path | None
+) -> list[dict[str, np.ndarray]]:
+    """Seeded random samples (VERIFY_RANDOM_SAMPLES for a picture model, NON_IMAGE_SAMPLES for one that
+    takes no pictures), then one per real image."""
+    samples = random_inputs(recipe, ports, random_sample_count(recipe), seed=0)
+    if images is not None and takes_pictures(recipe, ports):
+        samples += image_inputs(recipe, ports, images)
+    return samples
+
+
+def random_sample_count(recipe: Recipe) -> int:
+    return VERIFY_RANDOM_SAMPLES if recipe.takes_images else NON_IMAGE_SAMPLES
+
+
 def reference_outputs(prepared: Prepared, target: Target, images: Path | None) -> Future[Expected]:
     """Start (or find) the source model's run on the verification samples: (sample, outputs) pairs.
 
@@ -343,21 +408,14 @@ def reference_outputs(prepared: Prepared, target: Target, images: Path | None) -
 
     def compute() -> Expected:
         if target.postprocess and prepared.whole_reference is not None:
-            samples = random_inputs(recipe, prepared.inputs, VERIFY_RANDOM_SAMPLES, seed=0)
-            if images is not None:
-                samples += image_inputs(recipe, prepared.inputs, images)
+            samples = verification_samples(recipe, prepared.inputs, images)
             return [(x, prepared.whole_reference(x)) for x in samples]
         if target.postprocess:
             picture, declared = _declared_ports(recipe)
             source = tf_runner(prepared.source_graph, picture, declared)
-            pictures = random_inputs(recipe, picture, VERIFY_RANDOM_SAMPLES, seed=0)
-            if images is not None:
-                pictures += image_inputs(recipe, picture, images)
-            return [(p, source(p)) for p in pictures]
+            return [(p, source(p)) for p in verification_samples(recipe, picture, images)]
         assert prepared.reference is not None
-        samples = random_inputs(recipe, prepared.inputs, VERIFY_RANDOM_SAMPLES, seed=0)
-        if images is not None:
-            samples += image_inputs(recipe, prepared.inputs, images)
+        samples = verification_samples(recipe, prepared.inputs, images)
         return [(x, prepared.reference(x)) for x in samples]
 
     return prepared.expected(("detections" if target.postprocess else "outputs", images), compute)
@@ -381,13 +439,29 @@ def verify_model(prepared: Prepared, target: Target, model: bytes, images: Path 
     else:
         runner = onnx_runner(model, inputs, outputs, nchw=target.inputs_as_nchw)
     tolerance = effective_tolerance(target.tolerance, target.quantization)
-    return compare(expected.result(), runner, tolerance, prepared.recipe.task == "classification")
+    recipe = prepared.recipe
+    pairs = expected.result()
+    real = [i >= random_sample_count(recipe) for i in range(len(pairs))]
+    classifier = recipe.task == "classification"
+    quantized = target.quantization != "float32"
+    report = compare(pairs, runner, tolerance, classifier, quantized, real)
+    if target.compare_with is not None:
+        assert prepared.folder is not None
+        other = prepared.folder / target.compare_with
+        if not other.is_file():
+            raise VerificationError(
+                f"{recipe.name}/{target.name}: compare_with: {other} is missing; fetch it"
+            )
+        upstream = tflite_runner(other.read_bytes(), inputs, outputs)
+        report.reference = compare_reference(pairs, runner, upstream, target.compare_with, classifier, real)
+    return report
 
 
 def _verify_detections(prepared: Prepared, target: Target, model: bytes, expected: Expected) -> Report:
     """The converted SSD's detections against the whole source graph's own, on the same pictures; the
     converted model takes each picture normalised as the recipe's preprocessing says."""
     recipe = prepared.recipe
+    assert recipe.preprocessing is not None  # validation: a detector takes pictures
     picture, declared = _declared_ports(recipe)
     converted = tflite_runner(model, prepared.inputs, detection.postprocess_outputs(recipe))
     pairs = [
@@ -432,6 +506,8 @@ def _source_checksums(recipe: Recipe, zoo_dir: Path) -> dict[str, Any]:
         stamp = read_json(folder / f".fetched-{s.file}.json")
         out[s.file] = stamp.get("checksum") if isinstance(stamp, dict) else None
     model = folder / recipe.model.path
+    if model.is_dir():  # a SavedModel folder: its files are among the sources above
+        model = model / "saved_model.pb"
     out[recipe.model.path] = file_checksum(model)
     return out
 

@@ -17,6 +17,17 @@ log = logging.getLogger(__name__)
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
 
 
+def default_images() -> Path:
+    """The openly licensed image set shipped inside the package (images/SOURCES.md lists each photo)."""
+    return Path(__file__).resolve().parent / "images"
+
+
+def takes_pictures(recipe: Recipe, ports: list[Port]) -> bool:
+    """The model (as trimmed) takes one picture: a recipe with preprocessing, one 4-D input (a model cut
+    to take an interior tensor, such as a classifier head, takes no pictures)."""
+    return recipe.preprocessing is not None and len(ports) == 1 and len(ports[0].shape) == 4
+
+
 def image_files(folder: Path) -> list[Path]:
     if not folder.is_dir():
         raise UsageError(f"image folder {folder} does not exist")
@@ -47,6 +58,8 @@ def _default_range(recipe: Recipe, port: Port) -> tuple[float, float]:
     if port.dtype == "uint8":
         return 0.0, 255.0
     p = recipe.preprocessing
+    if p is None:  # validation asks such recipes for value_range; a trimmed-in input has none
+        return -1.0, 1.0
     lows = [(0 - m) * s for m, s in zip(per_channel(p.mean), per_channel(p.scale), strict=True)]
     highs = [(255 - m) * s for m, s in zip(per_channel(p.mean), per_channel(p.scale), strict=True)]
     return min(lows), max(highs)
@@ -129,16 +142,24 @@ def _spatial(port: Port, layout: str) -> tuple[int, int]:
 def image_inputs(
     recipe: Recipe, inputs: list[Port], folder: Path, limit: int | None = None
 ) -> list[dict[str, np.ndarray]]:
+    if recipe.preprocessing is None:
+        raise UsageError(
+            f"{recipe.name}: the model takes no pictures (its recipe has no preprocessing section)"
+        )
     if len(inputs) != 1:
         raise UsageError(f"{recipe.name}: images can feed only a single-input model, it has {len(inputs)}")
     files = image_files(folder)[:limit]
-    return [{inputs[0].name: preprocess_image(f, recipe.preprocessing, inputs[0])} for f in files]
+    p = recipe.preprocessing
+    return [{inputs[0].name: preprocess_image(f, p, inputs[0])} for f in files]
 
 
 def calibration_samples(
     recipe: Recipe, inputs: list[Port], count: int, images: Path | None
 ) -> list[dict[str, np.ndarray]]:
-    """Images from ``images`` when given (cycled up to ``count``), else seeded random data (with a warning)."""
+    """Images from ``images`` when given (cycled up to ``count``), else seeded random data (with a warning,
+    unless the model takes no pictures: then random data within the declared range is all there is)."""
+    if not takes_pictures(recipe, inputs):
+        return random_inputs(recipe, inputs, count, seed=1)
     if images is not None:
         samples = image_inputs(recipe, inputs, images)
         return [samples[i % len(samples)] for i in range(max(count, len(samples)))]

@@ -268,7 +268,10 @@ class Fetcher:
     def _install(self, recipe: Recipe, source: Source, entry: Path, dest: Path) -> list[Path]:
         """Link a plain file into the source folder, or unpack an archive's members there."""
         if not source.is_archive:
-            target = dest / source.file
+            target = dest / source.dest
+            link = first_link(dest, target)
+            if link:
+                raise FetchError(f"{link} is a symbolic link; zookit does not write through links in the zoo")
             place(entry, target)
             return [target]
         members = {m.path: m for m in source.members}

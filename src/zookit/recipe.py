@@ -113,6 +113,11 @@ class Source(_Model):
     )
     note: str | None = Field(None, description="Where the checksum comes from, or why there is none.")
     unpack: bool | None = Field(None, description="Unpack this archive (default: by file extension).")
+    save_as: RelPath | None = Field(
+        None,
+        description="Where a plain file goes inside the model's source folder (default: its file name), "
+        "e.g. 'kws/variables/variables.index' for a file of a SavedModel folder.",
+    )
     members: list[Member] = Field(
         default_factory=list, description="Members to extract (default: all) and their checksums."
     )
@@ -129,14 +134,38 @@ class Source(_Model):
             raise ValueError("size: a git-blob checksum needs the file size")
         if self.members and not self.is_archive:
             raise ValueError(f"members: {self.file!r} is not unpacked, so it has no members")
+        if self.save_as and self.is_archive:
+            raise ValueError(f"save_as: {self.file!r} is an archive; its members keep their own paths")
         return self
+
+    @property
+    def dest(self) -> str:
+        """The file's path inside the model's source folder."""
+        return self.save_as or self.file
+
+
+SourceFormat = Literal["tf-frozen-graph", "tf-saved-model", "keras", "onnx", "tflite"]
 
 
 class ModelFile(_Model):
     """The model file the later stages start from, inside the model's source folder."""
 
-    format: Literal["tf-frozen-graph", "tf-saved-model", "onnx", "tflite"]
+    format: SourceFormat = Field(
+        description="tf-frozen-graph (.pb), tf-saved-model (the folder holding saved_model.pb), keras "
+        "(.h5 or .keras), onnx, tflite."
+    )
     path: RelPath
+    signature: str = Field(
+        "serving_default", min_length=1, description="tf-saved-model: the signature to convert, by name."
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> ModelFile:
+        if self.format == "keras" and not self.path.endswith((".h5", ".keras", ".hdf5")):
+            raise ValueError(f"path: a keras model is a .h5 or .keras file, got {self.path!r}")
+        if self.signature != "serving_default" and self.format != "tf-saved-model":
+            raise ValueError("signature: only for tf-saved-model sources")
+        return self
 
 
 # --- tensors and data ----------------------------------------------------------------------------
@@ -235,6 +264,16 @@ class Target(_Model):
     )
     per_channel: bool = Field(True, description="Per-channel weight quantization (false: per-tensor).")
     calibration_samples: PositiveInt = 16
+    compare_with: RelPath | None = Field(
+        None,
+        description="A TFLite file among the sources (an upstream's own quantized model) run on the same "
+        "samples: its agreement with this target and the error of each against the source are reported.",
+    )
+    c_array: bool = Field(
+        False,
+        description="TFLite targets: also write the model as a C array (<name>_model_data.cc/.h, 16-byte "
+        "aligned, for TensorFlow Lite Micro) and <name>_tensors.json (dtype, shape, scale, zero point).",
+    )
     opset: Annotated[int, Field(ge=7, le=23)] | None = None
     inputs_as_nchw: bool = False
     postprocess: bool = Field(
@@ -253,6 +292,8 @@ class Target(_Model):
                 raise ValueError("quantization: ONNX targets are float32 (TIDL calibrates them itself)")
         elif self.opset is not None or self.inputs_as_nchw:
             raise ValueError("opset/inputs_as_nchw: only for onnx targets")
+        if self.c_array and self.format != "tflite":
+            raise ValueError("c_array: only TFLite targets are written as C arrays")
         full_int = self.quantization in ("int8", "int16x8")
         if self.io_dtype != "float32" and not full_int:
             raise ValueError(f"io_dtype: {self.io_dtype} needs quantization int8 or int16x8")
@@ -390,14 +431,20 @@ class Recipe(_Model):
 
     name: Name
     description: str = Field(min_length=1)
-    task: Literal["classification", "detection"]
+    task: Literal["classification", "detection", "anomaly-detection"] = Field(
+        description="classification (top-1 agreement is checked), detection, anomaly-detection (an "
+        "autoencoder: its outputs are compared as they are)."
+    )
     license: str = Field(min_length=1)
     num_classes: PositiveInt | None = Field(None, description="Classifier outputs (with background).")
     sources: list[Source] = Field(min_length=1)
     model: ModelFile
     inputs: list[TensorSpec] = Field(min_length=1)
     outputs: list[TensorSpec] = Field(min_length=1)
-    preprocessing: Preprocessing
+    preprocessing: Preprocessing | None = Field(
+        None,
+        description="How pictures become the input (image models only; a model without it takes no images).",
+    )
     trim: Trim = Field(default_factory=Trim)
     custom_ops: CustomOps = Field(default_factory=CustomOps)
     targets: list[Target] = Field(min_length=1)
@@ -408,9 +455,12 @@ class Recipe(_Model):
     def _check(self) -> Recipe:
         problems = []
         problems += _duplicates("sources", "file", [s.file for s in self.sources])
+        problems += _duplicates("sources", "save_as", [s.dest for s in self.sources])
         problems += _duplicates("targets", "name", [t.name for t in self.targets])
         if self.task == "detection" and self.detection is None:
             problems.append("detection: required for a detection recipe")
+        problems += self._impossible_targets()
+        problems += self._image_inputs()
         for i, t in enumerate(self.targets):
             if not t.postprocess:
                 continue
@@ -435,6 +485,64 @@ class Recipe(_Model):
         if problems:
             raise ValueError("; ".join(problems))
         return self
+
+    def _impossible_targets(self) -> list[str]:
+        """Targets no converter can make from this source."""
+        problems = []
+        files = {s.dest for s in self.sources}
+        for i, t in enumerate(self.targets):
+            if t.format == "tflite" and self.model.format == "onnx":
+                problems.append(
+                    f"targets[{i}].format: a TFLite target needs a TensorFlow, Keras or TFLite source; "
+                    "this model is ONNX (converters go from TensorFlow to ONNX, not back)"
+                )
+            if self.model.format == "tflite" and t.postprocess:
+                problems.append(f"targets[{i}].postprocess: a TFLite source is packaged as it is")
+            if t.compare_with is not None:
+                if t.compare_with not in files:
+                    problems.append(
+                        f"targets[{i}].compare_with: {t.compare_with!r} is not one of the source files "
+                        f"({', '.join(sorted(files))})"
+                    )
+                elif not t.compare_with.endswith(".tflite"):
+                    problems.append(f"targets[{i}].compare_with: {t.compare_with!r} is not a .tflite file")
+        return problems
+
+    def _image_inputs(self) -> list[str]:
+        """Preprocessing says the inputs are pictures: each must be a 4-D tensor with 3 colour channels."""
+        problems = []
+        p = self.preprocessing
+        if p is None:
+            if self.tidl is not None:
+                problems.append(
+                    "preprocessing: the tidl section needs it (TIDL's import takes mean and scale)"
+                )
+            if self.task == "detection":
+                problems.append("preprocessing: required for a detection recipe (its inputs are pictures)")
+            problems += [
+                f"inputs[{i}].value_range: required for a model whose inputs are not pictures (random "
+                "verification and calibration data are drawn from it)"
+                for i, spec in enumerate(self.inputs)
+                if spec.value_range is None and spec.dtype.startswith("float")
+            ]
+            return problems
+        for i, spec in enumerate(self.inputs):
+            channels = spec.shape[1] if p.layout == "NCHW" else spec.shape[-1]
+            if len(spec.shape) != 4 or channels not in (3, -1):
+                problems.append(
+                    f"inputs[{i}].shape: {spec.shape} is not a picture in {p.layout} with 3 colour channels, "
+                    "but preprocessing says the inputs are images (leave preprocessing out for a model "
+                    "whose inputs are not pictures)"
+                )
+            elif spec.layout and spec.layout != p.layout:
+                problems.append(
+                    f"inputs[{i}].layout: {spec.layout} differs from preprocessing.layout {p.layout}"
+                )
+        return problems
+
+    @property
+    def takes_images(self) -> bool:
+        return self.preprocessing is not None
 
     def target(self, name: str) -> Target:
         for t in self.targets:
@@ -532,18 +640,28 @@ def load_recipe(path: Path) -> Recipe:
     return recipe
 
 
+# The zoos shipped inside the package, by name (``--recipes mlperf-tiny``): folder below the package.
+SHIPPED_ZOOS = {"mlperf-inference": "recipes", "mlperf-tiny": "recipes/mlperf_tiny"}
+
+
+def recipes_dir(value: str) -> Path:
+    """A recipe folder given as a path, or as the name of a shipped zoo (a folder of that name wins)."""
+    path = Path(value)
+    if value in SHIPPED_ZOOS and not path.is_dir():
+        return Path(__file__).resolve().parent / SHIPPED_ZOOS[value]
+    return path
+
+
 def default_recipes_dir() -> Path:
-    """``$ZOO_RECIPES``, else the recipes shipped inside the package."""
-    env = os.environ.get("ZOO_RECIPES")
-    if env:
-        return Path(env)
-    return Path(__file__).resolve().parent / "recipes"
+    """``$ZOO_RECIPES``, else the MLPerf inference recipes shipped inside the package."""
+    return recipes_dir(os.environ.get("ZOO_RECIPES") or "mlperf-inference")
 
 
 def recipe_files(folder: Path) -> list[Path]:
     if not folder.is_dir():
         raise UsageError(
-            f"recipe folder {display_path(folder)} does not exist; pass --recipes DIR or set ZOO_RECIPES"
+            f"recipe folder {display_path(folder)} does not exist; pass --recipes DIR (or a shipped zoo: "
+            f"{', '.join(SHIPPED_ZOOS)}) or set ZOO_RECIPES"
         )
     return sorted(p for p in folder.iterdir() if p.suffix in RECIPE_SUFFIXES and p.is_file())
 

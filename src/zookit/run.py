@@ -230,8 +230,8 @@ def convert_key(recipe: Any, target: Any, options: RunOptions, versions: dict[st
 
 
 def images_current(recorded: Any, folder: Path | None) -> bool:
-    """Images a stage was made with are current when the run names none (a result made with real
-    images is kept, not redone without them) or names the same files."""
+    """Images a stage was made with are current when the run names none (a result made with the user's
+    images or the shipped set is kept, not redone with the shipped set) or names the same files."""
     return folder is None or recorded == folder_listing(folder)
 
 
@@ -260,7 +260,10 @@ def _convert(recipe: Any, options: RunOptions, begin: Begin, versions: dict[str,
 
             if prepared is None:
                 prepared = prepare(recipe, options.zoo_dir)
-            manifest = convert_target(prepared, target, options.zoo_dir, images, stage_key=key)
+            from zookit.data import default_images
+
+            made_with = images or default_images()  # none named: the shipped set
+            manifest = convert_target(prepared, target, options.zoo_dir, made_with, stage_key=key)
             entry.detail = _convert_detail(manifest)
         except ZooError as exc:
             entry.status, entry.error, ok = "failed", str(exc), False
@@ -310,13 +313,14 @@ def _tidl(recipe: Any, options: RunOptions, begin: Begin, versions: dict[str, st
         entry.detail = {"files": len(package["files"]), "complete": package["complete"]}
         return
     try:
+        from zookit.data import default_images
         from zookit.tidl import build_package
 
         package = build_package(
             recipe,
             options.zoo_dir,
             manifest,
-            options.calibration_images,
+            options.calibration_images or default_images(),
             stage_key=key,
             tidl_tools=options.tidl_tools,
         )

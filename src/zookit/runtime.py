@@ -112,16 +112,71 @@ def onnx_runner(model: bytes, inputs: list[Port], outputs: list[Port], nchw: boo
     out_names = [o.name for o in session.get_outputs()]
     in_map = _onnx_names(in_names, inputs, "input")
     out_map = _onnx_names(out_names, outputs, "output")
+    integer = {i.name for i in [*session.get_inputs(), *session.get_outputs()] if i.type in INTEGER_TYPES}
+    boundary = _boundary_quantization(model) if integer else {}
 
     def run(feed: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         ort_feed = {}
         for port in inputs:
+            name = in_map[port.name]
             x = feed[port.name]
-            ort_feed[in_map[port.name]] = x.transpose(0, 3, 1, 2) if nchw and x.ndim == 4 else x
+            if name in boundary and np.issubdtype(x.dtype, np.floating):
+                x = _quantize(x, boundary[name])
+            ort_feed[name] = x.transpose(0, 3, 1, 2) if nchw and x.ndim == 4 else x
         values = session.run([out_map[p.name] for p in outputs], ort_feed)
-        return {p.name: np.asarray(v) for p, v in zip(outputs, values, strict=True)}
+        return {
+            p.name: _dequantize(np.asarray(v), boundary[out_map[p.name]])
+            if out_map[p.name] in boundary
+            else np.asarray(v)
+            for p, v in zip(outputs, values, strict=True)
+        }
 
     return run
+
+
+INTEGER_TYPES = ("tensor(int8)", "tensor(uint8)", "tensor(int16)")
+LAYOUT_OPS = ("Transpose", "Reshape", "Identity", "Squeeze", "Unsqueeze")
+
+
+def _boundary_quantization(model: bytes) -> dict[str, dict[str, Any]]:
+    """Integer inputs and outputs of an ONNX model (a quantized TFLite model converted by tf2onnx): the
+    scale and zero point of the DequantizeLinear that reads each input and of the QuantizeLinear that
+    writes each output, in the form the TFLite runner uses, so both runners speak float values."""
+    onnx = load("onnx")
+    from onnx import numpy_helper
+
+    graph = onnx.load_from_string(model).graph
+    constants = {t.name: numpy_helper.to_array(t) for t in graph.initializer}
+    for node in graph.node:
+        if node.op_type == "Constant":
+            constants[node.output[0]] = numpy_helper.to_array(node.attribute[0].t)
+    out: dict[str, dict[str, Any]] = {}
+
+    def record(tensor: str, node: Any) -> None:
+        scale = constants.get(node.input[1])
+        zero = constants.get(node.input[2]) if len(node.input) > 2 else np.zeros((), np.int8)
+        if scale is not None and zero is not None and scale.size == 1 and zero.size == 1:
+            out[tensor] = {"dtype": zero.dtype, "quantization": (float(scale), int(zero))}
+
+    consumers: dict[str, list[Any]] = {}
+    producer = {o: node for node in graph.node for o in node.output}
+    for node in graph.node:
+        for name in node.input:
+            consumers.setdefault(name, []).append(node)
+    for i in graph.input:  # input -> (layout ops) -> DequantizeLinear
+        tensor = i.name
+        while len(consumers.get(tensor, [])) == 1 and consumers[tensor][0].op_type in LAYOUT_OPS:
+            tensor = consumers[tensor][0].output[0]
+        found = consumers.get(tensor, [])
+        if len(found) == 1 and found[0].op_type == "DequantizeLinear":
+            record(i.name, found[0])
+    for o in graph.output:  # QuantizeLinear -> (layout ops) -> output
+        node = producer.get(o.name)
+        while node is not None and node.op_type in LAYOUT_OPS:
+            node = producer.get(node.input[0])
+        if node is not None and node.op_type == "QuantizeLinear":
+            record(o.name, node)
+    return out
 
 
 def _onnx_names(names: list[str], ports: list[Port], kind: str) -> dict[str, str]:

@@ -23,7 +23,7 @@ from zookit.data import calibration_pictures, per_channel
 from zookit.errors import UsageError, ZooError
 from zookit.fsutil import folder_listing, read_json, temp_dir, write_json
 from zookit.hashes import file_checksum
-from zookit.recipe import Recipe
+from zookit.recipe import Preprocessing, Recipe
 from zookit.tidlcheck import (
     POSTPROCESS_OP,
     Finding,
@@ -39,6 +39,13 @@ MODEL_TYPES = {"tflite": 3, "onnx": 2}
 POST_PROC = {"none": 0, "classification": 1, "detection": 2, "segmentation": 3}
 SCORE_CONVERTERS = {"sigmoid": "SIGMOID", "softmax": "SOFTMAX", "identity": "IDENTITY"}
 BOX_CODES = {"center_size": "CENTER_SIZE", "corner": "CORNER"}
+
+
+def _preprocessing(recipe: Recipe) -> Preprocessing:
+    """A recipe with a tidl section has preprocessing (validation requires it: TIDL's import takes it)."""
+    if recipe.preprocessing is None:
+        raise UsageError(f"{recipe.name}: the recipe has no preprocessing section, which TIDL's import needs")
+    return recipe.preprocessing
 
 
 def target_manifest(recipe: Recipe, zoo_dir: Path) -> dict[str, Any] | None:
@@ -99,7 +106,7 @@ def build_package(
     pictures = []
     if calibration_images:
         pictures = calibration_pictures(
-            calibration_images, recipe.preprocessing, height, width, tidl.calibration_frames
+            calibration_images, _preprocessing(recipe), height, width, tidl.calibration_frames
         )
 
     model_dir.mkdir(parents=True, exist_ok=True)
@@ -243,7 +250,7 @@ def _input_geometry(manifest: dict[str, Any], layout: str) -> tuple[int, int, in
 
 def _layout(recipe: Recipe, manifest: dict[str, Any]) -> str:
     """The input layout of the file TIDL imports: TFLite models take NHWC, ONNX the recipe's."""
-    nchw = manifest["target"].get("inputs_as_nchw") or recipe.preprocessing.layout == "NCHW"
+    nchw = manifest["target"].get("inputs_as_nchw") or _preprocessing(recipe).layout == "NCHW"
     return "NCHW" if manifest["target"]["format"] == "onnx" and nchw else "NHWC"
 
 
@@ -270,7 +277,7 @@ def import_config(
     importer's own resize (to resizeWidth x resizeHeight, then a central crop of inWidth x inHeight)
     leaves them as they are."""
     assert recipe.tidl is not None
-    tidl, pre = recipe.tidl, recipe.preprocessing
+    tidl, pre = recipe.tidl, _preprocessing(recipe)
     layout = _layout(recipe, manifest)
     width, height, channels = _input_geometry(manifest, layout)
     keys: dict[str, Any] = {
@@ -320,7 +327,7 @@ def _value(value: Any) -> str:
 
 def describe_preprocessing(recipe: Recipe, width: int, height: int) -> str:
     """The preprocessing the deployed model expects, in words."""
-    p = recipe.preprocessing
+    p = _preprocessing(recipe)
     if p.size:
         geometry = f"RGB pixels resized to {p.size[1]}x{p.size[0]} (width x height, aspect ratio not kept)"
     elif p.resize:
@@ -338,7 +345,7 @@ def describe_preprocessing(recipe: Recipe, width: int, height: int) -> str:
 
 def preprocessing_record(recipe: Recipe, width: int, height: int, layout: str) -> dict[str, Any]:
     """The same, as data in the terms of TI's edgeai tools (resize of the shorter side, crop, mean, scale)."""
-    p = recipe.preprocessing
+    p = _preprocessing(recipe)
     return {
         "resize": list(p.size) if p.size else p.resize,
         "resize_keeps_aspect_ratio": p.size is None and p.resize is not None,
