@@ -40,7 +40,12 @@ def _images(given: str | None, recipes: list[Any], option: str, default: Any = _
     if recipes and not any(r.takes_images for r in recipes):
         names = ", ".join(r.name for r in recipes)
         raise UsageError(f"{option}: {names} take(s) no pictures (no preprocessing section); drop {option}")
-    return Path(given).resolve()
+    return Path(given)
+
+
+def _absolute(path: Path | None) -> Path | None:
+    """For `zoo run`'s worker processes: the folder as an absolute path (links resolved)."""
+    return path.resolve() if path is not None else None
 
 
 def _book(args: argparse.Namespace) -> Any:
@@ -327,8 +332,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         cache_dir=Path(args.cache_dir).resolve() if args.cache_dir else None,
         recipes_dir=recipes_dir(args.recipes).resolve() if args.recipes else None,
         # None: the shipped image set, and results made with the user's own images are kept
-        images=_images(args.images, recipes, "--images", default=None),
-        calibration_images=_images(args.calibration_images, recipes, "--calibration-images", default=None),
+        images=_absolute(_images(args.images, recipes, "--images", default=None)),
+        calibration_images=_absolute(
+            _images(args.calibration_images, recipes, "--calibration-images", default=None)
+        ),
         tidl_tools=tools_path(Path(args.tidl_tools) if args.tidl_tools else None),
         force=args.force,
         offline=args.offline,
