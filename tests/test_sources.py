@@ -231,12 +231,11 @@ def int8_tflite(tmp_path: Path) -> bytes:
     return data
 
 
-def test_a_tflite_source_is_packaged_as_it_is_and_converts_to_onnx(
-    server: FileServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    model = int8_tflite(tmp_path)
-    doc = minimal_recipe(
-        "lite",
+def tflite_recipe(name: str, extra_targets: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """A recipe for the int8 file of ``int8_tflite`` as a TFLite source: target ``tflite`` is the file as
+    it is (int8, int8 I/O), written as a C array too."""
+    return minimal_recipe(
+        name,
         model={"format": "tflite", "path": "q.tflite"},
         inputs=[{"name": "input_1", "shape": [1, 16, 16, 3], "value_range": [0.0, 1.0]}],
         outputs=[{"name": "dense", "shape": [1, 4]}],
@@ -249,10 +248,17 @@ def test_a_tflite_source_is_packaged_as_it_is_and_converts_to_onnx(
                 "io_dtype": "int8",
                 "c_array": True,
             },
-            {"name": "onnx", "format": "onnx"},
+            *(extra_targets or []),
         ],
-        tidl={"target": "tflite", "post_proc_type": "classification"},
     )
+
+
+def test_a_tflite_source_is_packaged_as_it_is_and_converts_to_onnx(
+    server: FileServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    model = int8_tflite(tmp_path)
+    doc = tflite_recipe("lite", extra_targets=[{"name": "onnx", "format": "onnx"}])
+    doc["tidl"] = {"target": "tflite", "post_proc_type": "classification"}
     serve(server, doc, {"q.tflite": (model, None)})
     write_recipe(tmp_path / "recipes", doc)
     code, out = run_all(tmp_path, capsys)
@@ -338,22 +344,7 @@ def test_c_array_compiles_and_holds_the_model_bytes(
     server: FileServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     model = int8_tflite(tmp_path)
-    doc = minimal_recipe(
-        "mcu",
-        model={"format": "tflite", "path": "q.tflite"},
-        inputs=[{"name": "input_1", "shape": [1, 16, 16, 3], "value_range": [0.0, 1.0]}],
-        outputs=[{"name": "dense", "shape": [1, 4]}],
-        preprocessing=PICTURE,
-        targets=[
-            {
-                "name": "tflite",
-                "format": "tflite",
-                "quantization": "int8",
-                "io_dtype": "int8",
-                "c_array": True,
-            }
-        ],
-    )
+    doc = tflite_recipe("mcu")
     serve(server, doc, {"q.tflite": (model, None)})
     write_recipe(tmp_path / "recipes", doc)
     code, out = run_all(tmp_path, capsys)

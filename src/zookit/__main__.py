@@ -27,16 +27,11 @@ def _print_json(data: Any) -> None:
     print(json.dumps(data, indent=2, sort_keys=False))
 
 
-_SHIPPED: Any = object()
-
-
-def _images(given: str | None, recipes: list[Any], option: str, default: Any = _SHIPPED) -> Any:
-    """The folder given, else ``default`` (the image set shipped with zookit). Given for models none of
-    which take pictures, it is a usage error (it would be silently unused)."""
-    from zookit.data import default_images
-
+def _images(given: str | None, recipes: list[Any], option: str) -> Path | None:
+    """The folder given, or None (the caller falls back to the image set shipped with zookit). Given for
+    models none of which take pictures, it is a usage error (it would be silently unused)."""
     if given is None:
-        return default_images() if default is _SHIPPED else default
+        return None
     if recipes and not any(r.takes_images for r in recipes):
         names = ", ".join(r.name for r in recipes)
         raise UsageError(f"{option}: {names} take(s) no pictures (no preprocessing section); drop {option}")
@@ -216,11 +211,12 @@ def cmd_fetch(args: argparse.Namespace) -> int:
 def _convert_or_verify(args: argparse.Namespace, verify_only: bool) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's start-up chatter is not for users
     from zookit.build import run_targets, summarize
+    from zookit.data import default_images
     from zookit.fetch import default_zoo_dir
 
     zoo_dir = Path(args.zoo_dir) if args.zoo_dir else default_zoo_dir()
     recipes = _book(args).select(args.names, args.all)
-    images = _images(args.images, recipes, "--images")
+    images = _images(args.images, recipes, "--images") or default_images()
     rows = []
     for recipe in recipes:
         try:
@@ -253,13 +249,14 @@ def cmd_verify(args: argparse.Namespace) -> int:
 def cmd_tidl(args: argparse.Namespace) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from zookit.build import package_model
+    from zookit.data import default_images
     from zookit.fetch import default_zoo_dir
     from zookit.tidl import tools_path
 
     zoo_dir = Path(args.zoo_dir) if args.zoo_dir else default_zoo_dir()
     recipes = _book(args).select(args.names, args.all)
-    images = _images(args.images, recipes, "--images")
-    calibration = _images(args.calibration_images, recipes, "--calibration-images")
+    images = _images(args.images, recipes, "--images") or default_images()
+    calibration = _images(args.calibration_images, recipes, "--calibration-images") or default_images()
     tools = tools_path(Path(args.tidl_tools) if args.tidl_tools else None)
     rows: list[dict[str, Any]] = []
     for recipe in recipes:
@@ -332,10 +329,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         cache_dir=Path(args.cache_dir).resolve() if args.cache_dir else None,
         recipes_dir=recipes_dir(args.recipes).resolve() if args.recipes else None,
         # None: the shipped image set, and results made with the user's own images are kept
-        images=_absolute(_images(args.images, recipes, "--images", default=None)),
-        calibration_images=_absolute(
-            _images(args.calibration_images, recipes, "--calibration-images", default=None)
-        ),
+        images=_absolute(_images(args.images, recipes, "--images")),
+        calibration_images=_absolute(_images(args.calibration_images, recipes, "--calibration-images")),
         tidl_tools=tools_path(Path(args.tidl_tools) if args.tidl_tools else None),
         force=args.force,
         offline=args.offline,

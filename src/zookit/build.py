@@ -30,7 +30,7 @@ from zookit.mcu import tflite_facts
 from zookit.recipe import Recipe, Target
 from zookit.runtime import Runner, onnx_runner, tf_runner, tflite_runner
 from zookit.trim import Port, node_name, source_ports, static_onnx, trim_graph_def, trim_onnx
-from zookit.verify import Report, compare, compare_detections, compare_reference, effective_tolerance
+from zookit.verify import Report, compare_detections, compare_outputs, compare_reference, effective_tolerance
 
 MANIFEST = "manifest.json"
 VERIFY_RANDOM_SAMPLES = 4
@@ -444,7 +444,8 @@ def verify_model(prepared: Prepared, target: Target, model: bytes, images: Path 
     real = [i >= random_sample_count(recipe) for i in range(len(pairs))]
     classifier = recipe.task == "classification"
     quantized = target.quantization != "float32"
-    report = compare(pairs, runner, tolerance, classifier, quantized, real)
+    actual = [runner(sample) for sample, _ in pairs]  # once, for the check and the upstream comparison
+    report = compare_outputs(pairs, actual, tolerance, classifier, quantized, real)
     if target.compare_with is not None:
         assert prepared.folder is not None
         other = prepared.folder / target.compare_with
@@ -453,7 +454,7 @@ def verify_model(prepared: Prepared, target: Target, model: bytes, images: Path 
                 f"{recipe.name}/{target.name}: compare_with: {other} is missing; fetch it"
             )
         upstream = tflite_runner(other.read_bytes(), inputs, outputs)
-        report.reference = compare_reference(pairs, runner, upstream, target.compare_with, classifier, real)
+        report.reference = compare_reference(pairs, actual, upstream, target.compare_with, classifier, real)
     return report
 
 

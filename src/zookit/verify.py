@@ -78,8 +78,20 @@ def compare(
 ) -> Report:
     """The converted model against the source's outputs, given as (sample, source outputs) pairs;
     ``real`` marks the samples that are real images."""
-    expected = [outputs for _, outputs in reference]
     actual = [converted(sample) for sample, _ in reference]
+    return compare_outputs(reference, actual, tolerance, classifier, quantized, real)
+
+
+def compare_outputs(
+    reference: Pairs,
+    actual: list[dict[str, np.ndarray]],
+    tolerance: Tolerance,
+    classifier: bool,
+    quantized: bool = False,
+    real: list[bool] | None = None,
+) -> Report:
+    """As ``compare``, with the converted model's outputs already computed (one per pair)."""
+    expected = [outputs for _, outputs in reference]
     report = Report(samples=len(reference))
     report.outputs = output_errors(expected, actual, report.failures)
     if classifier and not quantized:
@@ -153,12 +165,17 @@ def top1_figures(
 
 
 def compare_reference(
-    reference: Pairs, converted: Runner, upstream: Runner, name: str, classifier: bool, real: list[bool]
+    reference: Pairs,
+    ours: list[dict[str, np.ndarray]],
+    upstream: Runner,
+    name: str,
+    classifier: bool,
+    real: list[bool],
 ) -> dict[str, Any]:
-    """The upstream's own model on the same samples: its error and ours against the source, and (for
-    classifiers) how often the two agree on top-1. Reported, not judged."""
+    """The upstream's own model on the same samples: its error and ours (the converted model's outputs,
+    one per pair) against the source, and (for classifiers) how often the two agree on top-1. Reported,
+    not judged."""
     expected = [outputs for _, outputs in reference]
-    ours = [converted(sample) for sample, _ in reference]
     theirs = [upstream(sample) for sample, _ in reference]
     failures: list[str] = []
     out: dict[str, Any] = {
