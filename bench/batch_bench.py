@@ -30,7 +30,7 @@ def _sha256(data: bytes) -> str:
 def prepare(work: Path, base_url: str) -> tuple[Path, Path]:
     """Stand-in files in work/served and the real recipes pointing at them in work/recipes."""
     import standins
-    from zookit.anchors import ssd_anchors
+    from zookit.convert.anchors import ssd_anchors
     from zookit.recipe import parse_recipe
 
     served, recipes = work / "served", work / "recipes"

@@ -18,8 +18,8 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import WORK, serve_folder, table, timed, zoo_command
-from zookit.cache import Cache
 from zookit.fetch import Fetcher, FetchOptions
+from zookit.fetch.cache import Cache
 from zookit.recipe import parse_recipe
 
 REPO = Path(__file__).resolve().parents[1]

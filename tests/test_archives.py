@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from zookit.archives import unpack
 from zookit.errors import ArchiveError
+from zookit.fetch.archives import unpack
 
 
 def tar_with(path: Path, *infos: tuple[tarfile.TarInfo, bytes]) -> Path:

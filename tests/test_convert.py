@@ -20,7 +20,7 @@ import yaml
 import standins
 from conftest import REPO, SHARED_MODELS, FileServer, minimal_recipe, sha256, write_recipe
 from zookit.__main__ import main
-from zookit.build import MANIFEST, VERIFY_RANDOM_SAMPLES, prepare, verify_model
+from zookit.convert.target import MANIFEST, VERIFY_RANDOM_SAMPLES, prepare, verify_model
 from zookit.recipe import load_recipe
 
 pytestmark = pytest.mark.slow

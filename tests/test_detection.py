@@ -17,8 +17,8 @@ import pytest
 import standins
 from conftest import SHARED_MODELS, FileServer, sha256, write_recipe
 from test_convert import again, make_images, mobilenet_tgz, real_recipe, run, serve_source
-from zookit import protos
-from zookit.anchors import layer_box_specs, prior_count, priors_per_cell, ssd_anchors
+from zookit.convert.anchors import layer_box_specs, prior_count, priors_per_cell, ssd_anchors
+from zookit.deploy.tidl import protos
 from zookit.errors import ZooError
 from zookit.recipe import PriorBox, parse_recipe
 
@@ -389,7 +389,7 @@ def test_check_lists_operators_off_the_accelerator(
     ops = {f["op"] for f in report["findings"]}
     assert report["problems"] == len(report["findings"]) and {"NonMaxSuppression", "Softmax"} <= ops
     # Given the heads, what follows them is what TIDL's meta architecture replaces: no problem left.
-    from zookit.tidlcheck import check_model, problems
+    from zookit.deploy.tidl.check import check_model, problems
 
     heads = [str(n) for n in standins.R34_BOX_HEADS + standins.R34_CLASS_HEADS]
     assert not problems(check_model(path, heads))
@@ -400,7 +400,7 @@ def test_check_lists_operators_off_the_accelerator(
 def test_check_rules_on_small_onnx_graphs(tmp_path: Path) -> None:
     from onnx import TensorProto, helper, numpy_helper
 
-    from zookit.tidlcheck import check_model
+    from zookit.deploy.tidl.check import check_model
 
     table = numpy_helper.from_array(np.arange(40, dtype=np.float32).reshape(10, 4), "table")
     k = numpy_helper.from_array(np.array([2], np.int64), "k")
@@ -486,7 +486,7 @@ def test_acceptance_real_ssd_recipe_through_tidl(
 @needs_shared
 def test_acceptance_detections_on_real_photographs(tmp_path: Path) -> None:
     """TFLite detections against the frozen graph's own on the six photographs in ../shared."""
-    from zookit.build import convert_target, prepare
+    from zookit.convert.target import convert_target, prepare
     from zookit.recipe import load_recipe
 
     source = tmp_path / "zoo" / "ssd_mobilenet_v1" / "source" / SSD_DIR

@@ -17,12 +17,12 @@ import pytest
 import standins
 from conftest import FileServer, minimal_recipe, sha256, write_recipe
 from zookit.__main__ import main
-from zookit.cache import Cache
-from zookit.downloaders import HttpOptions
 from zookit.errors import ChecksumError
 from zookit.fetch import Fetcher, FetchOptions, FileResult
+from zookit.fetch.cache import Cache
+from zookit.fetch.downloaders import HttpOptions
+from zookit.fetch.lockfile import ChecksumLock
 from zookit.hashes import file_checksum
-from zookit.lockfile import ChecksumLock
 from zookit.recipe import Recipe, parse_recipe
 
 PAYLOAD = os.urandom(300_000)
@@ -416,8 +416,8 @@ def test_cli_fetch_failure_exit_code_and_message(tmp_path: Path, capsys: pytest.
 CONCURRENT = """
 import sys
 from pathlib import Path
-from zookit.cache import Cache
-from zookit.downloaders import HttpOptions
+from zookit.fetch.cache import Cache
+from zookit.fetch.downloaders import HttpOptions
 from zookit.fetch import FetchOptions, Fetcher
 from zookit.recipe import parse_recipe
 import json

@@ -29,10 +29,10 @@ from conftest import REPO, FileServer, minimal_recipe, sha256, write_recipe
 from test_convert import real_recipe, serve_source
 from test_fetch import FAST, PAYLOAD, assert_no_leftovers, fetch, options, recipe_for
 from zookit.__main__ import main
-from zookit.cache import Cache, key_for
-from zookit.downloaders import HttpDownloader, HttpOptions, SourceFailed
 from zookit.errors import ArchiveError, UsageError
 from zookit.fetch import max_unpacked_from_env, parse_size
+from zookit.fetch.cache import Cache, key_for
+from zookit.fetch.downloaders import HttpDownloader, HttpOptions, SourceFailed
 from zookit.recipe import RecipeError, load_recipe
 
 TRACEBACK = "Traceback (most recent call last)"
@@ -363,7 +363,7 @@ def zip_of(path: Path, *names: str) -> Path:
 def test_9_malformed_archives_are_refused_by_model_and_file(
     tmp_path: Path, build: Any, fragment: str
 ) -> None:
-    from zookit.archives import unpack
+    from zookit.fetch.archives import unpack
 
     archive = build(tmp_path)
     with pytest.raises(ArchiveError) as info:

@@ -22,7 +22,7 @@ from test_convert import again, run
 from test_run import zoo_run
 from zookit.data import IMAGE_SUFFIXES, default_images, image_files
 from zookit.recipe import Tolerance
-from zookit.verify import compare
+from zookit.verify.compare import compare
 
 pytestmark = pytest.mark.slow
 

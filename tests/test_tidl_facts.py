@@ -2,7 +2,7 @@
 
 The schemas here carry TI's field sets (names and numbers from TI's tidl_meta_arch.proto as TI's docs
 print it, and from the TF OD API protos TI bundles, with TI's box_input/class_input), built at run time
-like zookit.protos builds its own; TI's own published files parse under them, so they are no stricter
+like zookit.deploy.tidl.protos builds its own; TI's own published files parse under them, so they are no stricter
 than TI's parser, and every file zookit writes must parse under them too.
 """
 
@@ -21,7 +21,7 @@ from conftest import FileServer
 from test_convert import again, make_images, mobilenet_tgz, real_recipe, serve_source
 from test_detection import r34_recipe, tiny_ssd, zoo
 from zookit.data import default_images, image_files
-from zookit.protos import Fields, build_message_class
+from zookit.deploy.tidl.protos import Fields, build_message_class
 
 pytestmark = pytest.mark.slow
 
@@ -246,7 +246,7 @@ def test_import_config_per_channel_values_are_bare(
 def test_ssd_pipeline_config_parses_under_tis_protos_and_names_the_heads(
     server: FileServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from zookit.tidlcheck import TfliteModel
+    from zookit.deploy.tidl.check import TfliteModel
 
     result = zoo(tmp_path, [tiny_ssd(tmp_path, server)], capsys, "tidl")
     assert result["exit"] == 0, result
@@ -315,8 +315,8 @@ def test_accuracy_level_outside_tis_values_is_a_recipe_error() -> None:
 
 
 def test_prequantized_tflite_target_gets_tis_prequantized_scale_type() -> None:
+    from zookit.deploy.tidl.package import runtime_options
     from zookit.recipe import parse_recipe
-    from zookit.tidl import runtime_options
 
     recipe = parse_recipe(real_recipe("mobilenet_v1"), "r")
     manifest = {"target": {"format": "tflite", "quantization": "int8"}}
@@ -410,7 +410,7 @@ def onnx_probe(path: Path) -> Path:
 
 
 def test_check_onnx_probes_against_tis_allow_list(tmp_path: Path) -> None:
-    from zookit.tidlcheck import check_model
+    from zookit.deploy.tidl.check import check_model
 
     found = {f.node: f.reason for f in check_model(onnx_probe(tmp_path / "probe.onnx"))}
     assert set(found) == {
@@ -445,7 +445,7 @@ def tflite_probe(path: Path) -> Path:
 
 
 def test_check_tflite_probes_against_tis_allow_list(tmp_path: Path) -> None:
-    from zookit.tidlcheck import check_model
+    from zookit.deploy.tidl.check import check_model
 
     findings = check_model(tflite_probe(tmp_path / "probe.tflite"))
     flagged: dict[str, list[str]] = {}
@@ -474,9 +474,9 @@ def test_check_refuses_empty_and_foreign_files(tmp_path: Path, capsys: pytest.Ca
 def test_postprocess_op_fed_without_the_head_pattern_runs_on_arm(tmp_path: Path) -> None:
     import tensorflow as tf
 
-    from zookit.detection import add_postprocess, recipe_anchors
+    from zookit.convert.ssd import add_postprocess, recipe_anchors
+    from zookit.deploy.tidl.check import check_model
     from zookit.recipe import parse_recipe
-    from zookit.tidlcheck import check_model
 
     recipe = parse_recipe(real_recipe("ssd_mobilenet_v1"), "r")
     rng = np.random.default_rng(0)

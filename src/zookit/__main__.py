@@ -167,9 +167,9 @@ def cmd_schema(args: argparse.Namespace) -> int:
 
 
 def _fetch_options(args: argparse.Namespace) -> Any:
-    from zookit.cache import Cache
-    from zookit.downloaders import HttpOptions
     from zookit.fetch import FetchOptions, default_mirrors, default_zoo_dir
+    from zookit.fetch.cache import Cache
+    from zookit.fetch.downloaders import HttpOptions
 
     return FetchOptions(
         zoo_dir=Path(args.zoo_dir) if args.zoo_dir else default_zoo_dir(),
@@ -210,7 +210,7 @@ def cmd_fetch(args: argparse.Namespace) -> int:
 
 def _convert_or_verify(args: argparse.Namespace, verify_only: bool) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's start-up chatter is not for users
-    from zookit.build import run_targets, summarize
+    from zookit.convert.target import run_targets, summarize
     from zookit.data import default_images
     from zookit.fetch import default_zoo_dir
 
@@ -248,10 +248,10 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 def cmd_tidl(args: argparse.Namespace) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    from zookit.build import package_model
+    from zookit.convert.target import package_model
     from zookit.data import default_images
+    from zookit.deploy.tidl.package import tools_path
     from zookit.fetch import default_zoo_dir
-    from zookit.tidl import tools_path
 
     zoo_dir = Path(args.zoo_dir) if args.zoo_dir else default_zoo_dir()
     recipes = _book(args).select(args.names, args.all)
@@ -287,7 +287,7 @@ def cmd_tidl(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from zookit.tidlcheck import check_model, problems
+    from zookit.deploy.tidl.check import check_model, problems
 
     findings = check_model(Path(args.model))
     bad = problems(findings)
@@ -307,11 +307,10 @@ def cmd_check(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     import time
 
+    from zookit.deploy.tidl.package import tools_path
     from zookit.fetch import default_mirrors, default_zoo_dir
     from zookit.fsutil import write_json
-    from zookit.progress import RunDisplay
-    from zookit.recipe import recipes_dir
-    from zookit.run import (
+    from zookit.pipeline.run import (
         ModelResult,
         RunOptions,
         clean_interrupted,
@@ -320,7 +319,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         run_model,
         summary_table,
     )
-    from zookit.tidl import tools_path
+    from zookit.progress import RunDisplay
+    from zookit.recipe import recipes_dir
 
     recipes = _book(args).select(args.names, args.all)
     names = [r.name for r in recipes]
@@ -400,7 +400,7 @@ def _run_parallel(names: list[str], options: Any, jobs: int, on_stage: Any, fini
     import threading
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
-    from zookit.run import init_worker, run_captured
+    from zookit.pipeline.run import init_worker, run_captured
 
     context = multiprocessing.get_context("spawn")
     events = context.Queue()
@@ -439,8 +439,8 @@ def _run_parallel(names: list[str], options: Any, jobs: int, on_stage: Any, fini
 def cmd_clean(args: argparse.Namespace) -> int:
     import shutil
 
-    from zookit.cache import Cache
     from zookit.fetch import default_zoo_dir
+    from zookit.fetch.cache import Cache
     from zookit.fsutil import remove
 
     zoo_dir = Path(args.zoo_dir) if args.zoo_dir else default_zoo_dir()

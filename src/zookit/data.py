@@ -8,10 +8,10 @@ from typing import Any
 
 import numpy as np
 
+from zookit.convert.trim import Port
 from zookit.errors import UsageError
 from zookit.libs import load
 from zookit.recipe import Preprocessing, Recipe
-from zookit.trim import Port
 
 log = logging.getLogger(__name__)
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")

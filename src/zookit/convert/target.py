@@ -20,17 +20,25 @@ from typing import Any
 
 import numpy as np
 
-from zookit import __version__, detection, mcu
+from zookit import __version__
+from zookit.convert import mcu
+from zookit.convert import ssd as detection
+from zookit.convert.mcu import tflite_facts
+from zookit.convert.trim import Port, node_name, source_ports, static_onnx, trim_graph_def, trim_onnx
 from zookit.data import calibration_samples, image_inputs, normalize, random_inputs, takes_pictures
 from zookit.errors import ConversionError, UsageError, VerificationError, ZooError
 from zookit.fetch import source_dir
 from zookit.fsutil import atomic_path, first_link, folder_listing, read_json, write_bytes, write_json
 from zookit.hashes import file_checksum
-from zookit.mcu import tflite_facts
 from zookit.recipe import Recipe, Target
-from zookit.runtime import Runner, onnx_runner, tf_runner, tflite_runner
-from zookit.trim import Port, node_name, source_ports, static_onnx, trim_graph_def, trim_onnx
-from zookit.verify import Report, compare_detections, compare_outputs, compare_reference, effective_tolerance
+from zookit.verify.compare import (
+    Report,
+    compare_detections,
+    compare_outputs,
+    compare_reference,
+    effective_tolerance,
+)
+from zookit.verify.runners import Runner, onnx_runner, tf_runner, tflite_runner
 
 MANIFEST = "manifest.json"
 VERIFY_RANDOM_SAMPLES = 4
@@ -98,7 +106,7 @@ def prepare(recipe: Recipe, zoo_dir: Path) -> Prepared:
 
 def _prepare_tf(recipe: Recipe, path: Path, where: str) -> Prepared:
     """A TF source (frozen graph, SavedModel, Keras) as a frozen graph, trimmed."""
-    from zookit.sources import GRAPH_LOADERS
+    from zookit.convert.sources import GRAPH_LOADERS
 
     inputs, outputs = source_ports(recipe)
     full = GRAPH_LOADERS[recipe.model.format](path, recipe, where)
@@ -210,7 +218,7 @@ def convert_target(
     stage_key: str | None = None,
 ) -> dict[str, Any]:
     """Convert, verify, and write the artefact and its manifest; return the manifest."""
-    from zookit import convert
+    from zookit.convert import converters as convert
 
     recipe = prepared.recipe
     out_dir = zoo_dir / recipe.name / target.name
@@ -563,7 +571,7 @@ def package_model(
     tidl_tools: Path | None = None,
 ) -> dict[str, Any]:
     """`zoo tidl` for one model: convert the TIDL target when it is missing or stale, then package it."""
-    from zookit.tidl import build_package, target_manifest
+    from zookit.deploy.tidl.package import build_package, target_manifest
 
     if recipe.tidl is None:
         raise UsageError(

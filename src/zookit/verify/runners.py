@@ -11,9 +11,9 @@ from typing import Any
 
 import numpy as np
 
+from zookit.convert.trim import Port, node_name, onnx_tensor_name
 from zookit.errors import VerificationError
 from zookit.libs import load, threads
-from zookit.trim import Port, node_name, onnx_tensor_name
 
 Runner = Callable[[dict[str, np.ndarray]], dict[str, np.ndarray]]
 

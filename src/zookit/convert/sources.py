@@ -14,10 +14,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from zookit.convert.trim import load_graph_def, node_name
 from zookit.errors import ConversionError
 from zookit.libs import load
 from zookit.recipe import Recipe
-from zookit.trim import load_graph_def, node_name
 
 
 def _first_line(exc: BaseException) -> str:

@@ -7,7 +7,7 @@ meta-architecture file of a detector, a calibration list, the operator check, a 
 
 The package is built in a temporary folder beside ``tidl/`` and swapped in whole, so ``tidl/``
 is either the previous complete package or the new one. Every prototxt is parsed back with the
-schema in ``zookit.protos`` before it is written.
+schema in ``zookit.deploy.tidl.protos`` before it is written.
 """
 
 from __future__ import annotations
@@ -18,13 +18,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from zookit import protos
 from zookit.data import calibration_pictures, per_channel
-from zookit.errors import UsageError, ZooError
-from zookit.fsutil import folder_listing, read_json, temp_dir, write_json
-from zookit.hashes import file_checksum
-from zookit.recipe import Preprocessing, Recipe
-from zookit.tidlcheck import (
+from zookit.deploy.tidl import protos
+from zookit.deploy.tidl.check import (
     POSTPROCESS_OP,
     Finding,
     TfliteModel,
@@ -33,6 +29,10 @@ from zookit.tidlcheck import (
     postprocess_heads,
     problems,
 )
+from zookit.errors import UsageError, ZooError
+from zookit.fsutil import folder_listing, read_json, temp_dir, write_json
+from zookit.hashes import file_checksum
+from zookit.recipe import Preprocessing, Recipe
 
 PACKAGE = "package.json"
 MODEL_TYPES = {"tflite": 3, "onnx": 2}

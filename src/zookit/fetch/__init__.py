@@ -19,13 +19,13 @@ from urllib.parse import urlsplit
 
 from filelock import FileLock
 
-from zookit.archives import DEFAULT_MAX_UNPACKED, unpack
-from zookit.cache import Cache, key_for, origin_of, place
-from zookit.downloaders import HttpDownloader, HttpOptions, SourceFailed, copy_local, no_network_hint
 from zookit.errors import ChecksumError, FetchError, UsageError, ZooError, describe_os_error
+from zookit.fetch.archives import DEFAULT_MAX_UNPACKED, unpack
+from zookit.fetch.cache import Cache, key_for, origin_of, place
+from zookit.fetch.downloaders import HttpDownloader, HttpOptions, SourceFailed, copy_local, no_network_hint
+from zookit.fetch.lockfile import ChecksumLock
 from zookit.fsutil import first_link, read_json, remove, write_json, write_text
 from zookit.hashes import PREFERRED, file_checksum, parse_checksum
-from zookit.lockfile import ChecksumLock
 from zookit.progress import Progress
 from zookit.recipe import Member, Recipe, Source
 

@@ -20,12 +20,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from zookit.anchors import prior_count, priors_per_cell, ssd_anchors, to_corners
+from zookit.convert.anchors import prior_count, priors_per_cell, ssd_anchors, to_corners
+from zookit.convert.trim import Port, missing_tensor_error, node_name
 from zookit.errors import ConversionError
 from zookit.libs import load
 from zookit.recipe import Recipe
-from zookit.runtime import tf_session_config
-from zookit.trim import Port, missing_tensor_error, node_name
+from zookit.verify.runners import tf_session_config
 
 if TYPE_CHECKING:
     import onnx

@@ -22,9 +22,9 @@ from typing import Any
 
 import numpy as np
 
-from zookit.detection import DetectionMatch, match_detections
+from zookit.convert.ssd import DetectionMatch, match_detections
 from zookit.recipe import Tolerance
-from zookit.runtime import Runner
+from zookit.verify.runners import Runner
 
 # Used when a target (for example one made with --quant) sets no tolerance of its own.
 DEFAULT_TOLERANCE = {

@@ -15,10 +15,10 @@ from typing import Any
 
 import numpy as np
 
+from zookit.convert.trim import Port
 from zookit.errors import ConversionError
 from zookit.libs import load
 from zookit.recipe import Target
-from zookit.trim import Port
 
 log = logging.getLogger(__name__)
 Samples = Callable[[], Iterator[list[np.ndarray]]]

@@ -81,7 +81,7 @@ def digest(data: Any) -> str:
 
 
 def _versions() -> dict[str, str]:
-    from zookit.build import tool_versions
+    from zookit.convert.target import tool_versions
 
     return tool_versions()
 
@@ -181,8 +181,8 @@ Begin = Callable[[str], StageResult]
 
 
 def _fetch(recipe: Any, options: RunOptions, begin: Begin) -> bool:
-    from zookit.cache import Cache
     from zookit.fetch import Fetcher, FetchOptions
+    from zookit.fetch.cache import Cache
 
     entry = begin("fetch")
     started = time.monotonic()
@@ -256,7 +256,7 @@ def _convert(recipe: Any, options: RunOptions, begin: Begin, versions: dict[str,
             entry.detail = _convert_detail(manifest)
             continue
         try:
-            from zookit.build import convert_target, prepare
+            from zookit.convert.target import convert_target, prepare
 
             if prepared is None:
                 prepared = prepare(recipe, options.zoo_dir)
@@ -283,7 +283,7 @@ def _convert_detail(manifest: dict[str, Any]) -> dict[str, Any]:
 
 
 def _tidl(recipe: Any, options: RunOptions, begin: Begin, versions: dict[str, str]) -> None:
-    from zookit.tidl import PACKAGE, target_manifest
+    from zookit.deploy.tidl.package import PACKAGE, target_manifest
 
     entry = begin("tidl")
     started = time.monotonic()
@@ -314,7 +314,7 @@ def _tidl(recipe: Any, options: RunOptions, begin: Begin, versions: dict[str, st
         return
     try:
         from zookit.data import default_images
-        from zookit.tidl import build_package
+        from zookit.deploy.tidl.package import build_package
 
         package = build_package(
             recipe,

@@ -1,0 +1,1 @@
+"""Deployers: packages a device toolchain imports, made from a converted and verified target."""

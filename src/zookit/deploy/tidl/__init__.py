@@ -1,0 +1,1 @@
+"""TI Deep Learning (TIDL): import packages, TI's prototxt schemas, the accelerator operator check."""

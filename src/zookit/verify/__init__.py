@@ -1,0 +1,1 @@
+"""Run converted models against their source: runners per format, comparisons, detection matching."""
