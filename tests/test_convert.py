@@ -20,8 +20,12 @@ import yaml
 import standins
 from conftest import REPO, SHARED_MODELS, FileServer, minimal_recipe, sha256, write_recipe
 from zookit.__main__ import main
-from zookit.convert.target import MANIFEST, VERIFY_RANDOM_SAMPLES, prepare, verify_model
+from zookit.convert.prepare import prepare
 from zookit.recipe import load_recipe
+from zookit.records import Manifest
+from zookit.verify.model import VERIFY_RANDOM_SAMPLES, verify_model
+
+MANIFEST = Manifest.FILE
 
 pytestmark = pytest.mark.slow
 

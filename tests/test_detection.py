@@ -486,7 +486,8 @@ def test_acceptance_real_ssd_recipe_through_tidl(
 @needs_shared
 def test_acceptance_detections_on_real_photographs(tmp_path: Path) -> None:
     """TFLite detections against the frozen graph's own on the six photographs in ../shared."""
-    from zookit.convert.target import convert_target, prepare
+    from zookit.convert.prepare import prepare
+    from zookit.convert.target import convert_target
     from zookit.recipe import load_recipe
 
     source = tmp_path / "zoo" / "ssd_mobilenet_v1" / "source" / SSD_DIR
@@ -499,7 +500,7 @@ def test_acceptance_detections_on_real_photographs(tmp_path: Path) -> None:
     manifest = convert_target(
         prepared, recipe.target("tflite-float32"), tmp_path / "zoo", SHARED_MODELS / "images"
     )
-    detections = manifest["verification"]["detections"]
-    assert manifest["verification"]["samples"] == 4 + 6
+    detections = manifest.verification["detections"]
+    assert manifest.verification["samples"] == 4 + 6
     assert detections["matched_share"] == 1.0 and detections["compared"] >= 6 * 50
     assert detections["max_score_diff"] < 1e-4

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import shlex
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -319,7 +320,7 @@ def test_prequantized_tflite_target_gets_tis_prequantized_scale_type() -> None:
     from zookit.recipe import parse_recipe
 
     recipe = parse_recipe(real_recipe("mobilenet_v1"), "r")
-    manifest = {"target": {"format": "tflite", "quantization": "int8"}}
+    manifest = SimpleNamespace(target={"format": "tflite", "quantization": "int8"})  # what it reads
     assert runtime_options(recipe, manifest, None, 0)["advanced_options:quantization_scale_type"] == 3
 
 

@@ -210,9 +210,9 @@ def cmd_fetch(args: argparse.Namespace) -> int:
 
 def _convert_or_verify(args: argparse.Namespace, verify_only: bool) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's start-up chatter is not for users
-    from zookit.convert.target import run_targets, summarize
     from zookit.data import default_images
     from zookit.fetch import default_zoo_dir
+    from zookit.pipeline.commands import run_targets, summarize
 
     zoo_dir = Path(args.zoo_dir) if args.zoo_dir else default_zoo_dir()
     recipes = _book(args).select(args.names, args.all)
@@ -248,10 +248,10 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 def cmd_tidl(args: argparse.Namespace) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    from zookit.convert.target import package_model
     from zookit.data import default_images
     from zookit.deploy.tidl.package import tools_path
     from zookit.fetch import default_zoo_dir
+    from zookit.pipeline.commands import package_model
 
     zoo_dir = Path(args.zoo_dir) if args.zoo_dir else default_zoo_dir()
     recipes = _book(args).select(args.names, args.all)
@@ -309,16 +309,16 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     from zookit.deploy.tidl.package import tools_path
     from zookit.fetch import default_mirrors, default_zoo_dir
+    from zookit.fetch.cache import Cache
     from zookit.fsutil import write_json
     from zookit.pipeline.run import (
         ModelResult,
-        RunOptions,
         clean_interrupted,
         heaviest_first,
         run_captured,
-        run_model,
         summary_table,
     )
+    from zookit.pipeline.stages import RunOptions
     from zookit.progress import RunDisplay
     from zookit.recipe import recipes_dir
 
@@ -326,7 +326,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     names = [r.name for r in recipes]
     options = RunOptions(
         zoo_dir=(Path(args.zoo_dir) if args.zoo_dir else default_zoo_dir()).resolve(),
-        cache_dir=Path(args.cache_dir).resolve() if args.cache_dir else None,
+        # resolved here: a worker (a Dask worker on another machine) must not pick its own default
+        cache_dir=Cache(Path(args.cache_dir) if args.cache_dir else None).root.resolve(),
         recipes_dir=recipes_dir(args.recipes).resolve() if args.recipes else None,
         # None: the shipped image set, and results made with the user's own images are kept
         images=_absolute(_images(args.images, recipes, "--images")),
@@ -335,8 +336,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         force=args.force,
         offline=args.offline,
         mirrors=tuple(args.mirror or default_mirrors()),
-        threads=max(1, (os.cpu_count() or 1) // args.jobs) if args.jobs > 1 else None,
+        threads=max(1, (os.cpu_count() or 1) // args.jobs) if args.jobs > 1 and not args.scheduler else None,
     )
+    if args.dry_run:
+        return _dry_run(recipes, options, args.json)
     started = time.monotonic()
     results: list[ModelResult] = []
 
@@ -356,15 +359,25 @@ def cmd_run(args: argparse.Namespace) -> int:
             )
 
         try:
-            if args.jobs <= 1:
-                os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-                for name in names:
-                    if display.live:  # the model's own output comes as one block, under the live lines
-                        finished(run_captured(name, options, display.stage))
-                    else:
-                        finished(run_model(name, options, display.stage))
+            if args.scheduler or args.jobs > 1:
+                from zookit.pipeline.executors import dask_cluster, local_processes, run_all
+
+                execution = (
+                    dask_cluster(args.scheduler, display.stage)
+                    if args.scheduler
+                    else local_processes(min(args.jobs, len(recipes)), display.stage)
+                )
+                with execution as running:
+                    run_all(heaviest_first(recipes), options, running, finished)
             else:
-                _run_parallel(heaviest_first(recipes), options, args.jobs, display.stage, finished)
+                from zookit.pipeline.run import run_model
+
+                os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+                for recipe in recipes:
+                    if display.live:  # the model's own output comes as one block, under the live lines
+                        finished(run_captured(recipe, options, display.stage))
+                    else:
+                        finished(run_model(recipe, options, display.stage))
         except KeyboardInterrupt:
             left = [n for n in names if n not in {r.model for r in results}]
             clean_interrupted(left, options)
@@ -393,47 +406,24 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
-def _run_parallel(names: list[str], options: Any, jobs: int, on_stage: Any, finished: Any) -> None:
-    """Each model in its own spawned process (TensorFlow is not fork-safe); output comes back whole,
-    stage starts come back as they happen through a queue."""
-    import multiprocessing
-    import threading
-    from concurrent.futures import ProcessPoolExecutor, as_completed
+def _dry_run(recipes: list[Any], options: Any, as_json: bool) -> int:
+    """What `zoo run` would redo and why, from the records in the zoo; nothing is run or written."""
+    from zookit.pipeline.stages import plan
 
-    from zookit.pipeline.run import init_worker, run_captured
-
-    context = multiprocessing.get_context("spawn")
-    events = context.Queue()
-
-    def relay() -> None:
-        while (event := events.get()) is not None:
-            on_stage(*event)
-
-    relay_thread = threading.Thread(target=relay, name="zoo-events", daemon=True)
-    relay_thread.start()
-    pool = ProcessPoolExecutor(
-        max_workers=min(jobs, len(names) or 1),
-        mp_context=context,
-        initializer=init_worker,
-        initargs=(events,),
-    )
-    try:
-        futures = [pool.submit(run_captured, name, options) for name in names]
-        for future in as_completed(futures):
-            finished(future.result())
-    except BaseException:
-        processes = list(getattr(pool, "_processes", {}).values())
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            process.join(timeout=5)
-        pool.shutdown(wait=False, cancel_futures=True)
-        events.put(None)
-        relay_thread.join(timeout=2)
-        raise
-    pool.shutdown()
-    events.put(None)
-    relay_thread.join(timeout=2)
+    rows = [
+        {"model": r.name, "stage": stage, "would_run": reason is not None, "reason": reason or "current"}
+        for r in recipes
+        for stage, reason in plan(r, options)
+    ]
+    if as_json:
+        _print_json({"stages": rows, "would_run": sum(1 for row in rows if row["would_run"])})
+        return 0
+    width = max(len(f"{row['model']}  {row['stage']}") for row in rows)
+    for row in rows:
+        what = "run " if row["would_run"] else "skip"
+        print(f"{what}  {row['model'] + '  ' + row['stage']:<{width}}  {row['reason']}")
+    print(f"{sum(1 for row in rows if row['would_run'])} of {len(rows)} stage(s) would run")
+    return 0
 
 
 def cmd_clean(args: argparse.Namespace) -> int:
@@ -442,12 +432,13 @@ def cmd_clean(args: argparse.Namespace) -> int:
     from zookit.fetch import default_zoo_dir
     from zookit.fetch.cache import Cache
     from zookit.fsutil import remove
+    from zookit.layout import LOCK, SOURCE, Layout
 
-    zoo_dir = Path(args.zoo_dir) if args.zoo_dir else default_zoo_dir()
+    layout = Layout(Path(args.zoo_dir) if args.zoo_dir else default_zoo_dir())
     names = [r.name for r in _book(args).select(args.names, args.all)]
     removed = []
     for name in names:
-        folder = zoo_dir / name
+        folder = layout.model(name)
         if folder.is_symlink():
             print(
                 f"zoo: skipping {folder}: a symbolic link (its target is not the zoo's to clean)",
@@ -457,9 +448,9 @@ def cmd_clean(args: argparse.Namespace) -> int:
         if not folder.is_dir():
             continue
         for item in folder.iterdir():
-            if item.name == "source" and not args.sources:
+            if item.name == SOURCE and not args.sources:
                 continue
-            if item.name == ".lock":
+            if item.name == LOCK:
                 continue
             remove(item)  # a link is removed as a link: what it points to is not the zoo's
             removed.append(str(item))
@@ -670,6 +661,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="TI's tidl_tools folder, written into runtime_options.json (default: $TIDL_TOOLS_PATH)",
     )
+    p.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="run the models on a Dask cluster (tcp://HOST:8786); the workers must see the zoo, cache "
+        "and recipe folders at the same paths (the 'dask' extra)",
+    )
+    p.add_argument("--dry-run", action="store_true", help="print what would be redone and why, run nothing")
     p.add_argument("--force", action="store_true", help="redo every stage")
     p.add_argument(
         "--mirror", action="append", metavar="URL_OR_DIR", help="look files up here first (repeatable)"

@@ -65,6 +65,11 @@ def missing_dependency(exc: ModuleNotFoundError) -> str:
             f"this command needs {name}, which is not installed: install the 'convert' extra "
             "(pip install 'zookit[convert]', or pip install -e '.[convert]' in a checkout)"
         )
+    if name in ("dask", "distributed"):
+        return (
+            "--scheduler needs dask.distributed, which is not installed: install the 'dask' extra "
+            "(pip install 'zookit[dask]', or pip install -e '.[dask]' in a checkout)"
+        )
     return f"a module zookit needs is missing: {exc}; reinstall zookit (pip install -e '.[convert]')"
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import gc
 import importlib
 import os
@@ -41,3 +43,21 @@ def load(name: str) -> ModuleType:
         module.config.threading.set_intra_op_parallelism_threads(threads())
         module.config.threading.set_inter_op_parallelism_threads(threads())
     return module
+
+
+TOOLS = ("tensorflow", "tensorflow-cpu", "tf2onnx", "onnx", "onnxruntime", "ai-edge-litert", "numpy")
+
+
+@functools.lru_cache(maxsize=1)
+def tool_versions() -> dict[str, str]:
+    """zookit's and the conversion tools' versions (from the installed packages' metadata, none imported):
+    part of every conversion's stage key, so upgrading a tool converts again."""
+    from importlib import metadata
+
+    from zookit import __version__
+
+    out = {"zookit": __version__}
+    for name in TOOLS:
+        with contextlib.suppress(metadata.PackageNotFoundError):
+            out[name] = metadata.version(name)
+    return out

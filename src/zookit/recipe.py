@@ -10,9 +10,11 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
+import logging
 import os
 import posixpath
 import re
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
@@ -613,15 +615,25 @@ def parse_recipe(data: Any, where: str) -> Recipe:
 SAFE_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-def load_recipe(path: Path) -> Recipe:
-    """Read and validate one recipe file. The file's name (without suffix) must be the recipe's name."""
+def load_recipe(path: Path, document: Any = None) -> Recipe:
+    """Read and validate one recipe file. The file's name (without suffix) must be the recipe's name.
+    ``document``: the file's YAML already parsed (RecipeBook's cache), validated all the same."""
     where = display_path(path)
+    data = read_document(path, where) if document is None else document
+    recipe = parse_recipe(data, where)
+    if recipe.name != path.stem:
+        raise RecipeError(where, [f"name: {recipe.name!r} differs from the file name {path.stem!r}"])
+    return recipe
+
+
+def read_document(path: Path, where: str) -> Any:
+    """A recipe file's YAML as plain data (a safe loader: libyaml's when built in)."""
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise RecipeError(where, [f"cannot read the file: {exc}"]) from None
     try:
-        data = yaml.load(text, Loader=SAFE_LOADER)  # a safe loader (libyaml's when built in)
+        return yaml.load(text, Loader=SAFE_LOADER)
     except yaml.YAMLError as exc:
         message = str(exc).replace('"<unicode string>"', where).replace("<unicode string>", where)
         raise RecipeError(where, [f"not valid YAML: {' '.join(message.split())}"]) from None
@@ -634,10 +646,57 @@ def load_recipe(path: Path) -> Recipe:
         raise RecipeError(
             where, [f"not valid YAML: a value cannot be read ({type(exc).__name__}: {reason})"]
         ) from None
-    recipe = parse_recipe(data, where)
-    if recipe.name != path.stem:
-        raise RecipeError(where, [f"name: {recipe.name!r} differs from the file name {path.stem!r}"])
-    return recipe
+
+
+class ParsedCache:
+    """The YAML of a recipe folder's files, parsed once: ``<cache>/recipes/<folder digest>.json`` maps each
+    file name to its size, modification time and parsed document. Reading YAML is most of the time
+    `zoo list` takes on a big zoo; a file whose size or modification time changed is parsed again, and
+    every document is validated as if read from its file. Only documents that JSON holds exactly (plain
+    strings as keys) are kept. The cache is an optimisation: when it cannot be read or written, the
+    files are parsed (logged, with -v)."""
+
+    VERSION = 1
+
+    def __init__(self, folder: Path):
+        from zookit.layout import default_cache_dir
+
+        key = hashlib.sha256(str(folder.resolve()).encode()).hexdigest()[:24]
+        self.path = default_cache_dir() / "recipes" / f"{key}.json"
+        self.entries: dict[str, Any] = {}
+        self.changed = False
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+            if isinstance(data, dict) and data.get("version") == self.VERSION:
+                self.entries = data.get("files") or {}
+        except (OSError, ValueError) as exc:
+            if not isinstance(exc, FileNotFoundError):
+                logging.getLogger(__name__).info("recipe cache %s not used: %s", self.path, exc)
+
+    def document(self, path: Path) -> Any:
+        st = path.stat()
+        entry = self.entries.get(path.name)
+        if isinstance(entry, list) and len(entry) == 3 and entry[:2] == [st.st_size, st.st_mtime_ns]:
+            return entry[2]
+        data = read_document(path, display_path(path))
+        # a file changed within the file system's time resolution could keep its size and time
+        # ("racy" entries, as git calls them): kept only once it is older than that
+        settled = st.st_mtime_ns < time.time_ns() - 2_000_000_000
+        if settled and json.loads(json.dumps(data)) == data:
+            self.entries[path.name] = [st.st_size, st.st_mtime_ns, data]
+            self.changed = True
+        return data
+
+    def save(self, names: set[str]) -> None:
+        if not self.changed and names == set(self.entries):
+            return
+        from zookit.fsutil import write_text
+
+        files = {n: e for n, e in self.entries.items() if n in names}
+        try:
+            write_text(self.path, json.dumps({"version": self.VERSION, "files": files}))
+        except OSError as exc:
+            logging.getLogger(__name__).info("recipe cache %s not written: %s", self.path, exc)
 
 
 # The zoos shipped inside the package, by name (``--recipes mlperf-tiny``): folder below the package.
@@ -676,11 +735,16 @@ class RecipeBook:
     def _loaded(self) -> tuple[dict[str, Recipe], dict[str, RecipeError]]:
         good: dict[str, Recipe] = {}
         bad: dict[str, RecipeError] = {}
-        for path in recipe_files(self.folder):
+        files = recipe_files(self.folder)
+        cache = ParsedCache(self.folder)
+        for path in files:
             try:
-                good[path.stem] = load_recipe(path)
+                good[path.stem] = load_recipe(path, cache.document(path))
             except RecipeError as exc:
                 bad[path.stem] = exc
+            except OSError as exc:  # gone or unreadable since the folder was listed
+                bad[path.stem] = RecipeError(display_path(path), [f"cannot read the file: {exc}"])
+        cache.save({p.name for p in files})
         return good, bad
 
     @property

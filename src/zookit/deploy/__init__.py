@@ -1,1 +1,67 @@
-"""Deployers: packages a device toolchain imports, made from a converted and verified target."""
+"""Deployers: packages a device toolchain imports, made from a converted and verified target.
+
+The deployer table DEPLOYERS maps a name (the package's folder in ``zoo/<model>/`` and the stage's name
+in ``zoo run``) to what the pipeline needs: whether a recipe deploys there (its recipe section), the
+target it packages, the recipe facts the package reads (they make the stage key, so editing anything
+else keeps the package) and the function that writes it. A second deployer is its own module under
+``deploy/`` and one entry here; the pipeline runs every deployer whose section a recipe has.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from zookit.recipe import Recipe
+from zookit.records import Manifest
+
+
+@dataclass(frozen=True)
+class DeployJob:
+    recipe: Recipe
+    zoo_dir: Path
+    manifest: Manifest  # the converted target's, current
+    calibration_images: Path | None
+    stage_key: str
+    tools: Path | None = None  # the deployer's own tool folder, when it has one (TIDL: tidl_tools)
+    strict: bool = False  # fail when the device would not run part of the model
+
+
+@dataclass(frozen=True)
+class Deployer:
+    section: Callable[[Recipe], Any]  # the recipe's settings for this deployer; None: not deployed here
+    target: Callable[[Recipe], str]  # the name of the target it packages
+    reads: Callable[[Recipe], Any]  # the recipe facts the package is made from
+    build: Callable[[DeployJob], dict[str, Any]]  # writes the package, returns its record
+
+
+def _tidl_target(recipe: Recipe) -> str:
+    assert recipe.tidl is not None
+    return recipe.tidl.target
+
+
+def _tidl_reads(recipe: Recipe) -> Any:
+    return recipe.model_dump(
+        mode="json", include={"name", "task", "inputs", "outputs", "preprocessing", "detection", "tidl"}
+    )
+
+
+def _tidl_build(job: DeployJob) -> dict[str, Any]:
+    from zookit.deploy.tidl.package import build_package
+
+    return build_package(
+        job.recipe,
+        job.zoo_dir,
+        job.manifest,
+        job.calibration_images,
+        job.strict,
+        stage_key=job.stage_key,
+        tidl_tools=job.tools,
+    )
+
+
+DEPLOYERS: dict[str, Deployer] = {
+    "tidl": Deployer(section=lambda r: r.tidl, target=_tidl_target, reads=_tidl_reads, build=_tidl_build),
+}

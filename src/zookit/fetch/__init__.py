@@ -26,6 +26,7 @@ from zookit.fetch.downloaders import HttpDownloader, HttpOptions, SourceFailed, 
 from zookit.fetch.lockfile import ChecksumLock
 from zookit.fsutil import first_link, read_json, remove, write_json, write_text
 from zookit.hashes import PREFERRED, file_checksum, parse_checksum
+from zookit.layout import Layout
 from zookit.progress import Progress
 from zookit.recipe import Member, Recipe, Source
 
@@ -41,7 +42,17 @@ def default_mirrors() -> list[str]:
 
 
 def source_dir(zoo_dir: Path, model: str) -> Path:
-    return zoo_dir / model / "source"
+    return Layout(zoo_dir).source(model)
+
+
+def source_stale_because(recipe: Recipe, source: Source, layout: Layout, lock: ChecksumLock) -> str | None:
+    """Why this source file must be fetched (again), or None when it is in the zoo as its record says."""
+    expected = source.checksum or lock.get(recipe.name, source.file)
+    if expected is None:
+        return f"{source.file} was never fetched (no checksum recorded)"
+    if not _stamp_valid(layout.stamp(recipe.name, source.file), layout.source(recipe.name), expected):
+        return f"{source.file} is not in the zoo, or changed since it was fetched"
+    return None
 
 
 @dataclass
@@ -171,16 +182,16 @@ class Fetcher:
                 "add a checksum to the recipe (or fetch once without --require-hashes to record one)"
             )
         result.unpinned = pinned is None
-        dest = source_dir(self.options.zoo_dir, recipe.name)
-        stamp = dest / f".fetched-{source.file}.json"
-        link = first_link(self.options.zoo_dir / recipe.name, dest)
+        layout = Layout(self.options.zoo_dir)
+        dest, stamp = layout.source(recipe.name), layout.stamp(recipe.name, source.file)
+        link = first_link(layout.model(recipe.name), dest)
         if link:  # files would land where the link points
             raise FetchError(
                 f"{link} is a symbolic link; zookit does not write through links in the zoo "
                 "(remove it, or point --zoo-dir at the real folder)"
             )
         dest.mkdir(parents=True, exist_ok=True)
-        with safe_lock(self.options.zoo_dir / recipe.name / f".{source.file}.lock"):
+        with safe_lock(layout.source_lock(recipe.name, source.file)):
             remove_staging(dest, source.file)
             if expected and _stamp_valid(stamp, dest, expected):
                 result.status, result.checksum, result.origin = "present", expected, str(dest)

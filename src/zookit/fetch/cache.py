@@ -17,17 +17,9 @@ from filelock import FileLock
 
 from zookit.fsutil import atomic_path, write_text
 from zookit.hashes import matches, parse_checksum
+from zookit.layout import default_cache_dir
 
 log = logging.getLogger(__name__)
-
-
-def default_cache_dir() -> Path:
-    env = os.environ.get("ZOO_CACHE_DIR")
-    if env:
-        return Path(env)
-    from platformdirs import user_cache_dir
-
-    return Path(user_cache_dir("zookit", appauthor=False))
 
 
 class Cache:

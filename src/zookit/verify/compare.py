@@ -22,8 +22,8 @@ from typing import Any
 
 import numpy as np
 
-from zookit.convert.ssd import DetectionMatch, match_detections
 from zookit.recipe import Tolerance
+from zookit.verify.detections import DetectionMatch, match_detections
 from zookit.verify.runners import Runner
 
 # Used when a target (for example one made with --quant) sets no tolerance of its own.

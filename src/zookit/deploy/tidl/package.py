@@ -30,11 +30,13 @@ from zookit.deploy.tidl.check import (
     problems,
 )
 from zookit.errors import UsageError, ZooError
-from zookit.fsutil import folder_listing, read_json, temp_dir, write_json
+from zookit.fsutil import folder_listing, temp_dir, write_json
 from zookit.hashes import file_checksum
+from zookit.layout import Layout
 from zookit.recipe import Preprocessing, Recipe
+from zookit.records import Manifest, Package
 
-PACKAGE = "package.json"
+PACKAGE = Package.FILE
 MODEL_TYPES = {"tflite": 3, "onnx": 2}
 POST_PROC = {"none": 0, "classification": 1, "detection": 2, "segmentation": 3}
 SCORE_CONVERTERS = {"sigmoid": "SIGMOID", "softmax": "SOFTMAX", "identity": "IDENTITY"}
@@ -46,22 +48,6 @@ def _preprocessing(recipe: Recipe) -> Preprocessing:
     if recipe.preprocessing is None:
         raise UsageError(f"{recipe.name}: the recipe has no preprocessing section, which TIDL's import needs")
     return recipe.preprocessing
-
-
-def target_manifest(recipe: Recipe, zoo_dir: Path) -> dict[str, Any] | None:
-    """The manifest of the converted TIDL target when it is current (same recipe, file intact)."""
-    if recipe.tidl is None:
-        return None
-    folder = zoo_dir / recipe.name / recipe.tidl.target
-    manifest = read_json(folder / "manifest.json")
-    if not isinstance(manifest, dict) or manifest.get("conversion_digest") != recipe.conversion_digest:
-        return None
-    if manifest.get("target") != recipe.target(recipe.tidl.target).model_dump(mode="json"):
-        return None
-    model = folder / manifest["output"]["file"]
-    if not model.is_file() or model.stat().st_size != manifest["output"]["size"]:
-        return None
-    return manifest
 
 
 TOOLS_ENV = "TIDL_TOOLS_PATH"
@@ -83,7 +69,7 @@ def tools_path(given: Path | None) -> Path | None:
 def build_package(
     recipe: Recipe,
     zoo_dir: Path,
-    manifest: dict[str, Any],
+    manifest: Manifest,
     calibration_images: Path | None,
     strict: bool = False,
     stage_key: str | None = None,
@@ -93,11 +79,12 @@ def build_package(
     if recipe.tidl is None:
         raise UsageError(f"{recipe.name}: the recipe has no tidl section")
     tidl = recipe.tidl
-    model_dir = zoo_dir / recipe.name
-    source = model_dir / tidl.target / manifest["output"]["file"]
-    if file_checksum(source) != manifest["output"]["checksum"]:
+    zoo = Layout(zoo_dir)
+    model_dir = zoo.model(recipe.name)
+    source = zoo.target(recipe.name, tidl.target) / manifest.output.file
+    if file_checksum(source) != manifest.output.checksum:
         raise ZooError(f"{source} differs from its manifest; run `zoo convert {recipe.name}` again")
-    heads = manifest.get("heads") if recipe.detection is not None and recipe.detection.priors else None
+    heads = manifest.heads if recipe.detection is not None and recipe.detection.priors else None
     findings = check_model(source, (heads or {}).get("box", []) + (heads or {}).get("class", []))
     if strict and problems(findings):
         raise ZooError(_findings_error(source, problems(findings)))
@@ -112,14 +99,14 @@ def build_package(
     model_dir.mkdir(parents=True, exist_ok=True)
     staging = temp_dir(model_dir, ".tidl-")
     try:
-        package = Package(recipe, manifest, source, staging, tidl_tools)
+        package = PackageFiles(recipe, manifest, source, staging, tidl_tools)
         files = package.write(pictures, findings)
         missing = [] if pictures else ["calibration list: pass --calibration-images DIR"]
         record = {
             "recipe": recipe.name,
             "recipe_digest": recipe.digest,
             "target": tidl.target,
-            "model_checksum": manifest["output"]["checksum"],
+            "model_checksum": manifest.output.checksum,
             "files": {name: file_checksum(staging / name) for name in sorted(files)},
             "calibration_images": len(pictures),
             "calibration_listing": folder_listing(calibration_images),
@@ -134,7 +121,7 @@ def build_package(
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         }
         write_json(staging / PACKAGE, record)
-        _swap_in(staging, model_dir / "tidl")
+        _swap_in(staging, zoo.deploy(recipe.name, "tidl"))
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return record
@@ -156,10 +143,10 @@ def _swap_in(staging: Path, dest: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
-class Package:
+class PackageFiles:
     """The files of one TIDL package, written into ``out``."""
 
-    def __init__(self, recipe: Recipe, manifest: dict[str, Any], source: Path, out: Path, tools: Path | None):
+    def __init__(self, recipe: Recipe, manifest: Manifest, source: Path, out: Path, tools: Path | None):
         assert recipe.tidl is not None
         self.recipe, self.tidl, self.manifest, self.source, self.out = (
             recipe,
@@ -238,9 +225,9 @@ def _link_or_copy(source: Path, dest: Path) -> None:
 # --- file contents -------------------------------------------------------------------------------
 
 
-def _input_geometry(manifest: dict[str, Any], layout: str) -> tuple[int, int, int]:
+def _input_geometry(manifest: Manifest, layout: str) -> tuple[int, int, int]:
     """(width, height, channels) of the model's first input."""
-    shape = manifest["inputs"][0]["shape"]
+    shape = manifest.inputs[0]["shape"]
     if len(shape) != 4:
         raise ZooError(f"TIDL needs a 4-D image input, the model's is {shape}")
     if layout == "NCHW":
@@ -248,10 +235,10 @@ def _input_geometry(manifest: dict[str, Any], layout: str) -> tuple[int, int, in
     return shape[2], shape[1], shape[3]
 
 
-def _layout(recipe: Recipe, manifest: dict[str, Any]) -> str:
+def _layout(recipe: Recipe, manifest: Manifest) -> str:
     """The input layout of the file TIDL imports: TFLite models take NHWC, ONNX the recipe's."""
-    nchw = manifest["target"].get("inputs_as_nchw") or _preprocessing(recipe).layout == "NCHW"
-    return "NCHW" if manifest["target"]["format"] == "onnx" and nchw else "NHWC"
+    nchw = manifest.target.get("inputs_as_nchw") or _preprocessing(recipe).layout == "NCHW"
+    return "NCHW" if manifest.target["format"] == "onnx" and nchw else "NHWC"
 
 
 def legacy_meta_arch_type(recipe: Recipe) -> int | None:
@@ -265,7 +252,7 @@ def legacy_meta_arch_type(recipe: Recipe) -> int | None:
 
 def import_config(
     recipe: Recipe,
-    manifest: dict[str, Any],
+    manifest: Manifest,
     model_name: str,
     meta: str | None,
     calibration: str | None,
@@ -281,7 +268,7 @@ def import_config(
     layout = _layout(recipe, manifest)
     width, height, channels = _input_geometry(manifest, layout)
     keys: dict[str, Any] = {
-        "modelType": MODEL_TYPES[manifest["target"]["format"]],
+        "modelType": MODEL_TYPES[manifest.target["format"]],
         "inputNetFile": model_name,
         "outputNetFile": f"out/tidl_net_{recipe.name}.bin",
         "outputParamsFile": f"out/tidl_io_{recipe.name}_",
@@ -308,7 +295,7 @@ def import_config(
         if meta:
             keys["metaLayersNamesList"] = meta
     else:
-        keys["outDataNamesList"] = ",".join(o["name"] for o in manifest["outputs"])
+        keys["outDataNamesList"] = ",".join(o["name"] for o in manifest.outputs)
     lines = [
         f"# TIDL import config for {recipe.name}, written by zookit from recipes/{recipe.name}.yaml.",
         f"# The model expects: {describe_preprocessing(recipe, width, height)}.",
@@ -358,13 +345,13 @@ def preprocessing_record(recipe: Recipe, width: int, height: int, layout: str) -
     }
 
 
-def _prequantized(manifest: dict[str, Any]) -> bool:
-    target = manifest["target"]
+def _prequantized(manifest: Manifest) -> bool:
+    target = manifest.target
     return bool(target["format"] == "tflite" and target.get("quantization") in ("int8", "int16x8"))
 
 
 def runtime_options(
-    recipe: Recipe, manifest: dict[str, Any], meta: str | None, frames: int, tools: Path | None = None
+    recipe: Recipe, manifest: Manifest, meta: str | None, frames: int, tools: Path | None = None
 ) -> dict[str, Any]:
     """Compile options of TI's TFLite delegate / ONNX Runtime execution provider. Paths are relative to
     the package folder (TI's tools resolve them from the folder they run in)."""
@@ -410,13 +397,13 @@ def runtime_options(
 ONNX_SSD_OUTPUTS = (("boxes", 1), ("labels", 7), ("scores", 1))  # (role, onnx elem_type: 1 float, 7 int64)
 
 
-def caffe_ssd_prototxt(recipe: Recipe, manifest: dict[str, Any], model: Path, where: str) -> str:
+def caffe_ssd_prototxt(recipe: Recipe, manifest: Manifest, model: Path, where: str) -> str:
     """TIDL's caffe_ssd meta architecture for the packaged ONNX SSD. Its ``output`` list is read off the
     packaged graph (TIDL stops when the count differs from the graph's outputs), and the box and class
     inputs must be tensors of that graph."""
     det = recipe.detection
     assert det is not None
-    heads = manifest.get("heads")
+    heads = manifest.heads
     if not heads:
         raise ZooError(
             f"{where}: the converted model records no heads; run `zoo convert {recipe.name}` again"
@@ -490,7 +477,7 @@ def _onnx_ssd_outputs(model: Path, heads: list[str], recipe: Recipe, where: str)
     return [name for name, _ in found]
 
 
-def pipeline_config(recipe: Recipe, manifest: dict[str, Any], model: Path, where: str) -> str:
+def pipeline_config(recipe: Recipe, manifest: Manifest, model: Path, where: str) -> str:
     """The TF OD API pipeline config of a TFLite SSD in the field set of TI's bundled object_detection
     protos (TIDL's meta_arch_type 1), with box_input/class_input naming the head convolutions' outputs
     in the packaged TFLite model."""
@@ -554,7 +541,7 @@ def tflite_heads(model: Path, where: str) -> tuple[list[str], list[str]]:
     return heads
 
 
-def readme(package: Package, findings: list[Finding]) -> str:
+def readme(package: PackageFiles, findings: list[Finding]) -> str:
     recipe, tidl = package.recipe, package.tidl
     meta, calibration, config = package.meta, package.calibration, package.config
     width, height, _ = _input_geometry(package.manifest, _layout(recipe, package.manifest))

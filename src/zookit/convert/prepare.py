@@ -1,0 +1,181 @@
+"""Prepare a source model: load it as its source format says, trim it, and make its reference runner.
+
+The source table SOURCES maps a recipe's ``model.format`` to its kind (what the converters take: a TF
+graph, an ONNX model or a TFLite file) and the function that prepares it. Adding a source format is
+one entry here (and, for a TF format, a loader in ``sources.GRAPH_LOADERS``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from zookit.convert import onnx_heads
+from zookit.convert.trim import Port, node_name, source_ports, static_onnx, trim_graph_def, trim_onnx
+from zookit.errors import ConversionError, UsageError, VerificationError
+from zookit.layout import Layout
+from zookit.recipe import Recipe
+from zookit.verify.runners import Runner, onnx_runner, tf_runner, tflite_runner
+
+# the source model's run on the verification samples: (sample, outputs) pairs
+Expected = list[tuple[dict[str, np.ndarray], dict[str, np.ndarray]]]
+
+
+@dataclass
+class Prepared:
+    """The trimmed source model, ready to convert and to run as the reference."""
+
+    recipe: Recipe
+    inputs: list[Port]
+    outputs: list[Port]
+    graph_def: Any = None  # TF sources
+    onnx_model: Any = None  # ONNX sources
+    reference: Runner | None = None
+    source_graph: Any = None  # the whole TF graph of an SSD, for its anchors and its own detections
+    heads: onnx_heads.Heads | None = None  # the heads found in an ONNX SSD
+    prior_counts: list[int] | None = None
+    whole_onnx: Any = None  # an ONNX SSD with its own post-process kept (static shapes, heads named)
+    whole_reference: Runner | None = None  # the source ONNX SSD as shipped, to check whole_onnx against
+    tflite_model: bytes | None = None  # TFLite sources
+    tflite_path: Path | None = None
+    folder: Path | None = None  # the model's source folder (for files a target is compared with)
+    _expected: dict[Any, Future[Expected]] = field(default_factory=dict, repr=False)
+
+    def expected(self, key: Any, compute: Callable[[], Expected]) -> Future[Expected]:
+        """The source model's outputs on one set of verification samples, computed once per model (every
+        target is checked against the same figures) and in a background thread. TensorFlow and
+        onnxruntime release the GIL while they run, so this overlaps the parts of a conversion that do
+        too (TFLite's converter call itself holds the GIL)."""
+        if key not in self._expected:
+            pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="zoo-reference")
+            self._expected[key] = pool.submit(compute)
+            pool.shutdown(wait=False)  # the thread ends when the work is done
+        return self._expected[key]
+
+    @property
+    def kind(self) -> str:
+        """What the converters take from this source: "tf-graph", "onnx" or "tflite"."""
+        return SOURCES[self.recipe.model.format].kind
+
+
+def declared_ports(recipe: Recipe) -> tuple[list[Port], list[Port]]:
+    """The recipe's own inputs and outputs (an untrimmed model's: an SSD's picture and detections)."""
+    picture = [Port(node_name(s.name), tuple(s.shape), s.dtype) for s in recipe.inputs]
+    declared = [Port(node_name(s.name), tuple(s.shape), s.dtype) for s in recipe.outputs]
+    return picture, declared
+
+
+def model_path(recipe: Recipe, zoo_dir: Path) -> Path:
+    path = Layout(zoo_dir).source(recipe.name) / recipe.model.path
+    present = path.is_dir() if recipe.model.format == "tf-saved-model" and not path.suffix else path.is_file()
+    if not present:
+        raise UsageError(f"{recipe.name}: {path} is missing; run `zoo fetch {recipe.name}` first")
+    return path
+
+
+def prepare(recipe: Recipe, zoo_dir: Path) -> Prepared:
+    path = model_path(recipe, zoo_dir)
+    prepared = SOURCES[recipe.model.format].prepare(recipe, path, f"{recipe.name} ({path.name})")
+    prepared.folder = Layout(zoo_dir).source(recipe.name)
+    return prepared
+
+
+def _prepare_tf(recipe: Recipe, path: Path, where: str) -> Prepared:
+    """A TF source (frozen graph, SavedModel, Keras) as a frozen graph, trimmed."""
+    from zookit.convert.sources import GRAPH_LOADERS
+
+    inputs, outputs = source_ports(recipe)
+    full = GRAPH_LOADERS[recipe.model.format](path, recipe, where)
+    trimmed = trim_graph_def(full, recipe, where)
+    return Prepared(
+        recipe,
+        inputs,
+        outputs,
+        graph_def=trimmed,
+        reference=tf_runner(trimmed, inputs, outputs),
+        source_graph=full if recipe.detection and recipe.detection.anchors else None,
+    )
+
+
+def _prepare_onnx(recipe: Recipe, path: Path, where: str) -> Prepared:
+    import onnx
+
+    inputs, outputs = source_ports(recipe)
+    try:
+        original = onnx.load(str(path))
+    except Exception as exc:
+        raise ConversionError(f"{where}: not a readable ONNX model ({exc})") from None
+    if recipe.detection and recipe.detection.priors:
+        return _prepare_onnx_ssd(recipe, original, inputs, where)
+    trimmed_onnx = trim_onnx(original, recipe, where)
+    reference = onnx_runner(_expose(original, [p.name for p in outputs]), inputs, outputs)
+    return Prepared(recipe, inputs, outputs, onnx_model=trimmed_onnx, reference=reference)
+
+
+def _prepare_tflite(recipe: Recipe, path: Path, where: str) -> Prepared:
+    """A TFLite source runs as it is in LiteRT (the reference for every target made from it)."""
+    inputs, outputs = source_ports(recipe)
+    model = path.read_bytes()
+    try:
+        reference = tflite_runner(model, inputs, outputs)
+    except VerificationError as exc:
+        raise ConversionError(f"{where}: {exc}") from None
+    return Prepared(recipe, inputs, outputs, tflite_model=model, tflite_path=path, reference=reference)
+
+
+def _prepare_onnx_ssd(recipe: Recipe, original: Any, inputs: list[Port], where: str) -> Prepared:
+    """Find the heads by structure, check the priors against them, and cut after the heads."""
+    static = static_onnx(original, recipe, where)
+    heads = onnx_heads.discover_heads(static, recipe, where)
+    counts = onnx_heads.check_priors(recipe, heads, where)
+    static = onnx_heads.rename_heads(static, heads)
+    outputs = [
+        Port(h.name, (1, h.channels, h.height, h.width), "float32") for h in heads.boxes + heads.classes
+    ]
+    trimmed = trim_onnx(static, recipe, where, outputs)
+    reference = onnx_runner(_expose(static, [p.name for p in outputs]), inputs, outputs)
+    _, declared = declared_ports(recipe)
+    return Prepared(
+        recipe,
+        inputs,
+        outputs,
+        onnx_model=trimmed,
+        reference=reference,
+        heads=heads,
+        prior_counts=counts,
+        whole_onnx=static,
+        whole_reference=onnx_runner(original.SerializeToString(), inputs, declared),
+    )
+
+
+def _expose(model: Any, names: list[str]) -> bytes:
+    """The original ONNX model with interior tensors added as outputs, to run as the reference."""
+    import onnx
+
+    copy = onnx.ModelProto.FromString(model.SerializeToString())
+    present = {o.name for o in copy.graph.output}
+    for name in names:
+        if name not in present:
+            copy.graph.output.append(onnx.helper.make_empty_tensor_value_info(name))
+    data: bytes = copy.SerializeToString()
+    return data
+
+
+@dataclass(frozen=True)
+class SourceFormat:
+    kind: str  # the key of the format table's converters: "tf-graph", "onnx", "tflite"
+    prepare: Callable[[Recipe, Path, str], Prepared]
+
+
+SOURCES: dict[str, SourceFormat] = {
+    "tf-frozen-graph": SourceFormat("tf-graph", _prepare_tf),
+    "tf-saved-model": SourceFormat("tf-graph", _prepare_tf),
+    "keras": SourceFormat("tf-graph", _prepare_tf),
+    "onnx": SourceFormat("onnx", _prepare_onnx),
+    "tflite": SourceFormat("tflite", _prepare_tflite),
+}

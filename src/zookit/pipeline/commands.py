@@ -1,0 +1,104 @@
+"""`zoo convert`, `zoo verify` and `zoo tidl`: the pipeline's stages, selected and always run (the
+commands redo what they are asked to), recording the same stage keys as `zoo run`, so a following
+`zoo run` finds their results current."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from zookit.convert.target import with_quantization
+from zookit.errors import UsageError, ZooError
+from zookit.pipeline.stages import ModelWork, RunOptions, convert_stage, current_target, deploy_stage
+from zookit.recipe import Recipe
+from zookit.records import Manifest, Package
+
+
+def run_targets(
+    recipe: Recipe,
+    zoo_dir: Path,
+    target_names: list[str] | None,
+    quant: str | None,
+    images: Path | None,
+    verify_only: bool = False,
+) -> list[dict[str, Any]]:
+    """Convert (or re-verify) the chosen targets of one recipe; failures are collected per target."""
+    targets = [recipe.target(n) for n in target_names] if target_names else list(recipe.targets)
+    if quant:
+        targets = [with_quantization(recipe, t, quant) for t in targets if t.format == "tflite"]
+        if not targets:
+            raise UsageError(f"{recipe.name}: --quant needs a TFLite target and the recipe has none selected")
+    work = ModelWork(recipe, RunOptions(zoo_dir=zoo_dir, images=images))
+    work.prepared()  # a source that cannot be prepared fails the model, not each target
+    results = []
+    for target in targets:
+        row: dict[str, Any] = {"model": recipe.name, "target": target.name}
+        folder = work.layout.target(recipe.name, target.name)
+        try:
+            if verify_only:
+                from zookit.verify.model import reverify
+
+                reverify(work.prepared(), target, folder, images)
+            else:
+                stage = convert_stage(target)
+                stage.run(work, stage.key(work))
+            manifest = Manifest.load(folder)
+            assert manifest is not None
+            row.update(
+                status="ok",
+                file=str(folder / manifest.output.file),
+                size=manifest.output.size,
+                verification=manifest.verification,
+            )
+        except ZooError as exc:
+            row.update(status="failed", error=str(exc))
+        results.append(row)
+    return results
+
+
+def summarize(row: dict[str, Any]) -> str:
+    if row["status"] != "ok":
+        return f"FAILED {row['model']}/{row['target']}: {row['error']}"
+    v = row["verification"]
+    worst = max((o["max_abs"] for o in v["outputs"].values()), default=0.0)
+    top1 = f", top-1 agreement {v['top1_agreement']:.2f}" if v.get("top1_agreement") is not None else ""
+    return f"ok {row['model']}/{row['target']}: {row['size'] / 1e6:.2f} MB, max abs error {worst:.3g}{top1}"
+
+
+def package_model(
+    recipe: Recipe,
+    zoo_dir: Path,
+    images: Path | None,
+    calibration_images: Path | None,
+    strict: bool = False,
+    tidl_tools: Path | None = None,
+) -> dict[str, Any]:
+    """`zoo tidl` for one model: convert the TIDL target when it is missing or stale, then package it."""
+    if recipe.tidl is None:
+        raise UsageError(
+            f"{recipe.name}: the recipe has no tidl section, so there is no TIDL package to make"
+        )
+    options = RunOptions(
+        zoo_dir=zoo_dir,
+        images=images or calibration_images,
+        calibration_images=calibration_images,
+        tidl_tools=tidl_tools,
+        strict=strict,
+    )
+    work = ModelWork(recipe, options)
+    convert = convert_stage(recipe.target(recipe.tidl.target))
+    deploy = deploy_stage("tidl")
+    converted = current_target(work, "tidl") is None
+    if converted:
+        convert.run(work, convert.key(work))
+    deploy.run(work, deploy.key(work))
+    folder = work.layout.deploy(recipe.name, "tidl")
+    package = Package.load(folder)
+    assert package is not None
+    return {
+        "model": recipe.name,
+        "status": "ok",
+        "folder": str(folder),
+        "converted": converted,
+        **package.data,
+    }

@@ -1,0 +1,305 @@
+"""The stages of one model: fetch, convert (one per target: prepare, convert, verify), deploy (one per
+deployer the recipe names). Each stage declares what it reads, computes a key from exactly that, says
+whether its result in the zoo is current for the key (and if not, why), and runs.
+
+    fetch             reads the recipe's sources (file, checksum, members) and the fetch records
+    convert:<target>  reads what a conversion reads of the recipe (recipe.conversion_digest: not the
+                      description, license, notes, deploy settings or other targets), the target's
+                      settings, the fetched files' checksums and the tool versions; the images are
+                      compared apart (a run naming none keeps results made with the user's images)
+    <deployer>        reads the recipe facts the deployer names, the converted target's checksum, the
+                      deployer's tool folder and the tool versions; the calibration images apart
+
+Preparing the source (load, trim, reference runner) is shared in memory by the targets of one model
+and done only when a target is converted; verification is part of converting (a converted file is
+kept only when it matches the source). Nothing here imports TensorFlow unless a stage runs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from zookit.deploy import DEPLOYERS, DeployJob
+from zookit.errors import ZooError
+from zookit.layout import Layout
+from zookit.libs import tool_versions
+from zookit.recipe import Recipe, Target
+from zookit.records import Manifest, Package
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    zoo_dir: Path
+    cache_dir: Path | None = None
+    recipes_dir: Path | None = None
+    images: Path | None = None
+    calibration_images: Path | None = None
+    tidl_tools: Path | None = None
+    force: bool = False
+    offline: bool = False
+    mirrors: tuple[str, ...] = ()
+    threads: int | None = None  # per model, for parallel workers; None: every core
+    strict: bool = False  # deployers: fail when the device would not run part of the model
+
+
+def digest(data: Any) -> str:
+    text = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
+    return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
+
+
+@dataclass
+class ModelWork:
+    """One model's run: its recipe, the options, the zoo's layout, and what its stages share."""
+
+    recipe: Recipe
+    options: RunOptions
+    _prepared: Any = field(default=None, repr=False)
+
+    @cached_property
+    def layout(self) -> Layout:
+        return Layout(self.options.zoo_dir)
+
+    @property
+    def images(self) -> Path | None:
+        return self.options.images or self.options.calibration_images
+
+    def prepared(self) -> Any:
+        if self._prepared is None:
+            from zookit.convert.prepare import prepare
+
+            self._prepared = prepare(self.recipe, self.options.zoo_dir)
+        return self._prepared
+
+
+@dataclass(frozen=True)
+class Stage:
+    name: str
+    key: Callable[[ModelWork], str]
+    stale_because: Callable[[ModelWork, str], str | None]  # None: the result in the zoo is current
+    run: Callable[[ModelWork, str], dict[str, Any]]  # does the work, returns the figures for the report
+    detail: Callable[[ModelWork], dict[str, Any]]  # the figures of a current result
+
+
+# --- fetch ----------------------------------------------------------------------------------------
+
+
+def _fetch_key(work: ModelWork) -> str:
+    return digest(
+        {
+            "stage": "fetch",
+            "sources": [s.model_dump(mode="json", exclude={"urls", "note"}) for s in work.recipe.sources],
+        }
+    )
+
+
+def _fetch_stale(work: ModelWork, key: str) -> str | None:
+    from zookit.fetch import source_stale_because
+    from zookit.fetch.lockfile import ChecksumLock
+
+    lock = ChecksumLock(work.options.zoo_dir)
+    for source in work.recipe.sources:
+        reason = source_stale_because(work.recipe, source, work.layout, lock)
+        if reason:
+            return reason
+    return None
+
+
+def _fetch_run(work: ModelWork, key: str) -> dict[str, Any]:
+    from zookit.fetch import Fetcher, FetchOptions
+    from zookit.fetch.cache import Cache
+
+    options = work.options
+    fetcher = Fetcher(
+        FetchOptions(
+            zoo_dir=options.zoo_dir,
+            cache=Cache(options.cache_dir),
+            mirrors=list(options.mirrors),
+            offline=options.offline,
+            jobs=2,
+        )
+    )
+    try:
+        files = fetcher.fetch_all([work.recipe])
+    finally:
+        fetcher.close()
+    failed = [f for f in files if f.status == "failed"]
+    if failed:
+        raise ZooError("; ".join(f.error for f in failed))
+    return {"files": {f.file: f.status for f in files}, "bytes": sum(f.size for f in files)}
+
+
+def _fetch_detail(work: ModelWork) -> dict[str, Any]:
+    from zookit.fsutil import read_json
+
+    stamps = [read_json(work.layout.stamp(work.recipe.name, s.file)) or {} for s in work.recipe.sources]
+    return {
+        "files": {s.file: "present" for s in work.recipe.sources},
+        "bytes": sum(int(st.get("size", 0)) for st in stamps),
+    }
+
+
+FETCH = Stage("fetch", _fetch_key, _fetch_stale, _fetch_run, _fetch_detail)
+
+
+# --- convert (prepare, convert, verify) -----------------------------------------------------------
+
+
+def convert_key(work: ModelWork, target: Target) -> str:
+    """What a conversion reads, images aside (see records.images_current)."""
+    from zookit.fsutil import read_json
+
+    recipe = work.recipe
+    stamps = {
+        s.file: (read_json(work.layout.stamp(recipe.name, s.file)) or {}).get("checksum")
+        for s in recipe.sources
+    }
+    return digest(
+        {
+            "stage": "convert",
+            "recipe": recipe.conversion_digest,
+            "target": target.model_dump(mode="json"),
+            "sources": stamps,
+            "versions": tool_versions(),
+        }
+    )
+
+
+def convert_stage(target: Target) -> Stage:
+    def folder(work: ModelWork) -> Path:
+        return work.layout.target(work.recipe.name, target.name)
+
+    def stale(work: ModelWork, key: str) -> str | None:
+        manifest = Manifest.load(folder(work))
+        if manifest is None:
+            return "not converted yet"
+        return manifest.stale_because(key, work.images, folder(work))
+
+    def run(work: ModelWork, key: str) -> dict[str, Any]:
+        from zookit.convert.target import convert_target
+        from zookit.data import default_images
+
+        made_with = work.images or default_images()  # none named: the shipped set
+        manifest = convert_target(work.prepared(), target, work.options.zoo_dir, made_with, stage_key=key)
+        return convert_detail(manifest)
+
+    def detail(work: ModelWork) -> dict[str, Any]:
+        manifest = Manifest.load(folder(work))
+        assert manifest is not None
+        return convert_detail(manifest)
+
+    return Stage(f"convert:{target.name}", lambda work: convert_key(work, target), stale, run, detail)
+
+
+def convert_detail(manifest: Manifest) -> dict[str, Any]:
+    v = manifest.verification
+    detail: dict[str, Any] = {"size": manifest.output.size, "max_abs": manifest.worst_error}
+    if v.get("top1_agreement") is not None:
+        detail["top1_agreement"] = v["top1_agreement"]
+    if v.get("detections"):
+        detail["detections_matched"] = v["detections"].get("matched_share")
+    return detail
+
+
+# --- deploy ---------------------------------------------------------------------------------------
+
+
+def current_target(work: ModelWork, deployer: str) -> Manifest | None:
+    """The manifest of the target a deployer packages, when it is current for this recipe's conversion
+    and its file is intact; None when it must be converted (again) first."""
+    recipe = work.recipe
+    target = DEPLOYERS[deployer].target(recipe)
+    folder = work.layout.target(recipe.name, target)
+    manifest = Manifest.load(folder)
+    if manifest is None or manifest.conversion_digest != recipe.conversion_digest:
+        return None
+    if manifest.target != recipe.target(target).model_dump(mode="json"):
+        return None
+    return manifest if manifest.output.intact(folder) else None
+
+
+def deploy_stage(name: str) -> Stage:
+    deployer = DEPLOYERS[name]
+
+    def key(work: ModelWork) -> str:
+        manifest = current_target(work, name)
+        tools = work.options.tidl_tools if name == "tidl" else None
+        return digest(
+            {
+                "stage": name,
+                "recipe": deployer.reads(work.recipe),
+                "model": manifest.output.checksum if manifest else None,
+                "tools": str(tools) if tools else None,
+                "versions": tool_versions(),
+            }
+        )
+
+    def stale(work: ModelWork, key: str) -> str | None:
+        if current_target(work, name) is None:
+            return f"target {deployer.target(work.recipe)} is converted first"
+        folder = work.layout.deploy(work.recipe.name, name)
+        package = Package.load(folder)
+        if package is None:
+            return "not packaged yet"
+        return package.stale_because(key, work.options.calibration_images, folder)
+
+    def run(work: ModelWork, key: str) -> dict[str, Any]:
+        from zookit.data import default_images
+
+        manifest = current_target(work, name)
+        if manifest is None:
+            raise ZooError(f"target {deployer.target(work.recipe)} was not converted")
+        job = DeployJob(
+            work.recipe,
+            work.options.zoo_dir,
+            manifest,
+            work.options.calibration_images or default_images(),
+            stage_key=key,
+            tools=work.options.tidl_tools if name == "tidl" else None,
+            strict=work.options.strict,
+        )
+        record = deployer.build(job)
+        return {"files": len(record["files"]), "complete": record["complete"]}
+
+    def detail(work: ModelWork) -> dict[str, Any]:
+        package = Package.load(work.layout.deploy(work.recipe.name, name))
+        assert package is not None
+        return {"files": len(package.files), "complete": package.complete}
+
+    return Stage(name, key, stale, run, detail)
+
+
+def stages(recipe: Recipe) -> list[Stage]:
+    """Every stage of a recipe, in the order they run."""
+    deploys = [deploy_stage(name) for name, d in DEPLOYERS.items() if d.section(recipe) is not None]
+    return [FETCH, *(convert_stage(t) for t in recipe.targets), *deploys]
+
+
+def plan(recipe: Recipe, options: RunOptions) -> list[tuple[str, str | None]]:
+    """(stage, why it would run) for every stage of the model; None: current, it would be skipped.
+    A stage after one that would run is reported as running because of it when its own inputs are
+    not there yet."""
+    work = ModelWork(recipe, options)
+    out: list[tuple[str, str | None]] = []
+    for stage in stages(recipe):
+        if options.force:
+            out.append((stage.name, "--force"))
+            continue
+        out.append((stage.name, stage.stale_because(work, stage.key(work))))
+    return out
+
+
+def run_stage(stage: Stage, work: ModelWork) -> tuple[str, dict[str, Any], float]:
+    """Run a stage unless it is current: (status "done"/"skipped", figures, seconds)."""
+    started = time.monotonic()
+    key = stage.key(work)
+    if not work.options.force and stage.stale_because(work, key) is None:
+        return "skipped", stage.detail(work), 0.0
+    detail = stage.run(work, key)
+    return "done", detail, round(time.monotonic() - started, 3)

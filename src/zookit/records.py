@@ -1,0 +1,154 @@
+"""What each stage leaves in the zoo, as typed records: a converted target's ``Manifest`` and a deployed
+``Package``. Both load from their JSON file (None when absent or not a record), say whether they are
+current for a stage key, and write back the same JSON document (``manifest.json``, ``package.json``).
+
+A record is written last, after the files it describes, so a record on disk means complete files;
+is-current also checks the files are still the ones recorded (size and modification time, no reading).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from zookit.fsutil import folder_listing, read_json, write_json
+
+
+@dataclass(frozen=True)
+class FileRecord:
+    """One file a stage wrote: its name in the stage's folder, checksum, size and modification time."""
+
+    file: str
+    checksum: str
+    size: int
+    mtime_ns: int
+
+    @classmethod
+    def of(cls, path: Path, checksum: str) -> FileRecord:
+        st = path.stat()
+        return cls(path.name, checksum, st.st_size, st.st_mtime_ns)
+
+    def intact(self, folder: Path) -> bool:
+        """The file is still the one recorded (size and modification time; the file is not read)."""
+        try:
+            st = (folder / self.file).stat()
+        except OSError:
+            return False
+        return st.st_size == self.size and st.st_mtime_ns == self.mtime_ns
+
+
+def images_current(recorded: Any, folder: Path | None) -> bool:
+    """Images a stage was made with are current when the run names none (a result made with the user's
+    images or the shipped set is kept, not redone with the shipped set) or names the same files."""
+    return folder is None or recorded == folder_listing(folder)
+
+
+@dataclass
+class Manifest:
+    """``zoo/<model>/<target>/manifest.json``: a converted, verified target and its provenance."""
+
+    recipe: str
+    recipe_digest: str
+    conversion_digest: str
+    images: Any  # the listing of the image folder used (records.images_current), or None
+    target: dict[str, Any]
+    sources: dict[str, Any]
+    options: dict[str, Any]
+    versions: dict[str, str]
+    output: FileRecord
+    stage_key: str | None
+    inputs: list[dict[str, Any]]
+    outputs: list[dict[str, Any]]
+    verification: dict[str, Any]
+    timing: dict[str, float]
+    created: str
+    # what some targets add: heads (ONNX SSD), anchors, postprocess (TFLite SSD), c_array (MCU)
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    FILE = "manifest.json"
+
+    @classmethod
+    def load(cls, folder: Path) -> Manifest | None:
+        data = read_json(folder / cls.FILE)
+        if not isinstance(data, dict):
+            return None
+        try:
+            known = {f.name for f in fields(cls)} - {"extras", "output"}
+            return cls(
+                **{k: data[k] for k in known},
+                output=FileRecord(**data["output"]),
+                extras={k: v for k, v in data.items() if k not in known and k != "output"},
+            )
+        except (KeyError, TypeError):  # an older or foreign manifest: not a record of this version
+            return None
+
+    def save(self, folder: Path) -> None:
+        write_json(folder / self.FILE, self.to_json())
+
+    def to_json(self) -> dict[str, Any]:
+        data = {
+            f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("extras", "verification")
+        }
+        data["output"] = asdict(self.output)
+        timing, created = data.pop("timing"), data.pop("created")
+        return {
+            **data,
+            **self.extras,
+            "verification": self.verification,
+            "timing": timing,
+            "created": created,
+        }
+
+    def stale_because(self, key: str, images: Path | None, folder: Path) -> str | None:
+        """Why this target must be converted again under ``key``, or None when it is current."""
+        if self.stage_key != key:
+            return "recipe, source files, options or tool versions changed"
+        if not images_current(self.images, images):
+            return "the images changed"
+        if not self.output.intact(folder):
+            return f"{self.output.file} changed or is missing"
+        return None
+
+    @property
+    def worst_error(self) -> float | None:
+        return max((o["max_abs"] for o in self.verification.get("outputs", {}).values()), default=None)
+
+    @property
+    def heads(self) -> dict[str, Any] | None:
+        heads: dict[str, Any] | None = self.extras.get("heads")
+        return heads
+
+
+@dataclass
+class Package:
+    """``zoo/<model>/<deployer>/package.json``: a deployer's package, every file with its checksum."""
+
+    data: dict[str, Any]
+
+    FILE = "package.json"
+
+    @classmethod
+    def load(cls, folder: Path) -> Package | None:
+        data = read_json(folder / cls.FILE)
+        return cls(data) if isinstance(data, dict) and isinstance(data.get("files"), dict) else None
+
+    @property
+    def files(self) -> dict[str, str]:
+        files: dict[str, str] = self.data["files"]
+        return files
+
+    @property
+    def complete(self) -> bool:
+        return bool(self.data.get("complete"))
+
+    def stale_because(self, key: str, calibration_images: Path | None, folder: Path) -> str | None:
+        """Why this package must be made again under ``key``, or None when it is current."""
+        if self.data.get("stage_key") != key:
+            return "the converted model, deploy settings or tool versions changed"
+        if not images_current(self.data.get("calibration_listing"), calibration_images):
+            return "the calibration images changed"
+        missing = [f for f in self.files if not (folder / f).is_file()]
+        if missing:
+            return f"{missing[0]} is missing"
+        return None

@@ -1,0 +1,142 @@
+"""Verify a converted model against its source: the same samples through both, compared as the target's
+tolerance says. Samples are seeded random inputs, then one per real picture; the source model's run
+on them is computed once per model (in the background) and shared by every target.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import Future
+from pathlib import Path
+
+import numpy as np
+
+from zookit.convert import ssd
+from zookit.convert.formats import FORMATS
+from zookit.convert.prepare import Expected, Prepared, declared_ports
+from zookit.convert.trim import Port
+from zookit.data import image_inputs, normalize, random_inputs, takes_pictures
+from zookit.errors import UsageError, VerificationError
+from zookit.recipe import Recipe, Target
+from zookit.records import Manifest
+from zookit.verify.compare import (
+    Report,
+    compare_detections,
+    compare_outputs,
+    compare_reference,
+    effective_tolerance,
+)
+from zookit.verify.runners import tf_runner, tflite_runner
+
+VERIFY_RANDOM_SAMPLES = 4
+# A model that takes no pictures (spectrograms, feature vectors) is checked on seeded random data alone.
+NON_IMAGE_SAMPLES = 32
+
+
+def verification_samples(
+    recipe: Recipe, ports: list[Port], images: Path | None
+) -> list[dict[str, np.ndarray]]:
+    """Seeded random samples (VERIFY_RANDOM_SAMPLES for a picture model, NON_IMAGE_SAMPLES for one that
+    takes no pictures), then one per real image."""
+    samples = random_inputs(recipe, ports, random_sample_count(recipe), seed=0)
+    if images is not None and takes_pictures(recipe, ports):
+        samples += image_inputs(recipe, ports, images)
+    return samples
+
+
+def random_sample_count(recipe: Recipe) -> int:
+    return VERIFY_RANDOM_SAMPLES if recipe.takes_images else NON_IMAGE_SAMPLES
+
+
+def reference_outputs(prepared: Prepared, target: Target, images: Path | None) -> Future[Expected]:
+    """Start (or find) the source model's run on the verification samples: (sample, outputs) pairs.
+
+    A plain target is compared on the trimmed source; a target with the post-process op is compared
+    with the whole source graph, which takes the raw picture (its preprocessor included).
+    """
+    recipe = prepared.recipe
+
+    def compute() -> Expected:
+        if target.postprocess and prepared.whole_reference is not None:
+            samples = verification_samples(recipe, prepared.inputs, images)
+            return [(x, prepared.whole_reference(x)) for x in samples]
+        if target.postprocess:
+            picture, declared = declared_ports(recipe)
+            source = tf_runner(prepared.source_graph, picture, declared)
+            return [(p, source(p)) for p in verification_samples(recipe, picture, images)]
+        assert prepared.reference is not None
+        samples = verification_samples(recipe, prepared.inputs, images)
+        return [(x, prepared.reference(x)) for x in samples]
+
+    return prepared.expected(("detections" if target.postprocess else "outputs", images), compute)
+
+
+def verify_model(prepared: Prepared, target: Target, model: bytes, images: Path | None) -> Report:
+    expected = reference_outputs(prepared, target, images)
+    inputs, outputs = prepared.inputs, prepared.outputs
+    if target.postprocess and target.format == "tflite":
+        return _verify_detections(prepared, target, model, expected.result())
+    if target.postprocess:  # an ONNX SSD with its own post-process: the same outputs as the source's
+        outputs = declared_ports(prepared.recipe)[1]
+    host = FORMATS[target.format].runner
+    if host is None:
+        raise VerificationError(f"{prepared.recipe.name}/{target.name}: no runner for {target.format} here")
+    runner = host(model, inputs, outputs, target)
+    tolerance = effective_tolerance(target.tolerance, target.quantization)
+    recipe = prepared.recipe
+    pairs = expected.result()
+    real = [i >= random_sample_count(recipe) for i in range(len(pairs))]
+    classifier = recipe.task == "classification"
+    quantized = target.quantization != "float32"
+    actual = [runner(sample) for sample, _ in pairs]  # once, for the check and the upstream comparison
+    report = compare_outputs(pairs, actual, tolerance, classifier, quantized, real)
+    if target.compare_with is not None:
+        assert prepared.folder is not None
+        other = prepared.folder / target.compare_with
+        if not other.is_file():
+            raise VerificationError(
+                f"{recipe.name}/{target.name}: compare_with: {other} is missing; fetch it"
+            )
+        upstream = tflite_runner(other.read_bytes(), inputs, outputs)
+        report.reference = compare_reference(pairs, actual, upstream, target.compare_with, classifier, real)
+    return report
+
+
+def _verify_detections(prepared: Prepared, target: Target, model: bytes, expected: Expected) -> Report:
+    """The converted SSD's detections against the whole source graph's own, on the same pictures; the
+    converted model takes each picture normalised as the recipe's preprocessing says."""
+    recipe = prepared.recipe
+    assert recipe.preprocessing is not None  # validation: a detector takes pictures
+    picture, declared = declared_ports(recipe)
+    converted = tflite_runner(model, prepared.inputs, ssd.postprocess_outputs(recipe))
+    pairs = [
+        (outputs, {prepared.inputs[0].name: normalize(p[picture[0].name], recipe.preprocessing)})
+        for p, outputs in expected
+    ]
+    tolerance = target.tolerance
+    return compare_detections(
+        converted,
+        pairs,
+        [p.name for p in declared],
+        min_iou=tolerance.box_iou if tolerance.box_iou is not None else 0.9,
+        score_abs=tolerance.score_abs if tolerance.score_abs is not None else 1e-3,
+        label_offset=ssd.TF_OD_API_LABEL_OFFSET,
+        required=tolerance.detection_match if tolerance.detection_match is not None else 1.0,
+    )
+
+
+def reverify(prepared: Prepared, target: Target, folder: Path, images: Path | None) -> Manifest:
+    """`zoo verify`: run an existing artefact in ``folder`` against the source again and record the figures."""
+    from zookit.hashes import file_checksum
+
+    manifest = Manifest.load(folder)
+    if manifest is None:
+        raise UsageError(f"{folder} holds no converted model; run `zoo convert {prepared.recipe.name}` first")
+    out_file = folder / manifest.output.file
+    if not out_file.is_file() or file_checksum(out_file) != manifest.output.checksum:
+        raise VerificationError(f"{out_file} is missing or differs from its manifest; convert it again")
+    report = verify_model(prepared, Target.model_validate(manifest.target), out_file.read_bytes(), images)
+    manifest.verification = report.as_dict()
+    manifest.save(folder)
+    if not report.passed:
+        raise VerificationError(f"{prepared.recipe.name}/{target.name}: " + "; ".join(report.failures))
+    return manifest
