@@ -320,7 +320,6 @@ def cmd_run(args: argparse.Namespace) -> int:
     )
     from zookit.pipeline.stages import RunOptions
     from zookit.progress import RunDisplay
-    from zookit.recipe import recipes_dir
 
     recipes = _book(args).select(args.names, args.all)
     names = [r.name for r in recipes]
@@ -328,7 +327,6 @@ def cmd_run(args: argparse.Namespace) -> int:
         zoo_dir=(Path(args.zoo_dir) if args.zoo_dir else default_zoo_dir()).resolve(),
         # resolved here: a worker (a Dask worker on another machine) must not pick its own default
         cache_dir=Cache(Path(args.cache_dir) if args.cache_dir else None).root.resolve(),
-        recipes_dir=recipes_dir(args.recipes).resolve() if args.recipes else None,
         # None: the shipped image set, and results made with the user's own images are kept
         images=_absolute(_images(args.images, recipes, "--images")),
         calibration_images=_absolute(_images(args.calibration_images, recipes, "--calibration-images")),

@@ -38,7 +38,6 @@ from zookit.records import Manifest, Package
 class RunOptions:
     zoo_dir: Path
     cache_dir: Path | None = None
-    recipes_dir: Path | None = None
     images: Path | None = None
     calibration_images: Path | None = None
     tidl_tools: Path | None = None
