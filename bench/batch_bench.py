@@ -79,6 +79,11 @@ def prepare(work: Path, base_url: str) -> tuple[Path, Path]:
         0.95  # see tests/test_detection.py
     )
     for name, doc in docs.items():
+        for target in doc[
+            "targets"
+        ]:  # random weights: top-1 of an int8 model means nothing (tests do the same)
+            if target.get("quantization") == "int8":
+                target.setdefault("tolerance", {})["top1_agreement"] = 0.0
         (recipes / f"{name}.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
     return served, recipes
 

@@ -172,8 +172,54 @@ def dask_vs_local(count: int = 20) -> list[tuple[str, ...]]:
     ]
 
 
+def dask_vs_local_standins() -> list[tuple[str, ...]]:
+    """The four stand-in recipes (bench/batch_bench.py: real TensorFlow conversions), served from
+    127.0.0.1: one cold run on local processes (-j 2), one on a LocalCluster of 2 workers."""
+    from distributed import LocalCluster
+
+    import batch_bench
+    from common import serve_folder
+
+    work = WORK / "dask-standins"
+    shutil.rmtree(work, ignore_errors=True)
+    (work / "served").mkdir(parents=True)
+    walls: dict[str, float] = {}
+    with serve_folder(work / "served") as base:
+        _, recipes = batch_bench.prepare(work, base)
+        with LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster:
+            for name, extra in (
+                ("local -j 2", ["-j", "2"]),
+                ("dask", ["--scheduler", cluster.scheduler_address]),
+            ):
+                zoo, cache = work / f"zoo-{name}", work / f"cache-{name}"
+                argv = [
+                    *zoo_command(),
+                    "--recipes",
+                    str(recipes),
+                    "run",
+                    "--all",
+                    "--zoo-dir",
+                    str(zoo),
+                    *extra,
+                ]
+                wall, done = run(argv, {"ZOO_CACHE_DIR": str(cache), "TF_CPP_MIN_LOG_LEVEL": "2"})
+                if done.returncode != 0:
+                    raise SystemExit(f"{name} run failed:\n{done.stderr[-2000:]}")
+                walls[name] = wall
+    return [
+        ("cold zoo run, 4 stand-ins: local -j 2", f"{walls['local -j 2']:.1f} s", ""),
+        (
+            "cold zoo run, 4 stand-ins: Dask LocalCluster (2 workers)",
+            f"{walls['dask']:.1f} s",
+            f"dask / local = {walls['dask'] / walls['local -j 2']:.2f}x",
+        ),
+    ]
+
+
 def measure() -> list[tuple[str, ...]]:
-    return listing() + warm_run() + dask_vs_local()
+    return listing() + warm_run() + dask_vs_local() + dask_vs_local_standins()
 
 
 def main() -> None:
