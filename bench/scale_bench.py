@@ -140,82 +140,54 @@ def warm_run(count: int = 100) -> list[tuple[str, ...]]:
     ]
 
 
-def dask_vs_local(count: int = 20) -> list[tuple[str, ...]]:
-    """The same cold run of ``count`` models, on local processes (-j 2) and on a LocalCluster of 2
-    worker processes (1 thread each), taking turns; the ratio is of this one run."""
+def local_then_dask(what: str, recipes: Path, work: Path, extra: list[str]) -> list[tuple[str, ...]]:
+    """One cold `zoo run --all` on local processes (-j 2), then one on a LocalCluster of 2 worker
+    processes (1 thread each, started before the run); the ratio is of these two runs."""
     from distributed import LocalCluster
 
-    recipes, mirror = tiny_zoo(count)
-    work = WORK / f"tiny-{count}"
     walls: dict[str, float] = {}
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
-        for name, extra in (
-            ("local -j 2", ["-j", "2"]),
-            ("dask", ["--scheduler", cluster.scheduler_address]),
-        ):
+        for name, executor in (("local", ["-j", "2"]), ("dask", ["--scheduler", cluster.scheduler_address])):
             zoo, cache = work / f"zoo-{name}", work / f"cache-{name}"
             shutil.rmtree(zoo, ignore_errors=True)
             shutil.rmtree(cache, ignore_errors=True)
             argv = [*zoo_command(), "--recipes", str(recipes), "run", "--all", "--zoo-dir", str(zoo)]
-            argv += ["--mirror", str(mirror), "--offline", *extra]
-            wall, done = run(argv, {"ZOO_CACHE_DIR": str(cache), "TF_CPP_MIN_LOG_LEVEL": "2"})
+            wall, done = run(
+                [*argv, *extra, *executor], {"ZOO_CACHE_DIR": str(cache), "TF_CPP_MIN_LOG_LEVEL": "2"}
+            )
             if done.returncode != 0:
-                raise SystemExit(f"{name} run failed:\n{done.stderr[-2000:]}")
+                raise SystemExit(f"{what}: the {name} run failed:\n{done.stderr[-2000:]}")
             walls[name] = wall
     return [
-        (f"cold zoo run over {count} models: local -j 2", f"{walls['local -j 2']:.1f} s", ""),
+        (f"cold zoo run, {what}: local -j 2", f"{walls['local']:.1f} s", ""),
         (
-            f"cold zoo run over {count} models: Dask LocalCluster (2 workers)",
+            f"cold zoo run, {what}: Dask LocalCluster (2 workers)",
             f"{walls['dask']:.1f} s",
-            f"dask / local = {walls['dask'] / walls['local -j 2']:.2f}x (workers started before the run)",
+            f"dask / local = {walls['dask'] / walls['local']:.2f}x",
         ),
     ]
 
 
+def dask_vs_local(count: int = 20) -> list[tuple[str, ...]]:
+    """``count`` tiny models: what the executors themselves cost."""
+    recipes, mirror = tiny_zoo(count)
+    return local_then_dask(
+        f"{count} tiny models", recipes, WORK / f"tiny-{count}", ["--mirror", str(mirror), "--offline"]
+    )
+
+
 def dask_vs_local_standins() -> list[tuple[str, ...]]:
     """The four stand-in recipes (bench/batch_bench.py: real TensorFlow conversions), served from
-    127.0.0.1: one cold run on local processes (-j 2), one on a LocalCluster of 2 workers."""
-    from distributed import LocalCluster
-
+    127.0.0.1."""
     import batch_bench
     from common import serve_folder
 
     work = WORK / "dask-standins"
     shutil.rmtree(work, ignore_errors=True)
     (work / "served").mkdir(parents=True)
-    walls: dict[str, float] = {}
     with serve_folder(work / "served") as base:
         _, recipes = batch_bench.prepare(work, base)
-        with LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
-        ) as cluster:
-            for name, extra in (
-                ("local -j 2", ["-j", "2"]),
-                ("dask", ["--scheduler", cluster.scheduler_address]),
-            ):
-                zoo, cache = work / f"zoo-{name}", work / f"cache-{name}"
-                argv = [
-                    *zoo_command(),
-                    "--recipes",
-                    str(recipes),
-                    "run",
-                    "--all",
-                    "--zoo-dir",
-                    str(zoo),
-                    *extra,
-                ]
-                wall, done = run(argv, {"ZOO_CACHE_DIR": str(cache), "TF_CPP_MIN_LOG_LEVEL": "2"})
-                if done.returncode != 0:
-                    raise SystemExit(f"{name} run failed:\n{done.stderr[-2000:]}")
-                walls[name] = wall
-    return [
-        ("cold zoo run, 4 stand-ins: local -j 2", f"{walls['local -j 2']:.1f} s", ""),
-        (
-            "cold zoo run, 4 stand-ins: Dask LocalCluster (2 workers)",
-            f"{walls['dask']:.1f} s",
-            f"dask / local = {walls['dask'] / walls['local -j 2']:.2f}x",
-        ),
-    ]
+        return local_then_dask("4 stand-ins", recipes, work, [])
 
 
 def measure() -> list[tuple[str, ...]]:
