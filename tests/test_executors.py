@@ -123,3 +123,5 @@ def test_an_unreachable_scheduler_is_one_line(tmp_path: Path) -> None:
     assert code == 2
     assert err.strip().splitlines()[-1].startswith("zoo: --scheduler: cannot reach the Dask scheduler at")
     assert "Traceback" not in err
+    code, _, err = zoo_run(tmp_path, "--scheduler", "tcp://127.0.0.1:9", "-j", "2")
+    assert code == 2 and "give -j N (local processes) or --scheduler (a Dask cluster), not both" in err

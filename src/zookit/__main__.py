@@ -321,6 +321,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     from zookit.pipeline.stages import RunOptions
     from zookit.progress import RunDisplay
 
+    if args.scheduler and args.jobs > 1:
+        raise UsageError("give -j N (local processes) or --scheduler (a Dask cluster), not both")
     recipes = _book(args).select(args.names, args.all)
     names = [r.name for r in recipes]
     options = RunOptions(

@@ -63,9 +63,9 @@ def convert_target(
             f"{link} is a symbolic link; zookit does not write through links in the zoo (remove it)"
         )
     out_file = layout.target_file(recipe.name, target.name, FORMATS[target.format].suffix)
+    convert = converter(prepared, target)
     started = time.monotonic()
     reference_outputs(prepared, target, images)  # started now, in the background, collected by verify_model
-    convert = converter(prepared, target)
     made = convert(prepared, target, images, out_dir)
     extras = dict(made.extras)
     if prepared.heads is not None:

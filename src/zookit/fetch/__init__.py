@@ -41,10 +41,6 @@ def default_mirrors() -> list[str]:
     return os.environ.get("ZOO_MIRROR", "").split()
 
 
-def source_dir(zoo_dir: Path, model: str) -> Path:
-    return Layout(zoo_dir).source(model)
-
-
 def source_stale_because(recipe: Recipe, source: Source, layout: Layout, lock: ChecksumLock) -> str | None:
     """Why this source file must be fetched (again), or None when it is in the zoo as its record says."""
     expected = source.checksum or lock.get(recipe.name, source.file)
