@@ -248,3 +248,28 @@ def test_the_parsed_recipe_cache_never_serves_an_edited_file(tmp_path: Path) -> 
     recipe.write_text(recipe.read_text().replace("task: classification", "task: [classification"))
     broken = listed()
     assert broken.returncode == 2 and "toy.yaml" in broken.stderr and "not valid YAML" in broken.stderr
+
+
+def test_the_step_by_step_commands_record_what_zoo_run_finds_current(
+    server: FileServer, tmp_path: Path
+) -> None:
+    """`zoo fetch`, `zoo convert` and `zoo tidl` run the pipeline's stages and record their keys: a `zoo run`
+    after them has nothing to redo."""
+    small_zoo(server, tmp_path, ("cls_a",))
+    env = dict(os.environ, ZOO_CACHE_DIR=str(tmp_path / "cache"))
+    for command in ("fetch", "convert", "tidl"):
+        done = subprocess.run(
+            [*ZOO, str(tmp_path / "recipes"), command, "cls_a", "--zoo-dir", str(tmp_path / "zoo")],
+            capture_output=True,
+            text=True,
+            env=env,
+        )
+        assert done.returncode == 0, done.stderr
+        plan = dry_run(tmp_path)
+        if command == "convert":
+            assert (
+                plan[("cls_a", "convert:onnx")] == "current" and plan[("cls_a", "tidl")] == "not packaged yet"
+            )
+    assert set(plan.values()) == {"current"}
+    code, report, err = zoo_run(tmp_path)
+    assert code == 0 and set(statuses(report).values()) == {"skipped"}, err
