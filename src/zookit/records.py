@@ -44,6 +44,11 @@ def images_current(recorded: Any, folder: Path | None) -> bool:
     return folder is None or recorded == folder_listing(folder)
 
 
+def worst_error(verification: dict[str, Any]) -> float | None:
+    """The largest absolute error over a verification's outputs (None: no outputs compared)."""
+    return max((o["max_abs"] for o in verification.get("outputs", {}).values()), default=None)
+
+
 @dataclass
 class Manifest:
     """``zoo/<model>/<target>/manifest.json``: a converted, verified target and its provenance."""
@@ -112,7 +117,7 @@ class Manifest:
 
     @property
     def worst_error(self) -> float | None:
-        return max((o["max_abs"] for o in self.verification.get("outputs", {}).values()), default=None)
+        return worst_error(self.verification)
 
     @property
     def heads(self) -> dict[str, Any] | None:

@@ -35,6 +35,8 @@ class Deployer:
     target: Callable[[Recipe], str]  # the name of the target it packages
     reads: Callable[[Recipe], Any]  # the recipe facts the package is made from
     build: Callable[[DeployJob], dict[str, Any]]  # writes the package, returns its record
+    # the deployer's own tool folder from the run's options (part of the key), None when it has none
+    tools: Callable[[Any], Path | None] = lambda options: None
 
 
 def _tidl_target(recipe: Recipe) -> str:
@@ -63,5 +65,11 @@ def _tidl_build(job: DeployJob) -> dict[str, Any]:
 
 
 DEPLOYERS: dict[str, Deployer] = {
-    "tidl": Deployer(section=lambda r: r.tidl, target=_tidl_target, reads=_tidl_reads, build=_tidl_build),
+    "tidl": Deployer(
+        section=lambda r: r.tidl,
+        target=_tidl_target,
+        reads=_tidl_reads,
+        build=_tidl_build,
+        tools=lambda options: options.tidl_tools,
+    ),
 }

@@ -41,9 +41,14 @@ def default_mirrors() -> list[str]:
     return os.environ.get("ZOO_MIRROR", "").split()
 
 
+def expected_checksum(recipe: Recipe, source: Source, lock: ChecksumLock) -> str | None:
+    """The checksum a source file must have: the recipe's, else the one the zoo's lock file recorded."""
+    return source.checksum or lock.get(recipe.name, source.file)
+
+
 def source_stale_because(recipe: Recipe, source: Source, layout: Layout, lock: ChecksumLock) -> str | None:
     """Why this source file must be fetched (again), or None when it is in the zoo as its record says."""
-    expected = source.checksum or lock.get(recipe.name, source.file)
+    expected = expected_checksum(recipe, source, lock)
     if expected is None:
         return f"{source.file} was never fetched (no checksum recorded)"
     if not _stamp_valid(layout.stamp(recipe.name, source.file), layout.source(recipe.name), expected):
@@ -170,8 +175,7 @@ class Fetcher:
 
     def _fetch(self, recipe: Recipe, source: Source, result: FileResult) -> None:
         pinned = source.checksum
-        recorded = None if pinned else self.lock.get(recipe.name, source.file)
-        expected = pinned or recorded
+        expected = expected_checksum(recipe, source, self.lock)
         if expected is None and self.options.require_hashes:
             raise FetchError(
                 f"{recipe.name}/{source.file}: the recipe pins no checksum and --require-hashes is set; "

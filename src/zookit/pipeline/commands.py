@@ -7,11 +7,18 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from zookit.convert.target import with_quantization
+from zookit.convert.target import convert_target, with_quantization
 from zookit.errors import UsageError, ZooError
-from zookit.pipeline.stages import ModelWork, RunOptions, convert_stage, current_target, deploy_stage
+from zookit.pipeline.stages import (
+    ModelWork,
+    RunOptions,
+    convert_key,
+    convert_stage,
+    current_target,
+    deploy_stage,
+)
 from zookit.recipe import Recipe
-from zookit.records import Manifest, Package
+from zookit.records import Package, worst_error
 
 
 def run_targets(
@@ -38,12 +45,9 @@ def run_targets(
             if verify_only:
                 from zookit.verify.model import reverify
 
-                reverify(work.prepared(), target, folder, images)
-            else:
-                stage = convert_stage(target)
-                stage.run(work, stage.key(work))
-            manifest = Manifest.load(folder)
-            assert manifest is not None
+                manifest = reverify(work.prepared(), target, folder, images)
+            else:  # the convert stage's work, under the key it records
+                manifest = convert_target(work.prepared(), target, zoo_dir, images, convert_key(work, target))
             row.update(
                 status="ok",
                 file=str(folder / manifest.output.file),
@@ -60,7 +64,7 @@ def summarize(row: dict[str, Any]) -> str:
     if row["status"] != "ok":
         return f"FAILED {row['model']}/{row['target']}: {row['error']}"
     v = row["verification"]
-    worst = max((o["max_abs"] for o in v["outputs"].values()), default=0.0)
+    worst = worst_error(v) or 0.0
     top1 = f", top-1 agreement {v['top1_agreement']:.2f}" if v.get("top1_agreement") is not None else ""
     return f"ok {row['model']}/{row['target']}: {row['size'] / 1e6:.2f} MB, max abs error {worst:.3g}{top1}"
 

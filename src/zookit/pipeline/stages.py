@@ -77,13 +77,16 @@ class ModelWork:
         return self._prepared
 
 
+# (why the stage must run, None when its result in the zoo is current; the figures of a current result)
+Check = tuple[str | None, dict[str, Any]]
+
+
 @dataclass(frozen=True)
 class Stage:
     name: str
     key: Callable[[ModelWork], str]
-    stale_because: Callable[[ModelWork, str], str | None]  # None: the result in the zoo is current
+    check: Callable[[ModelWork, str], Check]  # reads the stage's record once
     run: Callable[[ModelWork, str], dict[str, Any]]  # does the work, returns the figures for the report
-    detail: Callable[[ModelWork], dict[str, Any]]  # the figures of a current result
 
 
 # --- fetch ----------------------------------------------------------------------------------------
@@ -98,16 +101,22 @@ def _fetch_key(work: ModelWork) -> str:
     )
 
 
-def _fetch_stale(work: ModelWork, key: str) -> str | None:
+def _fetch_check(work: ModelWork, key: str) -> Check:
     from zookit.fetch import source_stale_because
     from zookit.fetch.lockfile import ChecksumLock
+    from zookit.fsutil import read_json
 
     lock = ChecksumLock(work.options.zoo_dir)
     for source in work.recipe.sources:
         reason = source_stale_because(work.recipe, source, work.layout, lock)
         if reason:
-            return reason
-    return None
+            return reason, {}
+    stamps = [read_json(work.layout.stamp(work.recipe.name, s.file)) or {} for s in work.recipe.sources]
+    detail = {
+        "files": {s.file: "present" for s in work.recipe.sources},
+        "bytes": sum(int(st.get("size", 0)) for st in stamps),
+    }
+    return None, detail
 
 
 def _fetch_run(work: ModelWork, key: str) -> dict[str, Any]:
@@ -134,17 +143,7 @@ def _fetch_run(work: ModelWork, key: str) -> dict[str, Any]:
     return {"files": {f.file: f.status for f in files}, "bytes": sum(f.size for f in files)}
 
 
-def _fetch_detail(work: ModelWork) -> dict[str, Any]:
-    from zookit.fsutil import read_json
-
-    stamps = [read_json(work.layout.stamp(work.recipe.name, s.file)) or {} for s in work.recipe.sources]
-    return {
-        "files": {s.file: "present" for s in work.recipe.sources},
-        "bytes": sum(int(st.get("size", 0)) for st in stamps),
-    }
-
-
-FETCH = Stage("fetch", _fetch_key, _fetch_stale, _fetch_run, _fetch_detail)
+FETCH = Stage("fetch", _fetch_key, _fetch_check, _fetch_run)
 
 
 # --- convert (prepare, convert, verify) -----------------------------------------------------------
@@ -174,11 +173,12 @@ def convert_stage(target: Target) -> Stage:
     def folder(work: ModelWork) -> Path:
         return work.layout.target(work.recipe.name, target.name)
 
-    def stale(work: ModelWork, key: str) -> str | None:
+    def check(work: ModelWork, key: str) -> Check:
         manifest = Manifest.load(folder(work))
         if manifest is None:
-            return "not converted yet"
-        return manifest.stale_because(key, work.images, folder(work))
+            return "not converted yet", {}
+        reason = manifest.stale_because(key, work.images, folder(work))
+        return reason, {} if reason else convert_detail(manifest)
 
     def run(work: ModelWork, key: str) -> dict[str, Any]:
         from zookit.convert.target import convert_target
@@ -188,12 +188,7 @@ def convert_stage(target: Target) -> Stage:
         manifest = convert_target(work.prepared(), target, work.options.zoo_dir, made_with, stage_key=key)
         return convert_detail(manifest)
 
-    def detail(work: ModelWork) -> dict[str, Any]:
-        manifest = Manifest.load(folder(work))
-        assert manifest is not None
-        return convert_detail(manifest)
-
-    return Stage(f"convert:{target.name}", lambda work: convert_key(work, target), stale, run, detail)
+    return Stage(f"convert:{target.name}", lambda work: convert_key(work, target), check, run)
 
 
 def convert_detail(manifest: Manifest) -> dict[str, Any]:
@@ -228,7 +223,7 @@ def deploy_stage(name: str) -> Stage:
 
     def key(work: ModelWork) -> str:
         manifest = current_target(work, name)
-        tools = work.options.tidl_tools if name == "tidl" else None
+        tools = deployer.tools(work.options)
         return digest(
             {
                 "stage": name,
@@ -239,14 +234,15 @@ def deploy_stage(name: str) -> Stage:
             }
         )
 
-    def stale(work: ModelWork, key: str) -> str | None:
+    def check(work: ModelWork, key: str) -> Check:
         if current_target(work, name) is None:
-            return f"target {deployer.target(work.recipe)} is converted first"
+            return f"target {deployer.target(work.recipe)} is converted first", {}
         folder = work.layout.deploy(work.recipe.name, name)
         package = Package.load(folder)
         if package is None:
-            return "not packaged yet"
-        return package.stale_because(key, work.options.calibration_images, folder)
+            return "not packaged yet", {}
+        reason = package.stale_because(key, work.options.calibration_images, folder)
+        return reason, {} if reason else {"files": len(package.files), "complete": package.complete}
 
     def run(work: ModelWork, key: str) -> dict[str, Any]:
         from zookit.data import default_images
@@ -260,18 +256,13 @@ def deploy_stage(name: str) -> Stage:
             manifest,
             work.options.calibration_images or default_images(),
             stage_key=key,
-            tools=work.options.tidl_tools if name == "tidl" else None,
+            tools=deployer.tools(work.options),
             strict=work.options.strict,
         )
         record = deployer.build(job)
         return {"files": len(record["files"]), "complete": record["complete"]}
 
-    def detail(work: ModelWork) -> dict[str, Any]:
-        package = Package.load(work.layout.deploy(work.recipe.name, name))
-        assert package is not None
-        return {"files": len(package.files), "complete": package.complete}
-
-    return Stage(name, key, stale, run, detail)
+    return Stage(name, key, check, run)
 
 
 def stages(recipe: Recipe) -> list[Stage]:
@@ -290,7 +281,7 @@ def plan(recipe: Recipe, options: RunOptions) -> list[tuple[str, str | None]]:
         if options.force:
             out.append((stage.name, "--force"))
             continue
-        out.append((stage.name, stage.stale_because(work, stage.key(work))))
+        out.append((stage.name, stage.check(work, stage.key(work))[0]))
     return out
 
 
@@ -298,7 +289,9 @@ def run_stage(stage: Stage, work: ModelWork) -> tuple[str, dict[str, Any], float
     """Run a stage unless it is current: (status "done"/"skipped", figures, seconds)."""
     started = time.monotonic()
     key = stage.key(work)
-    if not work.options.force and stage.stale_because(work, key) is None:
-        return "skipped", stage.detail(work), 0.0
+    if not work.options.force:
+        reason, detail = stage.check(work, key)
+        if reason is None:
+            return "skipped", detail, 0.0
     detail = stage.run(work, key)
     return "done", detail, round(time.monotonic() - started, 3)
