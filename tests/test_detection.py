@@ -387,7 +387,8 @@ def test_check_lists_operators_off_the_accelerator(
     assert main(["check", str(path), "--strict", "--json"]) == 1
     report = json.loads(capsys.readouterr().out)
     ops = {f["op"] for f in report["findings"]}
-    assert report["problems"] == len(report["findings"]) and {"NonMaxSuppression", "Softmax"} <= ops
+    assert report["problems"] == len(report["findings"]) and "NonMaxSuppression" in ops
+    assert "Softmax" not in ops  # over the classes, TI's height axis: TI's row 8 runs it
     # Given the heads, what follows them is what TIDL's meta architecture replaces: no problem left.
     from zookit.deploy.tidl.check import check_model, problems
 
@@ -440,7 +441,7 @@ def test_check_rules_on_small_onnx_graphs(tmp_path: Path) -> None:
         "gather_constant",
         "softmax_channels",
     }
-    assert "sorted=1" in found["topk_unsorted"] and "axis -3" in found["argmax_width"]
+    assert "sorted = 1" in found["topk_unsorted"] and "axis -3" in found["argmax_width"]
 
 
 # --- acceptance: the real-structure SSD-MobileNet ----------------------------------------------------

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from zookit import __version__
+from zookit.cli import check
 from zookit.errors import RecipeError, UsageError, ZooError, describe_os_error, missing_dependency
 
 Handler = Callable[[argparse.Namespace], int]
@@ -284,21 +285,6 @@ def cmd_tidl(args: argparse.Namespace) -> int:
     if args.json:
         _print_json({"packages": rows, "failed": failed})
     return 1 if failed else 0
-
-
-def cmd_check(args: argparse.Namespace) -> int:
-    from zookit.deploy.tidl.check import check_model, problems
-
-    findings = check_model(Path(args.model))
-    bad = problems(findings)
-    if args.json:
-        _print_json({"model": args.model, "findings": [f.as_dict() for f in findings], "problems": len(bad)})
-    else:
-        for f in findings:
-            mark = "info" if f.accelerated else "off-accelerator"
-            print(f"{mark}: {f.op} at {f.node}: {f.reason}")
-        print(f"{args.model}: {len(bad)} operator(s) TIDL would not run on the accelerator")
-    return 1 if bad and args.strict else 0
 
 
 # --- run / clean ---------------------------------------------------------------------------------
@@ -681,10 +667,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sources", action="store_true", help="also remove the fetched source files")
     p.add_argument("--cache", action="store_true", help="also empty the download cache")
 
-    p = add("check", cmd_check, "list the operators of a model TIDL would not run on the accelerator")
-    p.add_argument("model", metavar="MODEL_FILE", help="a .tflite or .onnx file")
-    p.add_argument("--strict", action="store_true", help="exit 1 when any operator is off the accelerator")
-    p.add_argument("--json", action="store_true", help="print JSON")
+    check.add_parser(add)
     return parser
 
 
