@@ -31,10 +31,17 @@ TRACEBACK = "Traceback (most recent call last)"
 
 
 def fuzz(default: int) -> settings:
-    """Settings of one fuzz run: ZOO_FUZZ_EXAMPLES overrides the number of trials."""
+    """Settings of one fuzz run: ZOO_FUZZ_EXAMPLES overrides the number of trials. The examples are the
+    same on every run (derandomized), so a change fails CI only for what it broke; ZOO_FUZZ_RANDOM=1
+    draws new ones (a longer hunt: ZOO_FUZZ_RANDOM=1 ZOO_FUZZ_EXAMPLES=2000 pytest tests/test_fuzz_cli.py),
+    and what such a hunt finds becomes an explicit case in test_examples_found_by_earlier_hunts."""
     examples = int(os.environ.get("ZOO_FUZZ_EXAMPLES", default))
     return settings(
-        max_examples=examples, deadline=None, suppress_health_check=list(HealthCheck), database=None
+        max_examples=examples,
+        deadline=None,
+        suppress_health_check=list(HealthCheck),
+        database=None,
+        derandomize=os.environ.get("ZOO_FUZZ_RANDOM") != "1",
     )
 
 
@@ -263,6 +270,22 @@ def test_generated_argument_lists_never_show_a_traceback(world: dict[str, Any]) 
     outside_untouched(world["root"])
     report("argument lists", counts)
     assert counts["tracebacks"] == 0 and counts["trials"] >= 100
+
+
+# Argument lists that randomized hunts found to break the CLI, kept as explicit cases.
+FOUND_BY_HUNTS = [
+    ["validate", "\x00"],  # ValueError: embedded null byte (issue #24 point 9)
+    ["check", "\x00"],
+    ["validate", "ok.yaml", "\x00x"],
+]
+
+
+@pytest.mark.parametrize("args", FOUND_BY_HUNTS, ids=repr)
+def test_examples_found_by_earlier_hunts(world: dict[str, Any], args: list[str]) -> None:
+    counts: Counter[str] = Counter()
+    code, out, err = call(["--recipes", str(world["root"]), *args])
+    judge(counts, code, out, err)
+    assert code == 2 and "NUL" in err and len(err.strip().splitlines()) <= 3
 
 
 # --- malformed recipes ------------------------------------------------------------------------------

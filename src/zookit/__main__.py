@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from zookit import __version__
-from zookit.cli import check
+from zookit.cli import check, path_arg
 from zookit.errors import RecipeError, UsageError, ZooError, describe_os_error, missing_dependency
 
 Handler = Callable[[argparse.Namespace], int]
@@ -542,7 +542,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("name")
     p.add_argument("--json", action="store_true", help="print the whole recipe as JSON")
     p = add("validate", cmd_validate, "check recipe files; exits 2 on any problem")
-    p.add_argument("paths", nargs="*", metavar="PATH", help="recipe files or folders (default: all recipes)")
+    p.add_argument(
+        "paths", nargs="*", metavar="PATH", type=path_arg, help="recipe files or folders (default: all recipes)"
+    )
     p.add_argument("--json", action="store_true", help="print JSON")
     add("schema", cmd_schema, "print the JSON Schema of the recipe format")
 

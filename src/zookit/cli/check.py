@@ -12,12 +12,14 @@ import json
 from pathlib import Path
 from typing import Any
 
+from zookit.cli import path_arg
+
 COLUMNS = ("op", "count", "accelerator", "arm", "replaced")
 
 
 def add_parser(add: Any) -> None:
     p = add("check", cmd_check, "where each operator of a model runs under TIDL (accelerator, ARM, replaced)")
-    p.add_argument("model", metavar="MODEL_FILE", help="a .tflite or .onnx file")
+    p.add_argument("model", metavar="MODEL_FILE", type=path_arg, help="a .tflite or .onnx file")
     p.add_argument("--strict", action="store_true", help="exit 1 when any operator is off the accelerator")
     p.add_argument("--json", action="store_true", help="print JSON")
 
