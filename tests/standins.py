@@ -56,8 +56,7 @@ def resnet50_like(path: Path) -> bytes:
     def build(tf, rng):  # type: ignore[no-untyped-def]
         x = tf.compat.v1.placeholder(tf.float32, [1, 224, 224, 3], name="input_tensor")
         w = tf.constant(rng.normal(0, 0.02, (7, 7, 3, 8)).astype(np.float32))
-        # 7x7 stride 2, as ResNet50 v1.5's first convolution (TI's table: stride 4 only with 11x11 kernels)
-        y = tf.nn.relu(tf.nn.conv2d(x, w, strides=2, padding="SAME", name="resnet_model/conv2d/Conv2D"))
+        y = tf.nn.relu(tf.nn.conv2d(x, w, strides=4, padding="SAME", name="resnet_model/conv2d/Conv2D"))
         y = tf.reduce_mean(y, axis=[1, 2], name="resnet_model/Mean")
         kernel = tf.constant(rng.normal(0, 1.0, (8, 1001)).astype(np.float32))
         bias = tf.constant(rng.normal(0, 0.1, (1001,)).astype(np.float32))

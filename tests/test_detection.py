@@ -168,7 +168,11 @@ def test_tidl_all_four_recipes_from_standins(
         options = json.loads((folder / "runtime_options.json").read_text())
         assert options["tensor_bits"] == 8 and options["advanced_options:calibration_frames"] == 3
         assert (folder / "README.md").read_text().startswith(f"# TIDL import package: {name}")
-        assert not [f for f in package["check"] if not f["accelerated"]], package["check"]
+        off = [(f["op"], f["reason"]) for f in package["check"] if not f["accelerated"]]
+        if name == "resnet50_v1":  # the stand-in's first convolution is 7x7 at stride 4 (TI: 11x11 only)
+            assert off == [("CONV_2D", "CONV_2D runs on TIDL at stride 4 only with an 11x11 kernel (kernel 7x7)")]
+        else:
+            assert not off, package["check"]
     assert import_config(root / "mobilenet_v1" / "tidl" / "tidl_import_mobilenet_v1.txt")["inWidth"] == "224"
 
     # SSD-MobileNet: the TFLite model ends in the post-process op; its detections match the graph's.
