@@ -139,7 +139,8 @@ def user_samples(folder: Path, ports: list[Port]) -> list[Feed]:
     out: list[Feed] = []
     for path in files:
         (array,) = _numpy(path.read_bytes(), path, "npy")
-        rows = [array] if array.size == one else list(array.reshape(-1, *array.shape[1:]))
+        stacked = array.ndim >= 2 and int(np.prod(array.shape[1:])) == one
+        rows = list(array) if stacked and array.size != one else [array]
         out += [{port.name: _as_input(row, port, path)} for row in rows]
     return out
 

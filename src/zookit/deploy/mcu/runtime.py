@@ -82,30 +82,92 @@ def interpreter(model: bytes, arena: int) -> Any:
     raise TflmError(f"{failure}: {_why(log[0])}")
 
 
+# The bisection runs in a child process: TFLM's Python interpreter crashes (SIGSEGV) on some failed
+# allocations (seen with a 10-layer int8 autoencoder at 4096 and 8000 bytes), which must not take zookit
+# down. The child reports each probe on stderr between markers, after TFLM's own messages; a crash counts
+# as a failed allocation at the size being tried, and the search goes on in a new child.
+_BISECT = r"""
+import os, sys
+from tflite_micro.python.tflite_micro import runtime
+model = open(sys.argv[1], "rb").read()
+low, high, ceiling = int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+def mark(text):
+    os.write(2, ("\n@@" + text + "\n").encode())
+def fits(size):
+    mark("try %d" % size)
+    try:
+        runtime.Interpreter.from_bytes(model, arena_size=size)
+    except (RuntimeError, ValueError):
+        mark("fail %d" % size)
+        return False
+    mark("ok %d" % size)
+    return True
+if high == 0:
+    high = max(4096, len(model), 2 * low)
+    while not fits(high):
+        if high >= ceiling:
+            mark("ceiling")
+            os._exit(3)
+        low, high = high, min(2 * high, ceiling)
+while high - low > 1:
+    middle = (low + high) // 2
+    if fits(middle):
+        high = middle
+    else:
+        low = middle
+mark("min %d" % high)
+os._exit(0)
+"""
+
+
 def minimum_arena(model: bytes) -> int:
     """The smallest arena in which TFLM allocates the model, in bytes (module docstring: why exact)."""
-    high = max(4096, len(model))
-    while True:
-        try:
-            interpreter(model, high)
-            break
-        except TflmError as exc:
-            if high >= ARENA_CEILING:
-                raise TflmError(
-                    f"TFLM cannot allocate the model in {ARENA_CEILING >> 20} MiB of arena ({exc})"
-                ) from None
-            if "find op" in str(exc) or "registration" in str(exc):
-                raise
-            high = min(high * 2, ARENA_CEILING)
-    low = 0  # fails (nothing allocates in no arena)
-    while high - low > 1:
-        middle = (low + high) // 2
-        try:
-            interpreter(model, middle)
-            high = middle
-        except TflmError:
-            low = middle
-    return high
+    with tempfile.TemporaryDirectory(prefix="zookit-tflm-") as folder:
+        path = os.path.join(folder, "model.tflite")
+        with open(path, "wb") as f:
+            f.write(model)
+        low, high = 0, 0
+        for _ in range(64):  # a new child after each crash
+            found, low, high = _bisect_child(path, low, high)
+            if found is not None:
+                return found
+    raise TflmError("TFLM crashed on every attempt to allocate the model")
+
+
+def _bisect_child(path: str, low: int, high: int) -> tuple[int | None, int, int]:
+    """One child's search from (low fails, high allocates or 0: unknown); (the minimum or None, low, high)."""
+    import subprocess
+
+    proc = subprocess.run(
+        [sys.executable, "-c", _BISECT, path, str(low), str(high), str(ARENA_CEILING)],
+        capture_output=True,
+        text=True,
+        errors="replace",
+        timeout=600,
+    )
+    trying, reason, log = None, "", proc.stderr.split("\n@@")
+    for chunk in log:
+        head, _, rest = chunk.partition("\n")
+        word, _, number = head.partition(" ")
+        if word == "try":
+            trying = int(number)
+            reason = ""
+        elif word == "fail":
+            low, trying = max(low, int(number)), None
+            if "find op" in reason or "registration" in reason:
+                raise TflmError(f"TFLM failed to allocate tensors: {_why(reason)}")
+        elif word == "ok":
+            high, trying = int(number), None
+        elif word == "min":
+            return int(number), low, high
+        elif word == "ceiling":
+            raise TflmError(
+                f"TFLM cannot allocate the model in {ARENA_CEILING >> 20} MiB of arena ({_why(reason)})"
+            )
+        reason += rest if word in ("try", "fail", "ok", "min", "ceiling") else chunk
+    if trying is None:
+        raise TflmError(f"TFLM's arena search stopped (exit code {proc.returncode}): {_why(reason)}")
+    return None, max(low, trying), high  # crashed while trying: that size does not allocate
 
 
 def recorded_allocations(engine: Any) -> dict[str, int]:
