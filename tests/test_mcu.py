@@ -157,7 +157,7 @@ def test_broken_sample_files_fail_with_one_line(tmp_path: Path) -> None:
     ):
         recipe_samples(recipe, tmp_path, [port([1, 640])], "verification")
     (tmp_path / "clip.bin").unlink()
-    with pytest.raises(SampleError, match="cannot be read .*; fetch it"):
+    with pytest.raises(SampleError, match=r"cannot be read .*; fetch it"):
         recipe_samples(recipe, tmp_path, [port([1, 640])], "verification")
     nan = np.zeros((200, 128), "<f4")
     nan[3, 3] = np.nan
@@ -182,12 +182,12 @@ def test_user_npy_samples(tmp_path: Path) -> None:
     ):
         user_samples(tmp_path, [port([1, 640])])
     (tmp_path / "c.npy").write_bytes(b"not numpy")
-    with pytest.raises(SampleError, match="c.npy: not a readable npy file"):
+    with pytest.raises(SampleError, match=r"c\.npy: not a readable npy file"):
         user_samples(tmp_path, [port([1, 640])])
     empty = tmp_path / "empty"
     empty.mkdir()
     recipe = parse_recipe(ad_doc(), "x")
-    with pytest.raises(UsageError, match="holds no .npy files"):
+    with pytest.raises(UsageError, match=r"holds no \.npy files"):
         check_samples_option(empty, [recipe])
 
 
