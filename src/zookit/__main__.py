@@ -35,8 +35,23 @@ def _images(given: str | None, recipes: list[Any], option: str) -> Path | None:
         return None
     if recipes and not any(r.takes_images for r in recipes):
         names = ", ".join(r.name for r in recipes)
-        raise UsageError(f"{option}: {names} take(s) no pictures (no preprocessing section); drop {option}")
+        raise UsageError(
+            f"{option}: {names} take(s) no pictures (no preprocessing section); give real samples as .npy "
+            "files with --samples DIR instead"
+        )
     return Path(given)
+
+
+def _data(args: argparse.Namespace, recipes: list[Any], option: str = "--images") -> Path | None:
+    """The user's data folder: pictures (``option``) or, for models that take none, ``--samples``."""
+    from zookit.samples import check_samples_option
+
+    given = getattr(args, "samples", None)
+    if given is None:
+        return _images(getattr(args, option.lstrip("-").replace("-", "_"), None), recipes, option)
+    if getattr(args, "images", None) is not None:
+        raise UsageError("give --images (pictures) or --samples (.npy samples), not both")
+    return check_samples_option(Path(given), recipes)
 
 
 def _absolute(path: Path | None) -> Path | None:
@@ -217,7 +232,7 @@ def _convert_or_verify(args: argparse.Namespace, verify_only: bool) -> int:
 
     zoo_dir = Path(args.zoo_dir) if args.zoo_dir else default_zoo_dir()
     recipes = _book(args).select(args.names, args.all)
-    images = _images(args.images, recipes, "--images") or default_images()
+    images = _data(args, recipes) or default_images()
     rows = []
     for recipe in recipes:
         try:
@@ -302,9 +317,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         clean_interrupted,
         heaviest_first,
         run_captured,
-        summary_table,
     )
     from zookit.pipeline.stages import RunOptions
+    from zookit.pipeline.summary import summary_table
     from zookit.progress import RunDisplay
 
     if args.scheduler and args.jobs > 1:
@@ -316,7 +331,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         # resolved here: a worker (a Dask worker on another machine) must not pick its own default
         cache_dir=Cache(Path(args.cache_dir) if args.cache_dir else None).root.resolve(),
         # None: the shipped image set, and results made with the user's own images are kept
-        images=_absolute(_images(args.images, recipes, "--images")),
+        images=_absolute(_data(args, recipes)),
         calibration_images=_absolute(_images(args.calibration_images, recipes, "--calibration-images")),
         tidl_tools=tools_path(Path(args.tidl_tools) if args.tidl_tools else None),
         force=args.force,
@@ -490,6 +505,16 @@ def folder_arg(text: str) -> str:
     return text
 
 
+def add_samples(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--samples",
+        metavar="DIR",
+        type=existing_dir,
+        help="models that take no pictures: real samples as .npy files (one sample of the input's shape, "
+        "or several stacked), for verification and int8 calibration besides seeded random inputs",
+    )
+
+
 def add_selection(p: argparse.ArgumentParser, cache_dir: bool = False) -> None:
     """The arguments of every command that works on models of the zoo."""
     p.add_argument("names", nargs="*", metavar="NAME")
@@ -590,6 +615,7 @@ def build_parser() -> argparse.ArgumentParser:
             help="images for int8 calibration and for verification (besides seeded random inputs; "
             "default: the image set shipped with zookit)",
         )
+        add_samples(p)
         p.add_argument("--json", action="store_true", help="print a JSON result on stdout")
         if name == "convert":
             p.add_argument(
@@ -638,6 +664,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=existing_dir,
         help="images to verify with (besides seeded random inputs; default: the shipped image set)",
     )
+    add_samples(p)
     p.add_argument(
         "--calibration-images",
         metavar="DIR",

@@ -154,11 +154,21 @@ def image_inputs(
 
 
 def calibration_samples(
-    recipe: Recipe, inputs: list[Port], count: int, images: Path | None
+    recipe: Recipe, inputs: list[Port], count: int, images: Path | None, folder: Path | None = None
 ) -> list[dict[str, np.ndarray]]:
     """Images from ``images`` when given (cycled up to ``count``), else seeded random data (with a warning,
-    unless the model takes no pictures: then random data within the declared range is all there is)."""
+    unless the model takes no pictures). A model that takes no pictures calibrates on the recipe's
+    samples marked for calibration (``folder``: its sources) and the ``.npy`` files of ``images``
+    (``--samples DIR``) when there are any, cycled up to ``count``; else on random data within the
+    declared range."""
     if not takes_pictures(recipe, inputs):
+        from zookit.samples import recipe_samples, user_samples
+
+        real = recipe_samples(recipe, folder, inputs, "calibration")
+        if images is not None:
+            real += user_samples(images, inputs)
+        if real:
+            return [real[i % len(real)] for i in range(max(count, len(real)))]
         return random_inputs(recipe, inputs, count, seed=1)
     if images is not None:
         samples = image_inputs(recipe, inputs, images)

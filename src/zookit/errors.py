@@ -65,6 +65,11 @@ def missing_dependency(exc: ModuleNotFoundError) -> str:
             f"this command needs {name}, which is not installed: install the 'convert' extra "
             "(pip install 'zookit[convert]', or pip install -e '.[convert]' in a checkout)"
         )
+    if name == "tflite_micro":
+        return (
+            "TFLite targets with c_array: true run under TensorFlow Lite Micro, which is not installed: "
+            "install the 'mcu' extra (pip install 'zookit[mcu]', or pip install -e '.[mcu]' in a checkout)"
+        )
     if name in ("dask", "distributed"):
         return (
             "--scheduler needs dask.distributed, which is not installed: install the 'dask' extra "

@@ -45,7 +45,16 @@ def load(name: str) -> ModuleType:
     return module
 
 
-TOOLS = ("tensorflow", "tensorflow-cpu", "tf2onnx", "onnx", "onnxruntime", "ai-edge-litert", "numpy")
+TOOLS = (
+    "tensorflow",
+    "tensorflow-cpu",
+    "tf2onnx",
+    "onnx",
+    "onnxruntime",
+    "ai-edge-litert",
+    "tflite-micro",
+    "numpy",
+)
 
 
 @functools.lru_cache(maxsize=1)

@@ -27,6 +27,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 
 from zookit.errors import RecipeError, UsageError
 from zookit.hashes import normalize_checksum
+from zookit.recipe_mcu import Mcu, Sample, mcu_problems
 
 RECIPE_SUFFIXES = (".yaml", ".yml")
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_.\-]*$")
@@ -452,10 +453,14 @@ class Recipe(_Model):
     targets: list[Target] = Field(min_length=1)
     detection: Detection | None = None
     tidl: Tidl | None = None
+    samples: list[Sample] = Field(
+        default_factory=list, description="Real input files among the sources (recipe_mcu.py)."
+    )
+    mcu: Mcu | None = Field(None, description="TensorFlow Lite Micro budgets and settings (recipe_mcu.py).")
 
     @model_validator(mode="after")
     def _check(self) -> Recipe:
-        problems = []
+        problems = mcu_problems(self)
         problems += _duplicates("sources", "file", [s.file for s in self.sources])
         problems += _duplicates("sources", "save_as", [s.dest for s in self.sources])
         problems += _duplicates("targets", "name", [t.name for t in self.targets])
@@ -564,8 +569,8 @@ class Recipe(_Model):
     @cached_property
     def conversion_digest(self) -> str:
         """sha256 of what a conversion reads (the target aside): not the description, license, notes, the
-        TIDL settings or the other targets, so editing those converts nothing again."""
-        data = self.model_dump(mode="json", exclude={"description", "license", "tidl", "targets"})
+        TIDL or MCU settings or the other targets, so editing those converts nothing again."""
+        data = self.model_dump(mode="json", exclude={"description", "license", "tidl", "mcu", "targets"})
         for source in data["sources"]:
             source.pop("note", None)
         text = json.dumps(data, sort_keys=True, separators=(",", ":"))

@@ -134,8 +134,8 @@ class Package:
     FILE = "package.json"
 
     @classmethod
-    def load(cls, folder: Path) -> Package | None:
-        data = read_json(folder / cls.FILE)
+    def load(cls, folder: Path, file: str = FILE) -> Package | None:
+        data = read_json(folder / file)
         return cls(data) if isinstance(data, dict) and isinstance(data.get("files"), dict) else None
 
     @property

@@ -23,7 +23,7 @@ from zookit.convert import ssd
 from zookit.convert.prepare import Prepared, declared_ports
 from zookit.convert.trim import Port
 from zookit.errors import ConversionError
-from zookit.recipe import Target
+from zookit.recipe import Recipe, Target
 from zookit.verify.runners import Runner
 
 
@@ -74,9 +74,9 @@ def tflite_from_graph(prepared: Prepared, target: Target, images: Path | None, o
         options["postprocess"] = extras["postprocess"]
     samples = None
     if target.quantization in ("int8", "int16x8"):
-        data = calibration_samples(recipe, inputs, target.calibration_samples, images)
+        data = calibration_samples(recipe, inputs, target.calibration_samples, images, prepared.folder)
         if not takes_pictures(recipe, inputs):
-            options["calibration"] = "seeded random data within the inputs' value_range (no pictures)"
+            options["calibration"] = _non_picture_calibration(recipe, images)
         else:
             options["calibration"] = str(images) if images else "seeded random data (testing only)"
 
@@ -90,6 +90,17 @@ def tflite_from_graph(prepared: Prepared, target: Target, images: Path | None, o
     finally:
         graph_file.unlink()
     return Converted(model, options, outputs, extras)
+
+
+def _non_picture_calibration(recipe: Recipe, images: Path | None) -> str:
+    from zookit.samples import describe, npy_files
+
+    real = describe(recipe, "calibration")
+    if images is not None and npy_files(images):
+        real.append(f"the .npy files of {images}")
+    if real:
+        return "real samples: " + ", ".join(real)
+    return "seeded random data within the inputs' value_range (no pictures, no samples for calibration)"
 
 
 def _with_postprocess(prepared: Prepared, target: Target) -> tuple[Any, list[Port], dict[str, Any]]:

@@ -5,6 +5,10 @@ in ``zoo run``) to what the pipeline needs: whether a recipe deploys there (its 
 target it packages, the recipe facts the package reads (they make the stage key, so editing anything
 else keeps the package) and the function that writes it. A second deployer is its own module under
 ``deploy/`` and one entry here; the pipeline runs every deployer whose section a recipe has.
+
+A deployer with ``targets`` deploys each of the targets it names: one stage ``<name>:<target>`` each,
+its record (``<name>.json``) in the target's own folder, beside the converted file (TFLM: the firmware
+headers go beside the C array).
 """
 
 from __future__ import annotations
@@ -27,16 +31,32 @@ class DeployJob:
     stage_key: str
     tools: Path | None = None  # the deployer's own tool folder, when it has one (TIDL: tidl_tools)
     strict: bool = False  # fail when the device would not run part of the model
+    prepared: Callable[[], Any] | None = None  # the prepared source model (loaded when first asked for)
 
 
-@dataclass(frozen=True)
+def _package_figures(record: dict[str, Any]) -> dict[str, Any]:
+    return {"files": len(record["files"]), "complete": record["complete"]}
+
+
+@dataclass(frozen=True, kw_only=True)
 class Deployer:
     section: Callable[[Recipe], Any]  # the recipe's settings for this deployer; None: not deployed here
-    target: Callable[[Recipe], str]  # the name of the target it packages
+    target: Callable[[Recipe], str] | None = None  # the name of the target it packages
+    # or: the targets it deploys, one stage each (``<name>:<target>``), recorded in the target's folder
+    targets: Callable[[Recipe], list[str]] | None = None
     reads: Callable[[Recipe], Any]  # the recipe facts the package is made from
     build: Callable[[DeployJob], dict[str, Any]]  # writes the package, returns its record
     # the deployer's own tool folder from the run's options (part of the key), None when it has none
     tools: Callable[[Any], Path | None] = lambda options: None
+    # the images (or samples) the package is made with, from the run's options; None: the shipped set
+    images: Callable[[Any], Path | None] = lambda options: options.calibration_images
+    figures: Callable[[dict[str, Any]], dict[str, Any]] = _package_figures  # its record, for the report
+
+    def target_names(self, recipe: Recipe) -> list[str]:
+        if self.targets is not None:
+            return self.targets(recipe)
+        assert self.target is not None
+        return [self.target(recipe)]
 
 
 def _tidl_target(recipe: Recipe) -> str:
@@ -64,6 +84,29 @@ def _tidl_build(job: DeployJob) -> dict[str, Any]:
     )
 
 
+def _tflm_targets(recipe: Recipe) -> list[str]:
+    return [t.name for t in recipe.targets if t.format == "tflite" and t.c_array]
+
+
+def _tflm_reads(recipe: Recipe) -> Any:
+    return recipe.model_dump(
+        mode="json",
+        include={"name", "task", "num_classes", "inputs", "outputs", "sources", "samples", "targets", "mcu"},
+    )
+
+
+def _tflm_build(job: DeployJob) -> dict[str, Any]:
+    from zookit.deploy.mcu.package import build
+
+    return build(job)
+
+
+def _tflm_figures(record: dict[str, Any]) -> dict[str, Any]:
+    from zookit.deploy.mcu.package import summary
+
+    return summary(record)
+
+
 DEPLOYERS: dict[str, Deployer] = {
     "tidl": Deployer(
         section=lambda r: r.tidl,
@@ -71,5 +114,14 @@ DEPLOYERS: dict[str, Deployer] = {
         reads=_tidl_reads,
         build=_tidl_build,
         tools=lambda options: options.tidl_tools,
+    ),
+    # TensorFlow Lite Micro: every TFLite target with c_array: true (extra [mcu]: tflite-micro)
+    "tflm": Deployer(
+        section=lambda r: r.mcu if r.mcu is not None else (True if _tflm_targets(r) else None),
+        targets=_tflm_targets,
+        reads=_tflm_reads,
+        build=_tflm_build,
+        images=lambda options: options.images or options.calibration_images,
+        figures=_tflm_figures,
     ),
 }

@@ -192,28 +192,3 @@ def run_captured(recipe: Recipe, options: RunOptions, on_stage: StageHook | None
         capture.seek(0)
         result.log = capture.read().decode("utf-8", "replace")
     return result
-
-
-def summary_table(results: list[ModelResult]) -> str:
-    rows = [("model", "stage", "status", "time", "size", "figures")]
-    for r in results:
-        for s in r.stages:
-            size = s.detail.get("size") or s.detail.get("bytes")
-            figures = ", ".join(
-                f"{k} {v:.3g}" if isinstance(v, float) else f"{k} {v}"
-                for k, v in s.detail.items()
-                if k in ("max_abs", "top1_agreement", "detections_matched", "files", "complete")
-                and v is not None
-            )
-            rows.append(
-                (
-                    r.model,
-                    s.stage,
-                    s.status,
-                    f"{s.seconds:.1f}s",
-                    f"{size / 1e6:.1f} MB" if size else "",
-                    figures if s.status != "failed" else s.error.splitlines()[0][:100],
-                )
-            )
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    return "\n".join("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in rows)

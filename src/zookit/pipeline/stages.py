@@ -9,6 +9,7 @@ whether its result in the zoo is current for the key (and if not, why), and runs
                       compared apart (a run naming none keeps results made with the user's images)
     <deployer>        reads the recipe facts the deployer names, the converted target's checksum, the
                       deployer's tool folder and the tool versions; the calibration images apart
+                      (a per-target deployer, such as tflm: one stage <deployer>:<target> each)
 
 Preparing the source (load, trim, reference runner) is shared in memory by the targets of one model
 and done only when a target is converted; verification is part of converting (a converted file is
@@ -198,17 +199,24 @@ def convert_detail(manifest: Manifest) -> dict[str, Any]:
         detail["top1_agreement"] = v["top1_agreement"]
     if v.get("detections"):
         detail["detections_matched"] = v["detections"].get("matched_share")
+    ref = v.get("reference")
+    if ref:  # the upstream's own model (compare_with) on the same samples, shown beside the target's error
+        detail["upstream"] = ref["file"]
+        detail["upstream_max_abs"] = max((o["max_abs"] for o in ref["upstream_error"].values()), default=None)
+    if v.get("real"):
+        detail["data"] = v["real"]["data"]
     return detail
 
 
 # --- deploy ---------------------------------------------------------------------------------------
 
 
-def current_target(work: ModelWork, deployer: str) -> Manifest | None:
-    """The manifest of the target a deployer packages, when it is current for this recipe's conversion
-    and its file is intact; None when it must be converted (again) first."""
+def current_target(work: ModelWork, deployer: str, target: str | None = None) -> Manifest | None:
+    """The manifest of the target a deployer packages (``target``: one of a per-target deployer's), when
+    it is current for this recipe's conversion and its file is intact; None when it must be converted
+    (again) first."""
     recipe = work.recipe
-    target = DEPLOYERS[deployer].target(recipe)
+    target = target or DEPLOYERS[deployer].target_names(recipe)[0]
     folder = work.layout.target(recipe.name, target)
     manifest = Manifest.load(folder)
     if manifest is None or manifest.conversion_digest != recipe.conversion_digest:
@@ -218,15 +226,30 @@ def current_target(work: ModelWork, deployer: str) -> Manifest | None:
     return manifest if manifest.output.intact(folder) else None
 
 
-def deploy_stage(name: str) -> Stage:
+def deploy_stage(name: str, target: str | None = None) -> Stage:
+    """The stage of deployer ``name``; of its ``target`` for a per-target deployer (named ``name:target``,
+    recorded as ``<name>.json`` in the target's folder)."""
     deployer = DEPLOYERS[name]
+    per_target = deployer.targets is not None
+
+    def target_name(work: ModelWork) -> str:
+        return target or deployer.target_names(work.recipe)[0]
+
+    def folder(work: ModelWork) -> Path:
+        if per_target:
+            return work.layout.target(work.recipe.name, target_name(work))
+        return work.layout.deploy(work.recipe.name, name)
+
+    def record(work: ModelWork) -> Package | None:
+        return Package.load(folder(work), f"{name}.json" if per_target else Package.FILE)
 
     def key(work: ModelWork) -> str:
-        manifest = current_target(work, name)
+        manifest = current_target(work, name, target_name(work))
         tools = deployer.tools(work.options)
         return digest(
             {
                 "stage": name,
+                **({"target": target_name(work)} if per_target else {}),
                 "recipe": deployer.reads(work.recipe),
                 "model": manifest.output.checksum if manifest else None,
                 "tools": str(tools) if tools else None,
@@ -235,39 +258,43 @@ def deploy_stage(name: str) -> Stage:
         )
 
     def check(work: ModelWork, key: str) -> Check:
-        if current_target(work, name) is None:
-            return f"target {deployer.target(work.recipe)} is converted first", {}
-        folder = work.layout.deploy(work.recipe.name, name)
-        package = Package.load(folder)
+        if current_target(work, name, target_name(work)) is None:
+            return f"target {target_name(work)} is converted first", {}
+        package = record(work)
         if package is None:
             return "not packaged yet", {}
-        reason = package.stale_because(key, work.options.calibration_images, folder)
-        return reason, {} if reason else {"files": len(package.files), "complete": package.complete}
+        reason = package.stale_because(key, deployer.images(work.options), folder(work))
+        return reason, {} if reason else deployer.figures(package.data)
 
     def run(work: ModelWork, key: str) -> dict[str, Any]:
         from zookit.data import default_images
 
-        manifest = current_target(work, name)
+        manifest = current_target(work, name, target_name(work))
         if manifest is None:
-            raise ZooError(f"target {deployer.target(work.recipe)} was not converted")
+            raise ZooError(f"target {target_name(work)} was not converted")
         job = DeployJob(
             work.recipe,
             work.options.zoo_dir,
             manifest,
-            work.options.calibration_images or default_images(),
+            deployer.images(work.options) or default_images(),
             stage_key=key,
             tools=deployer.tools(work.options),
             strict=work.options.strict,
+            prepared=work.prepared,
         )
-        record = deployer.build(job)
-        return {"files": len(record["files"]), "complete": record["complete"]}
+        return deployer.figures(deployer.build(job))
 
-    return Stage(name, key, check, run)
+    return Stage(f"{name}:{target}" if per_target else name, key, check, run)
 
 
 def stages(recipe: Recipe) -> list[Stage]:
     """Every stage of a recipe, in the order they run."""
-    deploys = [deploy_stage(name) for name, d in DEPLOYERS.items() if d.section(recipe) is not None]
+    deploys = [
+        deploy_stage(name, target if d.targets is not None else None)
+        for name, d in DEPLOYERS.items()
+        if d.section(recipe) is not None
+        for target in d.target_names(recipe)
+    ]
     return [FETCH, *(convert_stage(t) for t in recipe.targets), *deploys]
 
 

@@ -45,6 +45,7 @@ class Report:
     top1: dict[str, Any] | None = None  # quantized classifiers: agreement on real images and on all samples
     reference: dict[str, Any] | None = None  # the upstream's own model (compare_with) on the same samples
     detections: dict[str, Any] | None = None
+    real: dict[str, Any] | None = None  # the errors on the real samples alone (real_figures)
     failures: list[str] = field(default_factory=list)
 
     @property
@@ -61,6 +62,7 @@ class Report:
             **({"top1": self.top1} if self.top1 is not None else {}),
             **({"reference": self.reference} if self.reference is not None else {}),
             **({"detections": self.detections} if self.detections is not None else {}),
+            **({"real": self.real} if self.real is not None else {}),
             "failures": self.failures,
         }
 
@@ -184,11 +186,31 @@ def compare_reference(
         "upstream_error": output_errors(expected, theirs, failures),
         "target_error": output_errors(expected, ours, failures),
     }
+    chosen = [i for i, is_real in enumerate(real) if is_real]
+    if chosen:
+        real_expected = [expected[i] for i in chosen]
+        out["upstream_error_real"] = output_errors(real_expected, [theirs[i] for i in chosen], failures)
+        out["target_error_real"] = output_errors(real_expected, [ours[i] for i in chosen], failures)
     if classifier:
         out["target_vs_upstream_top1"] = top1_figures(theirs, ours, real)
         out["upstream_vs_source_top1"] = top1_figures(expected, theirs, real)
     if failures:
         out["problems"] = failures
+    return out
+
+
+def real_figures(
+    reference: Pairs, actual: list[dict[str, np.ndarray]], real: list[bool], random_count: int
+) -> dict[str, Any]:
+    """What the samples were, said plainly, and the errors on the real samples alone (reported, not
+    judged: the limits apply to all samples)."""
+    chosen = [i for i, is_real in enumerate(real) if is_real]
+    out: dict[str, Any] = {"random_samples": random_count, "real_samples": len(chosen)}
+    if not chosen:
+        out["data"] = "random data only: no real samples"
+        return out
+    out["data"] = f"{random_count} random + {len(chosen)} real samples"
+    out["outputs"] = output_errors([reference[i][1] for i in chosen], [actual[i] for i in chosen], [])
     return out
 
 

@@ -18,12 +18,14 @@ from zookit.data import image_inputs, normalize, random_inputs, takes_pictures
 from zookit.errors import UsageError, VerificationError
 from zookit.recipe import Recipe, Target
 from zookit.records import Manifest
+from zookit.samples import recipe_samples, user_samples
 from zookit.verify.compare import (
     Report,
     compare_detections,
     compare_outputs,
     compare_reference,
     effective_tolerance,
+    real_figures,
 )
 from zookit.verify.runners import tf_runner, tflite_runner
 
@@ -33,13 +35,19 @@ NON_IMAGE_SAMPLES = 32
 
 
 def verification_samples(
-    recipe: Recipe, ports: list[Port], images: Path | None
+    recipe: Recipe, ports: list[Port], images: Path | None, folder: Path | None = None
 ) -> list[dict[str, np.ndarray]]:
     """Seeded random samples (VERIFY_RANDOM_SAMPLES for a picture model, NON_IMAGE_SAMPLES for one that
-    takes no pictures), then one per real image."""
+    takes no pictures), then the real ones: one per picture of ``images``; for a model that takes no
+    pictures, the recipe's sample files (``folder``: its sources) and the ``.npy`` files of ``images``
+    (``--samples DIR``)."""
     samples = random_inputs(recipe, ports, random_sample_count(recipe), seed=0)
     if images is not None and takes_pictures(recipe, ports):
         samples += image_inputs(recipe, ports, images)
+    elif not takes_pictures(recipe, ports):
+        samples += recipe_samples(recipe, folder, ports, "verification")
+        if images is not None:
+            samples += user_samples(images, ports)
     return samples
 
 
@@ -57,14 +65,14 @@ def reference_outputs(prepared: Prepared, target: Target, images: Path | None) -
 
     def compute() -> Expected:
         if target.postprocess and prepared.whole_reference is not None:
-            samples = verification_samples(recipe, prepared.inputs, images)
+            samples = verification_samples(recipe, prepared.inputs, images, prepared.folder)
             return [(x, prepared.whole_reference(x)) for x in samples]
         if target.postprocess:
             picture, declared = declared_ports(recipe)
             source = tf_runner(prepared.source_graph, picture, declared)
             return [(p, source(p)) for p in verification_samples(recipe, picture, images)]
         assert prepared.reference is not None
-        samples = verification_samples(recipe, prepared.inputs, images)
+        samples = verification_samples(recipe, prepared.inputs, images, prepared.folder)
         return [(x, prepared.reference(x)) for x in samples]
 
     return prepared.expected(("detections" if target.postprocess else "outputs", images), compute)
@@ -89,6 +97,7 @@ def verify_model(prepared: Prepared, target: Target, model: bytes, images: Path 
     quantized = target.quantization != "float32"
     actual = [runner(sample) for sample, _ in pairs]  # once, for the check and the upstream comparison
     report = compare_outputs(pairs, actual, tolerance, classifier, quantized, real)
+    report.real = real_figures(pairs, actual, real, random_sample_count(recipe))
     if target.compare_with is not None:
         assert prepared.folder is not None
         other = prepared.folder / target.compare_with

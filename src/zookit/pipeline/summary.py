@@ -1,0 +1,64 @@
+"""The run summary: one row per stage, with the figures a reader needs next to each other (a target's
+error beside the upstream model's error on the same samples, and what the samples were)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+# the figures of a stage's detail shown in its row, in this order, with their label
+SHOWN = {
+    "arena_bytes": "arena",
+    "flash_bytes": "flash",
+    "ops": "ops",
+    "max_abs": "max_abs",
+    "top1_agreement": "top1_agreement",
+    "detections_matched": "detections_matched",
+    "ref_differing": "vs LiteRT ref: differing",
+    "ref_max_step": "max step",
+    "ref_max_abs": "max abs",
+    "files": "files",
+    "complete": "complete",
+}
+
+
+def _number(value: Any) -> str:
+    return f"{value:.3g}" if isinstance(value, float) else str(value)
+
+
+def figures_text(detail: dict[str, Any]) -> str:
+    """A stage's figures as one line: ``max_abs 5.08 (upstream ad01_int8.tflite: 16.1)``, and the data
+    the figures come from when it is worth saying (random data only)."""
+    parts = []
+    for key, label in SHOWN.items():
+        value = detail.get(key)
+        if value is None:
+            continue
+        text = f"{label} {_number(value)}"
+        if key in ("arena_bytes", "flash_bytes"):
+            text += " B"
+        if key == "max_abs" and detail.get("upstream_max_abs") is not None:
+            text += f" (upstream {detail.get('upstream', 'model')}: {_number(detail['upstream_max_abs'])})"
+        parts.append(text)
+    data = detail.get("data")
+    if data and data.startswith("random"):
+        parts.append(data)
+    return ", ".join(parts)
+
+
+def summary_table(results: list[Any]) -> str:
+    rows = [("model", "stage", "status", "time", "size", "figures")]
+    for r in results:
+        for s in r.stages:
+            size = s.detail.get("size") or s.detail.get("bytes")
+            rows.append(
+                (
+                    r.model,
+                    s.stage,
+                    s.status,
+                    f"{s.seconds:.1f}s",
+                    f"{size / 1e6:.1f} MB" if size else "",
+                    figures_text(s.detail) if s.status != "failed" else s.error.splitlines()[0][:100],
+                )
+            )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in rows)
