@@ -82,7 +82,7 @@ class Sample(_Model):
     array: str | None = Field(None, description="c-int8: the C array's name.")
     quantization: Quant | None = Field(None, description="c-int8: the integers' scale and zero point.")
     use: list[SampleUse] = Field(
-        default_factory=lambda: ["verification"],
+        default_factory=lambda: list[SampleUse](["verification"]),
         min_length=1,
         description="verification (always useful), calibration (int8 targets calibrate on these samples).",
     )

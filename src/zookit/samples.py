@@ -70,7 +70,8 @@ def _raw_float32(sample: Sample, data: bytes, path: Path) -> list[np.ndarray]:
     if sample.window is None:
         return [clip]
     size, stride = sample.window.size, sample.window.stride
-    return [clip[start : start + size] for start in range(0, clip.shape[0] - size + 1, stride)]
+    frames = len(clip) if clip.ndim else 0
+    return [clip[start : start + size] for start in range(0, frames - size + 1, stride)]
 
 
 def _c_int8(sample: Sample, data: bytes, path: Path) -> list[np.ndarray]:
