@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from zookit import __version__
-from zookit.cli import check, path_arg
+from zookit.cli import check, existing_dir, folder_arg, path_arg, positive_float, positive_int
 from zookit.errors import RecipeError, UsageError, ZooError, describe_os_error, missing_dependency
 
 Handler = Callable[[argparse.Namespace], int]
@@ -469,42 +469,6 @@ def cmd_clean(args: argparse.Namespace) -> int:
 # --- the parser -----------------------------------------------------------------------------------
 
 
-def positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be 1 or more, got {value}")
-    return value
-
-
-def positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
-    if not value > 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, got {text}")
-    return value
-
-
-def existing_dir(text: str) -> str:
-    if not Path(text).is_dir():
-        raise argparse.ArgumentTypeError(f"{text} is not an existing folder")
-    return text
-
-
-def folder_arg(text: str) -> str:
-    """A folder zookit writes into: it may not exist yet, but it must not be a file."""
-    path = Path(text)
-    if path.exists() and not path.is_dir():
-        raise argparse.ArgumentTypeError(f"{text} exists and is not a folder")
-    if "\0" in text:
-        raise argparse.ArgumentTypeError("a path cannot hold a NUL character")
-    return text
-
-
 def add_samples(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--samples",
@@ -568,7 +532,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the whole recipe as JSON")
     p = add("validate", cmd_validate, "check recipe files; exits 2 on any problem")
     p.add_argument(
-        "paths", nargs="*", metavar="PATH", type=path_arg, help="recipe files or folders (default: all recipes)"
+        "paths",
+        nargs="*",
+        metavar="PATH",
+        type=path_arg,
+        help="recipe files or folders (default: all recipes)",
     )
     p.add_argument("--json", action="store_true", help="print JSON")
     add("schema", cmd_schema, "print the JSON Schema of the recipe format")
