@@ -15,6 +15,7 @@ from pathlib import Path
 
 SOURCE = "source"
 LOCK = ".lock"
+ZOO_LOCK = "zoo-lock.json"  # the zoo's checksum lock file (fetch/lockfile.py), beside the model folders
 # what a killed run leaves: temporary files, trimmed graphs being written, deploy staging folders
 STALE_PATTERNS = (".*.tmp", ".trimmed-*.pb", ".tidl-*")
 

@@ -10,11 +10,9 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
-import logging
 import os
 import posixpath
 import re
-import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
@@ -22,20 +20,33 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, get_args
 from urllib.parse import urlsplit
 
-import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from zookit.errors import RecipeError, UsageError
 from zookit.hashes import normalize_checksum
+from zookit.recipe_files import ParsedCache, read_document
 from zookit.recipe_mcu import Mcu, Sample, mcu_problems
 
 RECIPE_SUFFIXES = (".yaml", ".yml")
-_NAME = re.compile(r"^[a-z0-9][a-z0-9_.\-]*$")
+_NAME = re.compile(r"[a-z0-9][a-z0-9_.\-]*")  # matched whole (fullmatch: no trailing newline slips by)
+# Names become folders and parts of file names (``tidl_import_<name>.txt``, ``<name>_model_data.cc``).
+MAX_NAME = 100
 
 
 def _check_name(value: str) -> str:
-    if not _NAME.match(value):
+    if not _NAME.fullmatch(value):
         raise ValueError(f"{value!r} is not a valid name: use lower-case letters, digits, '_', '-', '.'")
+    if len(value) > MAX_NAME:
+        raise ValueError(f"{value[:40]!r}... is {len(value)} characters long; at most {MAX_NAME}")
+    return value
+
+
+def _check_model_name(value: str) -> str:
+    """A model's name is its folder in the zoo, beside the zoo's own files."""
+    from zookit.layout import ZOO_LOCK
+
+    if value == ZOO_LOCK:
+        raise ValueError(f"{value!r} is the zoo's checksum lock file; choose another name")
     return value
 
 
@@ -70,6 +81,18 @@ def _check_relative_path(value: str) -> str:
     return norm.removeprefix("./")
 
 
+def _check_save_as(value: str) -> str:
+    """Where a source is saved in the model's source folder: a file, not the folder, and not one of the
+    hidden names zookit keeps beside each source (``.fetched-<file>.json``, ``.<file>.lock``)."""
+    if value in (".", ""):
+        raise ValueError("save_as names the source folder itself, not a file in it")
+    for part in value.split("/"):
+        if part.startswith("."):
+            raise ValueError(f"{value!r}: hidden names (starting with '.') are kept for zookit's own files")
+        _check_file_name(part)
+    return value
+
+
 def _check_url(value: str) -> str:
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.netloc:
@@ -78,8 +101,10 @@ def _check_url(value: str) -> str:
 
 
 Name = Annotated[str, AfterValidator(_check_name)]
+ModelName = Annotated[str, AfterValidator(_check_name), AfterValidator(_check_model_name)]
 FileName = Annotated[str, AfterValidator(_check_file_name)]
 RelPath = Annotated[str, AfterValidator(_check_relative_path)]
+SaveAs = Annotated[str, AfterValidator(_check_relative_path), AfterValidator(_check_save_as)]
 Url = Annotated[str, AfterValidator(_check_url)]
 Checksum = Annotated[str, AfterValidator(normalize_checksum)]
 DType = Literal["float32", "float16", "int8", "uint8", "int16", "int32", "int64", "bool"]
@@ -116,7 +141,7 @@ class Source(_Model):
     )
     note: str | None = Field(None, description="Where the checksum comes from, or why there is none.")
     unpack: bool | None = Field(None, description="Unpack this archive (default: by file extension).")
-    save_as: RelPath | None = Field(
+    save_as: SaveAs | None = Field(
         None,
         description="Where a plain file goes inside the model's source folder (default: its file name), "
         "e.g. 'kws/variables/variables.index' for a file of a SavedModel folder.",
@@ -432,7 +457,7 @@ class Tidl(_Model):
 class Recipe(_Model):
     """One model: where it comes from, what it computes, and how to make it target-ready."""
 
-    name: Name
+    name: ModelName
     description: str = Field(min_length=1)
     task: Literal["classification", "detection", "anomaly-detection"] = Field(
         description="classification (top-1 agreement is checked), detection, anomaly-detection (an "
@@ -464,6 +489,7 @@ class Recipe(_Model):
         problems += _duplicates("sources", "file", [s.file for s in self.sources])
         problems += _duplicates("sources", "save_as", [s.dest for s in self.sources])
         problems += _duplicates("targets", "name", [t.name for t in self.targets])
+        problems += _reserved_targets([t.name for t in self.targets])
         if self.task == "detection" and self.detection is None:
             problems.append("detection: required for a detection recipe")
         problems += self._impossible_targets()
@@ -615,11 +641,6 @@ def parse_recipe(data: Any, where: str) -> Recipe:
         raise RecipeError(where, [_describe(err) for err in exc.errors()]) from None
 
 
-# libyaml's safe loader (about 8 times faster than the pure-Python one: most of the time of `zoo list` on a
-# big zoo), else PyYAML's own; both build the same plain data and refuse the same tags.
-SAFE_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
 def load_recipe(path: Path, document: Any = None) -> Recipe:
     """Read and validate one recipe file. The file's name (without suffix) must be the recipe's name.
     ``document``: the file's YAML already parsed (RecipeBook's cache), validated all the same."""
@@ -631,77 +652,18 @@ def load_recipe(path: Path, document: Any = None) -> Recipe:
     return recipe
 
 
-def read_document(path: Path, where: str) -> Any:
-    """A recipe file's YAML as plain data (a safe loader: libyaml's when built in)."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise RecipeError(where, [f"cannot read the file: {exc}"]) from None
-    try:
-        return yaml.load(text, Loader=SAFE_LOADER)
-    except yaml.YAMLError as exc:
-        message = str(exc).replace('"<unicode string>"', where).replace("<unicode string>", where)
-        raise RecipeError(where, [f"not valid YAML: {' '.join(message.split())}"]) from None
-    except RecursionError:
-        raise RecipeError(where, ["not valid YAML: nested too deeply"]) from None
-    except (ValueError, TypeError, OverflowError, AttributeError) as exc:
-        # a tagged value the YAML constructor cannot build: !!float abc, !!int 0xZZ, a bad !!timestamp,
-        # an integer past Python's digit limit
-        reason = " ".join(str(exc).split())[:200]
-        raise RecipeError(
-            where, [f"not valid YAML: a value cannot be read ({type(exc).__name__}: {reason})"]
-        ) from None
+def _reserved_targets(names: list[str]) -> list[str]:
+    """A target's folder sits beside the source folder and the deployers' package folders."""
+    from zookit.deploy import DEPLOYERS
+    from zookit.layout import SOURCE
 
-
-class ParsedCache:
-    """The YAML of a recipe folder's files, parsed once: ``<cache>/recipes/<folder digest>.json`` maps each
-    file name to its size, modification time and parsed document. Reading YAML is most of the time
-    `zoo list` takes on a big zoo; a file whose size or modification time changed is parsed again, and
-    every document is validated as if read from its file. Only documents that JSON holds exactly (plain
-    strings as keys) are kept. The cache is an optimisation: when it cannot be read or written, the
-    files are parsed (logged, with -v)."""
-
-    VERSION = 1
-
-    def __init__(self, folder: Path):
-        from zookit.layout import default_cache_dir
-
-        key = hashlib.sha256(str(folder.resolve()).encode()).hexdigest()[:24]
-        self.path = default_cache_dir() / "recipes" / f"{key}.json"
-        self.entries: dict[str, Any] = {}
-        self.changed = False
-        try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
-            if isinstance(data, dict) and data.get("version") == self.VERSION:
-                self.entries = data.get("files") or {}
-        except (OSError, ValueError) as exc:
-            if not isinstance(exc, FileNotFoundError):
-                logging.getLogger(__name__).info("recipe cache %s not used: %s", self.path, exc)
-
-    def document(self, path: Path) -> Any:
-        st = path.stat()
-        entry = self.entries.get(path.name)
-        if isinstance(entry, list) and len(entry) == 3 and entry[:2] == [st.st_size, st.st_mtime_ns]:
-            return entry[2]
-        data = read_document(path, display_path(path))
-        # a file changed within the file system's time resolution could keep its size and time
-        # ("racy" entries, as git calls them): kept only once it is older than that
-        settled = st.st_mtime_ns < time.time_ns() - 2_000_000_000
-        if settled and json.loads(json.dumps(data)) == data:
-            self.entries[path.name] = [st.st_size, st.st_mtime_ns, data]
-            self.changed = True
-        return data
-
-    def save(self, names: set[str]) -> None:
-        if not self.changed and names == set(self.entries):
-            return
-        from zookit.fsutil import write_text
-
-        files = {n: e for n, e in self.entries.items() if n in names}
-        try:
-            write_text(self.path, json.dumps({"version": self.VERSION, "files": files}))
-        except OSError as exc:
-            logging.getLogger(__name__).info("recipe cache %s not written: %s", self.path, exc)
+    reserved = {SOURCE, *DEPLOYERS}
+    return [
+        f"targets[{i}].name: {n!r} is the name of zookit's own folder for the model ({', '.join(sorted(reserved))}"
+        " are taken); choose another"
+        for i, n in enumerate(names)
+        if n in reserved
+    ]
 
 
 # The zoos shipped inside the package, by name (``--recipes mlperf-tiny``): folder below the package.
@@ -744,7 +706,7 @@ class RecipeBook:
         cache = ParsedCache(self.folder)
         for path in files:
             try:
-                good[path.stem] = load_recipe(path, cache.document(path))
+                good[path.stem] = load_recipe(path, cache.document(path, display_path(path)))
             except RecipeError as exc:
                 bad[path.stem] = exc
             except OSError as exc:  # gone or unreadable since the folder was listed

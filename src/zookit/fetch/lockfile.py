@@ -15,8 +15,9 @@ from filelock import FileLock
 
 from zookit.errors import ZooError
 from zookit.fsutil import write_json
+from zookit.layout import ZOO_LOCK
 
-LOCK_NAME = "zoo-lock.json"
+LOCK_NAME = ZOO_LOCK
 
 
 class ChecksumLock:
