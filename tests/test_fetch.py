@@ -126,8 +126,63 @@ def test_mirror_folder_is_tried_first(server: FileServer, tmp_path: Path) -> Non
     (mirror / "toy.pb").write_bytes(PAYLOAD)
     url = server.add("toy.pb", PAYLOAD)
     result = fetch(recipe_for([url]), options(tmp_path, mirrors=[str(mirror)]))
-    assert result.status == "downloaded" and result.origin.startswith("mirror")
+    assert result.status == "copied" and result.origin.startswith("mirror")  # not "downloaded"
     assert server.route("toy.pb").requests == []
+
+
+def test_a_mirror_folder_is_searched_below_its_top(server: FileServer, tmp_path: Path) -> None:
+    """A copy of ../shared/models keeps upstream's folders: the file is found where it lies (#24 point 1)."""
+    deep = tmp_path / "mirror" / "mlperf" / "trained_models"
+    deep.mkdir(parents=True)
+    (tmp_path / "mirror" / "mlperf" / "toy.pb").write_bytes(b"a same-named file with other bytes")
+    (deep / "toy.pb").write_bytes(PAYLOAD)
+    url = server.add("toy.pb", PAYLOAD)
+    result = fetch(recipe_for([url]), options(tmp_path, mirrors=[str(tmp_path / "mirror")], offline=True))
+    assert result.status == "copied" and result.origin == f"mirror {deep / 'toy.pb'}", result.error
+    assert zoo_file(tmp_path).read_bytes() == PAYLOAD and server.route("toy.pb").requests == []
+
+
+def test_a_file_no_mirror_holds_names_the_folders_searched(tmp_path: Path) -> None:
+    (tmp_path / "mirror" / "a").mkdir(parents=True)
+    result = fetch(
+        recipe_for(["http://127.0.0.1:9/toy.pb"]),
+        options(tmp_path, mirrors=[str(tmp_path / "mirror")], offline=True),
+    )
+    assert result.status == "failed"
+    assert f"no file named toy.pb is in the mirror folder(s) {tmp_path / 'mirror'}" in result.error
+    assert "levels deep" in result.error
+
+
+def test_an_unresolvable_host_is_not_retried(tmp_path: Path) -> None:
+    import time
+
+    started = time.monotonic()
+    slow = HttpOptions(connect_timeout=1, retries=4, backoff=2.0)
+    result = fetch(recipe_for(["http://host.invalid/toy.pb"]), options(tmp_path, http=slow))
+    assert result.status == "failed" and "cannot resolve the host name" in result.error
+    assert "attempts" not in result.error and time.monotonic() - started < 6  # 4 retries would wait 30 s
+
+
+def test_fetch_verify_rehashes_a_file_changed_in_place(server: FileServer, tmp_path: Path) -> None:
+    """The zoo's copy is a hard link to the read-only cache entry: a byte flipped in place (time kept)
+    passes the fetch record; --verify re-hashes and fetches again (#24 point 10)."""
+    url = server.add("toy.pb", PAYLOAD)
+    recipe = recipe_for([url])
+    assert fetch(recipe, options(tmp_path)).status == "downloaded"
+    entry = Cache(tmp_path / "cache").entry(sha256(PAYLOAD))
+    assert entry.stat().st_mode & 0o222 == 0  # read-only
+    assert fetch(recipe, options(tmp_path, verify=True)).status == "verified"
+    target = zoo_file(tmp_path)
+    st = target.stat()
+    target.chmod(0o644)
+    with open(target, "r+b") as f:
+        f.write(bytes([PAYLOAD[0] ^ 1]))
+    os.utime(target, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert entry.read_bytes() != PAYLOAD  # the same file: both are damaged
+    assert fetch(recipe, options(tmp_path)).status == "present"  # the record alone cannot tell
+    result = fetch(recipe, options(tmp_path, verify=True))
+    assert result.status == "downloaded", result.error
+    assert target.read_bytes() == PAYLOAD and entry.read_bytes() == PAYLOAD
 
 
 def test_mirror_url_and_bad_mirror_falls_through(server: FileServer, tmp_path: Path) -> None:
@@ -381,7 +436,7 @@ def test_cli_fetch_all_from_mirror_with_json(
     ]
     assert main(argv) == 0
     out = json.loads(capsys.readouterr().out)
-    assert out["failed"] == 0 and {f["status"] for f in out["files"]} == {"downloaded"}
+    assert out["failed"] == 0 and {f["status"] for f in out["files"]} == {"copied"}  # from a mirror folder, not the network
     assert (tmp_path / "zoo" / "b" / "source" / "b.pb").read_bytes() == b"bbb"
     assert main(argv) == 0
     assert {f["status"] for f in json.loads(capsys.readouterr().out)["files"]} == {"present"}

@@ -193,6 +193,7 @@ def _fetch_options(args: argparse.Namespace) -> Any:
         mirrors=args.mirror or default_mirrors(),
         offline=args.offline,
         require_hashes=args.require_hashes,
+        verify=getattr(args, "verify", False),
         jobs=args.jobs,
         http=HttpOptions(connect_timeout=args.timeout, read_timeout=args.timeout, deadline=args.deadline),
     )
@@ -213,7 +214,8 @@ def cmd_fetch(args: argparse.Namespace) -> int:
         _print_json({"files": [r.as_dict() for r in results], "failed": len(failed)})
     else:
         counts = {
-            s: sum(1 for r in results if r.status == s) for s in ("downloaded", "cached", "present", "failed")
+            s: sum(1 for r in results if r.status == s)
+            for s in ("downloaded", "copied", "cached", "present", "verified", "failed")
         }
         print(", ".join(f"{n} {s}" for s, n in counts.items() if n) + f" ({len(results)} file(s))")
         for r in failed:
@@ -432,38 +434,58 @@ def cmd_clean(args: argparse.Namespace) -> int:
 
     from zookit.fetch import default_zoo_dir
     from zookit.fetch.cache import Cache
-    from zookit.fsutil import remove
-    from zookit.layout import LOCK, SOURCE, Layout
+    from zookit.layout import Layout
 
     layout = Layout(Path(args.zoo_dir) if args.zoo_dir else default_zoo_dir())
     names = [r.name for r in _book(args).select(args.names, args.all)]
     removed = []
     for name in names:
-        folder = layout.model(name)
-        if folder.is_symlink():
-            print(
-                f"zoo: skipping {folder}: a symbolic link (its target is not the zoo's to clean)",
-                file=sys.stderr,
-            )
-            continue
-        if not folder.is_dir():
-            continue
-        for item in folder.iterdir():
-            if item.name == SOURCE and not args.sources:
-                continue
-            if item.name == LOCK:
-                continue
-            remove(item)  # a link is removed as a link: what it points to is not the zoo's
-            removed.append(str(item))
+        removed += _clean_model(layout, name, args.sources)
     if args.cache:
         cache = Cache(Path(args.cache_dir) if args.cache_dir else None)
         shutil.rmtree(cache.root, ignore_errors=True)
         removed.append(str(cache.root))
+    for item in removed:
+        print(f"removed {item}")
     print(
         f"removed {len(removed)} item(s)"
         + ("" if args.cache else "; the download cache was kept (--cache clears it)")
     )
     return 0
+
+
+def _clean_model(layout: Any, name: str, sources: bool) -> list[str]:
+    """Remove a model's artefacts under its lock: a run working on the model finishes first."""
+    from filelock import Timeout
+
+    from zookit.fetch import safe_lock
+    from zookit.fsutil import remove
+    from zookit.layout import LOCK, SOURCE
+
+    folder = layout.model(name)
+    if folder.is_symlink():
+        print(
+            f"zoo: skipping {folder}: a symbolic link (its target is not the zoo's to clean)", file=sys.stderr
+        )
+        return []
+    if not folder.is_dir():
+        return []
+    lock = safe_lock(layout.lock(name))
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        print(f"zoo: waiting for the run working on {name} to finish (Ctrl-C stops)", file=sys.stderr)
+        lock.acquire()
+    removed = []
+    try:
+        for item in sorted(folder.iterdir()):
+            if item.name == LOCK or (item.name == SOURCE and not sources):
+                continue
+            remove(item)  # a link is removed as a link: what it points to is not the zoo's
+            removed.append(str(item))
+    finally:
+        lock.release()
+    return removed
 
 
 # --- the parser -----------------------------------------------------------------------------------
@@ -556,6 +578,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--offline", action="store_true", help="use only the cache and mirrors, never the recipe URLs"
     )
     p.add_argument("--require-hashes", action="store_true", help="refuse files that no checksum pins")
+    p.add_argument(
+        "--verify",
+        action="store_true",
+        help="re-hash the files the zoo already holds (a file changed in place is fetched again)",
+    )
     p.add_argument(
         "--timeout", type=positive_float, default=30.0, metavar="SECONDS", help="connect and read timeout"
     )

@@ -15,6 +15,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from threading import Lock
 from urllib.parse import urlsplit
 
 from filelock import FileLock
@@ -25,7 +26,7 @@ from zookit.fetch.cache import Cache, key_for, origin_of, place
 from zookit.fetch.downloaders import HttpDownloader, HttpOptions, SourceFailed, copy_local, no_network_hint
 from zookit.fetch.lockfile import ChecksumLock
 from zookit.fsutil import first_link, read_json, remove, write_json, write_text
-from zookit.hashes import PREFERRED, file_checksum, parse_checksum
+from zookit.hashes import PREFERRED, file_checksum, matches, parse_checksum
 from zookit.layout import Layout
 from zookit.progress import Progress
 from zookit.recipe import Member, Recipe, Source
@@ -63,6 +64,7 @@ class FetchOptions:
     mirrors: list[str] = field(default_factory=default_mirrors)
     offline: bool = False
     require_hashes: bool = False
+    verify: bool = False  # re-hash files the zoo already holds instead of trusting their fetch records
     jobs: int = 4
     http: HttpOptions = field(default_factory=HttpOptions)
     max_unpacked: int = field(default_factory=lambda: max_unpacked_from_env())
@@ -97,7 +99,8 @@ def parse_size(text: str) -> int:
 class FileResult:
     model: str
     file: str
-    status: str  # "downloaded", "cached", "present" or "failed"
+    # "downloaded", "copied" (from a mirror folder), "cached", "present", "verified" (re-hashed) or "failed"
+    status: str
     origin: str = ""
     checksum: str = ""
     size: int = 0
@@ -116,18 +119,57 @@ class _Candidate:
     path: Path | None = None
 
 
-def candidates(source: Source, mirrors: list[str], offline: bool) -> list[_Candidate]:
-    """Mirrors first (looked up by file name), then the recipe's URLs unless offline."""
+MIRROR_DEPTH = 6  # how deep a mirror folder is searched for a file name
+
+
+class MirrorIndex:
+    """Where each file name lies below a mirror folder: the top level first, then every folder below it
+    down to MIRROR_DEPTH levels (links to folders are not followed), nearest first. Built once per folder
+    and fetch, only when a file is not at the top."""
+
+    def __init__(self) -> None:
+        self._folders: dict[Path, dict[str, list[Path]]] = {}
+        self._mutex = Lock()
+
+    def find(self, folder: Path, name: str) -> list[Path]:
+        top = folder / name
+        if top.is_file():
+            return [top]
+        with self._mutex:
+            if folder not in self._folders:
+                self._folders[folder] = self._walk(folder)
+            return self._folders[folder].get(name, [])
+
+    @staticmethod
+    def _walk(folder: Path) -> dict[str, list[Path]]:
+        index: dict[str, list[Path]] = {}
+        base = len(folder.parts)
+        for top, dirs, files in os.walk(folder):
+            here = Path(top)
+            if len(here.parts) - base >= MIRROR_DEPTH:
+                dirs.clear()
+            dirs.sort()
+            for f in sorted(files):
+                if (here / f).is_file():
+                    index.setdefault(f, []).append(here / f)
+        return index
+
+
+def candidates(
+    source: Source, mirrors: list[str], offline: bool, index: MirrorIndex | None = None
+) -> list[_Candidate]:
+    """Mirrors first (looked up by file name, in folders also below the top), then the recipe's URLs
+    unless offline."""
     out = []
+    index = index or MirrorIndex()
     for mirror in mirrors:
         if mirror.startswith("file://"):
             mirror = urlsplit(mirror).path
         if "://" in mirror:
             out.append(_Candidate(f"mirror {mirror}", url=mirror.rstrip("/") + "/" + source.file))
         else:
-            path = Path(mirror).expanduser() / source.file
-            if path.is_file():
-                out.append(_Candidate(f"mirror {path}", path=path))
+            folder = Path(mirror).expanduser()
+            out += [_Candidate(f"mirror {p}", path=p) for p in index.find(folder, source.file)[:8]]
     if not offline:
         out += [_Candidate(url, url=url) for url in source.urls]
     return out
@@ -139,6 +181,7 @@ class Fetcher:
         self.progress = progress or Progress(quiet=True)
         self.lock = ChecksumLock(options.zoo_dir)
         self._http: HttpDownloader | None = None
+        self.mirror_index = MirrorIndex()
 
     @property
     def http(self) -> HttpDownloader:
@@ -194,9 +237,20 @@ class Fetcher:
         with safe_lock(layout.source_lock(recipe.name, source.file)):
             remove_staging(dest, source.file)
             if expected and _stamp_valid(stamp, dest, expected):
-                result.status, result.checksum, result.origin = "present", expected, str(dest)
-                result.size = _stamp_size(stamp)
-                return
+                if not self.options.verify:
+                    result.status, result.checksum, result.origin = "present", expected, str(dest)
+                    result.size = _stamp_size(stamp)
+                    return
+                if not source.is_archive and matches(dest / source.dest, expected):
+                    result.status, result.checksum, result.origin = "verified", expected, str(dest)
+                    result.size = _stamp_size(stamp)
+                    return
+                # an archive's members are unpacked again from the re-hashed cache entry below
+                if not source.is_archive:
+                    self.progress.line(
+                        f"WARNING: {recipe.name}/{source.file}: the file in the zoo does not match {expected} "
+                        "(changed in place); fetching it again"
+                    )
             entry, origin, status = self._obtain(recipe, source, expected)
             checksum = expected or f"{PREFERRED}:{entry.name}"
             if expected is None:
@@ -239,7 +293,7 @@ class Fetcher:
         mismatch = False
         network_down = False
         origin = origin_of(part)
-        for cand in candidates(source, self.options.mirrors, self.options.offline):
+        for cand in candidates(source, self.options.mirrors, self.options.offline, self.mirror_index):
             label = f"{recipe.name}/{source.file}"
             where = cand.url or str(cand.path)
             # A partial file is resumed only from the source that produced it: bytes from one URL
@@ -271,10 +325,11 @@ class Fetcher:
                 tried.append(f"{cand.label}: checksum mismatch: expected {expected}, got {actual}")
                 continue
             origin.unlink(missing_ok=True)
-            return self.options.cache.store(part, actual), cand.label, "downloaded"
+            status = "copied" if cand.path is not None else "downloaded"
+            return self.options.cache.store(part, actual), cand.label, status
         if not part.exists():
             origin.unlink(missing_ok=True)
-        raise _no_source_error(recipe, source, tried, mismatch, network_down, self.options.offline)
+        raise _no_source_error(recipe, source, tried, mismatch, network_down, self.options)
 
     def _install(self, recipe: Recipe, source: Source, entry: Path, dest: Path) -> list[Path]:
         """Link a plain file into the source folder, or unpack an archive's members there."""
@@ -339,11 +394,27 @@ def _verify_member(archive: str, member: Member, path: Path) -> None:
 
 
 def _no_source_error(
-    recipe: Recipe, source: Source, tried: list[str], mismatch: bool, network_down: bool, offline: bool
+    recipe: Recipe,
+    source: Source,
+    tried: list[str],
+    mismatch: bool,
+    network_down: bool,
+    options: FetchOptions,
 ) -> FetchError:
     name = f"{recipe.name}/{source.file}"
+    folders = [m for m in options.mirrors if "://" not in m or m.startswith("file://")]
     if not tried:
-        why = "it is not in the cache and --offline forbids the network" if offline else "no source to try"
+        why = (
+            "it is not in the cache and --offline forbids the network"
+            if options.offline
+            else "no source to try"
+        )
+        if folders:
+            looked = ", ".join(folders)
+            return FetchError(
+                f"{name}: {why}, and no file named {source.file} is in the mirror folder(s) {looked} "
+                f"(searched {MIRROR_DEPTH} levels deep); pass --mirror DIR with a folder that holds it"
+            )
         return FetchError(f"{name}: {why}; pass --mirror DIR with a folder that holds {source.file}")
     lines = [f"{name}: no source gave a verified copy:"] + [f"  - {t}" for t in tried]
     if mismatch:

@@ -113,7 +113,10 @@ class HttpDownloader:
                 requests.exceptions.ChunkedEncodingError,
                 urllib3.exceptions.HTTPError,
             ) as exc:
-                last = TransientError(_describe_request_error(exc))
+                why = _describe_request_error(exc)
+                if why == UNRESOLVED:  # no DNS answer is not a passing fault: asking again only waits
+                    raise SourceFailed(why) from None
+                last = TransientError(why)
             except requests.RequestException as exc:
                 raise SourceFailed(f"request failed: {_describe_request_error(exc)}") from None
             if deadline is not None and time.monotonic() >= deadline:
@@ -246,10 +249,13 @@ def _range_starts_at(resp: requests.Response, offset: int) -> bool:
     return start == offset
 
 
+UNRESOLVED = "cannot resolve the host name (no internet?)"
+
+
 def _describe_request_error(exc: Exception) -> str:
     text = str(exc)
     if "NameResolution" in text or "Name or service not known" in text or "Failed to resolve" in text:
-        return "cannot resolve the host name (no internet?)"
+        return UNRESOLVED
     if "Read timed out" in text:
         return "read timed out"
     if "ConnectTimeout" in type(exc).__name__ or "connect timeout" in text:
