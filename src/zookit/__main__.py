@@ -59,10 +59,20 @@ def _absolute(path: Path | None) -> Path | None:
     return path.resolve() if path is not None else None
 
 
+def scheduler_arg(text: str) -> str:
+    from zookit.pipeline.executors import scheduler_address
+
+    try:
+        scheduler_address(text)
+    except UsageError as exc:
+        raise argparse.ArgumentTypeError(str(exc).removeprefix("--scheduler: ")) from None
+    return text
+
+
 def _book(args: argparse.Namespace) -> Any:
     from zookit.recipe import RecipeBook, recipes_dir
 
-    return RecipeBook(recipes_dir(args.recipes) if args.recipes else None)
+    return RecipeBook(recipes_dir(args.recipes) if args.recipes is not None else None)
 
 
 # --- list / show / validate / schema --------------------------------------------------------------
@@ -326,6 +336,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     if args.scheduler and args.jobs > 1:
         raise UsageError("give -j N (local processes) or --scheduler (a Dask cluster), not both")
+    if args.dry_run and args.report:
+        raise UsageError("--report writes the results of a run; with --dry-run use --json for the plan")
     recipes = _book(args).select(args.names, args.all)
     names = [r.name for r in recipes]
     options = RunOptions(
@@ -674,6 +686,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--scheduler",
         metavar="ADDRESS",
+        type=scheduler_arg,
         help="run the models on a Dask cluster (tcp://HOST:8786); the workers must see the zoo, cache "
         "and recipe folders at the same paths (the 'dask' extra)",
     )

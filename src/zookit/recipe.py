@@ -668,14 +668,32 @@ def _reserved_targets(names: list[str]) -> list[str]:
 
 # The zoos shipped inside the package, by name (``--recipes mlperf-tiny``): folder below the package.
 SHIPPED_ZOOS = {"mlperf-inference": "recipes", "mlperf-tiny": "recipes/mlperf_tiny"}
+# the same zoos by their folders' names
+ZOO_ALIASES = {"mlperf_tiny": "mlperf-tiny", "mlperf_inference": "mlperf-inference"}
 
 
 def recipes_dir(value: str) -> Path:
     """A recipe folder given as a path, or as the name of a shipped zoo (a folder of that name wins)."""
+    if not value.strip() or "\0" in value:
+        raise UsageError(
+            "--recipes / $ZOO_RECIPES: give a folder or a shipped zoo's name (empty or NUL here)"
+        )
     path = Path(value)
-    if value in SHIPPED_ZOOS and not path.is_dir():
-        return Path(__file__).resolve().parent / SHIPPED_ZOOS[value]
+    name = ZOO_ALIASES.get(value, value)
+    if name in SHIPPED_ZOOS and not path.is_dir():
+        return Path(__file__).resolve().parent / SHIPPED_ZOOS[name]
     return path
+
+
+def _shipped_zoo_holding(name: str, searched: Path) -> str | None:
+    """The shipped zoo, other than the folder searched, that has a recipe of this name."""
+    for zoo, folder in SHIPPED_ZOOS.items():
+        path = Path(__file__).resolve().parent / folder
+        if path.resolve() != searched.resolve() and any(
+            (path / f"{name}{s}").is_file() for s in RECIPE_SUFFIXES
+        ):
+            return zoo
+    return None
 
 
 def default_recipes_dir() -> Path:
@@ -684,6 +702,11 @@ def default_recipes_dir() -> Path:
 
 
 def recipe_files(folder: Path) -> list[Path]:
+    if folder.exists() and not folder.is_dir():
+        raise UsageError(
+            f"recipe folder {display_path(folder)} is a file, not a folder; pass --recipes DIR with the folder "
+            f"that holds the recipes (or a shipped zoo: {', '.join(SHIPPED_ZOOS)})"
+        )
     if not folder.is_dir():
         raise UsageError(
             f"recipe folder {display_path(folder)} does not exist; pass --recipes DIR (or a shipped zoo: "
@@ -732,8 +755,10 @@ class RecipeBook:
             return self.recipes[name]
         hint = difflib.get_close_matches(name, self.names(), n=1)
         did_you_mean = f" (did you mean {hint[0]!r}?)" if hint else ""
+        shipped = _shipped_zoo_holding(name, self.folder)
+        elsewhere = f"; {name} is in the shipped zoo {shipped}: pass --recipes {shipped}" if shipped else ""
         raise UsageError(
-            f"no recipe named {name!r} in {display_path(self.folder)}{did_you_mean}; "
+            f"no recipe named {name!r} in {display_path(self.folder)}{did_you_mean}{elsewhere}; "
             f"known: {', '.join(self.names()) or 'none'}"
         )
 

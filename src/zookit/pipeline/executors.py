@@ -15,6 +15,10 @@ and comes back inside its result (pipeline.run.run_captured), so logs reach the 
 from __future__ import annotations
 
 import multiprocessing
+import os
+import socket
+import struct
+import sys
 import threading
 import uuid
 from collections.abc import Callable, Iterator
@@ -22,6 +26,7 @@ from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_complet
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, cast
+from urllib.parse import urlsplit
 
 from zookit.errors import UsageError
 from zookit.pipeline.run import ModelResult, StageHook, StageResult, run_captured
@@ -88,17 +93,92 @@ def local_processes(jobs: int, on_stage: StageHook) -> Iterator[Execution]:
             relay_thread.join(timeout=2)
 
 
+CONNECT_SECONDS = 15.0
+WORKERS_SECONDS = 60.0  # how long a scheduler without workers is waited for ($ZOO_SCHEDULER_WAIT)
+START_HINT = "start one with `dask scheduler` and workers with `dask worker ADDRESS --nthreads 1`"
+
+
+def scheduler_address(text: str) -> tuple[str, int]:
+    """HOST and PORT of a ``tcp://HOST:PORT`` address (an IPv6 host in brackets); UsageError otherwise."""
+    parts = urlsplit(text)
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    if parts.scheme != "tcp" or not parts.hostname or port is None or parts.path not in ("", "/"):
+        raise UsageError(
+            f"--scheduler: {text!r} is not a Dask scheduler address; give tcp://HOST:PORT "
+            "(for example tcp://127.0.0.1:8786; TLS and UCX schedulers are not supported)"
+        )
+    return parts.hostname, port
+
+
+def probe_scheduler(address: str, seconds: float = CONNECT_SECONDS) -> None:
+    """Check that something answering as a Dask scheduler listens at ``address`` before Dask's client
+    connects: a Dask server sends its handshake (an 8-byte little-endian length, then the message) as
+    soon as a connection is accepted. A listener that says nothing (a plain HTTP server, a stuck
+    process) or sends other bytes is named in one line instead of hanging the client or growing memory."""
+    host, port = scheduler_address(address)
+    try:
+        with socket.create_connection((host, port), timeout=seconds) as conn:
+            conn.settimeout(seconds)
+            head = b""
+            while len(head) < 8:
+                chunk = conn.recv(8 - len(head))
+                if not chunk:
+                    break
+                head += chunk
+    except TimeoutError:
+        raise UsageError(
+            f"--scheduler: {address} accepted the connection but sent nothing within {seconds:g} s: "
+            f"not a Dask scheduler (is it another server?); {START_HINT}"
+        ) from None
+    except OSError as exc:
+        raise UsageError(
+            f"--scheduler: cannot reach the Dask scheduler at {address} ({exc}); {START_HINT}"
+        ) from None
+    size = struct.unpack("<Q", head)[0] if len(head) == 8 else 0
+    if not 0 < size <= 1 << 20:
+        raise UsageError(
+            f"--scheduler: {address} does not speak Dask's protocol (its first bytes are not a Dask handshake)"
+        )
+
+
+def _worker_wait() -> float:
+    text = os.environ.get("ZOO_SCHEDULER_WAIT", "")
+    try:
+        value = float(text) if text else WORKERS_SECONDS
+    except ValueError:
+        raise UsageError(f"$ZOO_SCHEDULER_WAIT: expected a number of seconds, got {text!r}") from None
+    if not 0 < value < 1e6:
+        raise UsageError(f"$ZOO_SCHEDULER_WAIT: must be a positive number of seconds, got {text}")
+    return value
+
+
 @contextmanager
 def dask_cluster(address: str, on_stage: StageHook) -> Iterator[Execution]:
     import distributed
 
+    wait = _worker_wait()
+    probe_scheduler(address)
     try:
-        client: Any = cast(Any, distributed.Client)(address, timeout="15s")
-    except (OSError, TimeoutError) as exc:
+        client: Any = cast(Any, distributed.Client)(address, timeout=f"{CONNECT_SECONDS:g}s")
+    except (OSError, TimeoutError, ValueError) as exc:
         raise UsageError(
-            f"--scheduler: cannot reach the Dask scheduler at {address} ({exc}); start one with "
-            "`dask scheduler` and workers with `dask worker ADDRESS --nthreads 1`"
+            f"--scheduler: cannot reach the Dask scheduler at {address} ({exc}); {START_HINT}"
         ) from None
+    if not client.scheduler_info().get("workers"):
+        print(
+            f"zoo: the scheduler at {address} has no workers yet; waiting up to {wait:g} s", file=sys.stderr
+        )
+        try:
+            client.wait_for_workers(1, timeout=wait)
+        except (TimeoutError, OSError) as exc:
+            client.close()
+            raise UsageError(
+                f"--scheduler: no worker joined the scheduler at {address} within {wait:g} s ({exc}); "
+                "start workers with `dask worker ADDRESS --nthreads 1`"
+            ) from None
     topic = f"zookit-stages-{uuid.uuid4().hex}"
     client.subscribe_topic(topic, lambda event: on_stage(*event[1]))
     executor = client.get_executor(pure=False)  # a rerun is new work, never a cached result
