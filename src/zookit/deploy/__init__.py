@@ -37,6 +37,9 @@ class Deployer:
     build: Callable[[DeployJob], dict[str, Any]]  # writes the package, returns its record
     # the deployer's own tool folder from the run's options (part of the key), None when it has none
     tools: Callable[[Any], Path | None] = lambda options: None
+    # the package format, part of the key: raised when the deployer writes its package differently, so
+    # packages written before are written again
+    version: int = 1
 
 
 def _tidl_target(recipe: Recipe) -> str:
@@ -71,5 +74,6 @@ DEPLOYERS: dict[str, Deployer] = {
         reads=_tidl_reads,
         build=_tidl_build,
         tools=lambda options: options.tidl_tools,
+        version=2,  # 2: ready_to_import/missing, TFLite deny-list codes, legacy calibration and tool keys
     ),
 }

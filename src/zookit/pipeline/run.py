@@ -202,7 +202,7 @@ def summary_table(results: list[ModelResult]) -> str:
             figures = ", ".join(
                 f"{k} {v:.3g}" if isinstance(v, float) else f"{k} {v}"
                 for k, v in s.detail.items()
-                if k in ("max_abs", "top1_agreement", "detections_matched", "files", "complete")
+                if k in ("max_abs", "top1_agreement", "detections_matched", "files", "ready_to_import")
                 and v is not None
             )
             rows.append(

@@ -8,7 +8,8 @@ whether its result in the zoo is current for the key (and if not, why), and runs
                       settings, the fetched files' checksums and the tool versions; the images are
                       compared apart (a run naming none keeps results made with the user's images)
     <deployer>        reads the recipe facts the deployer names, the converted target's checksum, the
-                      deployer's tool folder and the tool versions; the calibration images apart
+                      deployer's tool folder (the run's, else the one its package records), the
+                      package format and the tool versions; the calibration images apart
 
 Preparing the source (load, trim, reference runner) is shared in memory by the targets of one model
 and done only when a target is converted; verification is part of converting (a converted file is
@@ -221,15 +222,25 @@ def current_target(work: ModelWork, deployer: str) -> Manifest | None:
 def deploy_stage(name: str) -> Stage:
     deployer = DEPLOYERS[name]
 
+    def tools(work: ModelWork) -> Path | None:
+        """The deployer's tool folder: the run's, else the one the package was written with (while it is
+        still a folder), so a folder given once (`zoo tidl --tidl-tools DIR`) stays filled in."""
+        given = deployer.tools(work.options)
+        if given is not None:
+            return given
+        package = Package.load(work.layout.deploy(work.recipe.name, name))
+        return package.tools if package else None
+
     def key(work: ModelWork) -> str:
         manifest = current_target(work, name)
-        tools = deployer.tools(work.options)
+        folder = tools(work)
         return digest(
             {
                 "stage": name,
+                "format": deployer.version,
                 "recipe": deployer.reads(work.recipe),
                 "model": manifest.output.checksum if manifest else None,
-                "tools": str(tools) if tools else None,
+                "tools": str(folder) if folder else None,
                 "versions": tool_versions(),
             }
         )
@@ -242,7 +253,7 @@ def deploy_stage(name: str) -> Stage:
         if package is None:
             return "not packaged yet", {}
         reason = package.stale_because(key, work.options.calibration_images, folder)
-        return reason, {} if reason else {"files": len(package.files), "complete": package.complete}
+        return reason, {} if reason else package.summary()
 
     def run(work: ModelWork, key: str) -> dict[str, Any]:
         from zookit.data import default_images
@@ -256,11 +267,11 @@ def deploy_stage(name: str) -> Stage:
             manifest,
             work.options.calibration_images or default_images(),
             stage_key=key,
-            tools=deployer.tools(work.options),
+            tools=tools(work),
             strict=work.options.strict,
         )
         record = deployer.build(job)
-        return {"files": len(record["files"]), "complete": record["complete"]}
+        return Package(record).summary()
 
     return Stage(name, key, check, run)
 
