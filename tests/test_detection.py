@@ -155,7 +155,8 @@ def test_tidl_all_four_recipes_from_standins(
     root = tmp_path / "zoo"
     for name, package in packages.items():
         folder = root / name / "tidl"
-        assert package["complete"] and package["converted"] and package["calibration_images"] == 3
+        assert package["converted"] and package["calibration_images"] == 3
+        assert "calibration_list.txt" in package["files"]
         for file, checksum in package["files"].items():  # every file listed, whole, as recorded
             assert sha256((folder / file).read_bytes()) == checksum, file
         config = import_config(folder / f"tidl_import_{name}.txt")
@@ -257,8 +258,9 @@ def test_tidl_is_incremental_and_the_package_is_replaced_whole(
     first = zoo(tmp_path, [doc], capsys, "tidl")
     assert first["exit"] == 0 and first["packages"][0]["converted"]
     package = first["packages"][0]
-    # no --calibration-images: the shipped image set makes the package complete
-    assert package["complete"] and package["calibration_images"] == 20, package  # tidl.calibration_frames
+    # no --calibration-images: the shipped image set makes the calibration list
+    assert "calibration_list.txt" in package["files"]
+    assert package["calibration_images"] == 20, package  # tidl.calibration_frames
     folder = tmp_path / "zoo" / "resnet34_ssd1200" / "tidl"
     (folder / "stale-file").write_text("left by someone")
     code, second = again(tmp_path, capsys, "tidl", "resnet34_ssd1200")
@@ -483,7 +485,7 @@ def test_acceptance_real_ssd_recipe_through_tidl(
     code, packaged = again(
         tmp_path, capsys, "tidl", "ssd_mobilenet_v1", "--calibration-images", str(SHARED_MODELS / "images")
     )
-    assert code == 0 and packaged["packages"][0]["complete"], packaged
+    assert code == 0 and "calibration_list.txt" in packaged["packages"][0]["files"], packaged
     assert not packaged["packages"][0]["converted"]
 
 

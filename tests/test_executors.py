@@ -51,7 +51,7 @@ def results(zoo: Path) -> dict[str, Any]:
     for path in sorted(zoo.glob("*/tidl/package.json")):
         package = json.loads(path.read_text())
         files = {k: v for k, v in package["files"].items() if k != "README.md"}  # README names the zoo folder
-        out[str(path.parent.relative_to(zoo))] = (files, package["complete"])
+        out[str(path.parent.relative_to(zoo))] = (files, package["ready_to_import"])
     return out
 
 

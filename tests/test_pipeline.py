@@ -149,7 +149,7 @@ def test_a_new_deployer_is_its_own_entry_in_the_table(
         (folder / "model.onnx").write_bytes(model.read_bytes())
         record = {
             "files": {"model.onnx": file_checksum(folder / "model.onnx")},
-            "complete": True,
+            "ready_to_import": True,
             "stage_key": job.stage_key,
         }
         write_json(folder / "package.json", record)

@@ -11,16 +11,16 @@ from __future__ import annotations
 import json
 import shlex
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
 import pytest
 
 import standins
-from conftest import FileServer
+from conftest import FileServer, write_recipe
 from test_convert import again, make_images, mobilenet_tgz, real_recipe, serve_source
 from test_detection import r34_recipe, tiny_ssd, zoo
+from test_run import zoo_run
 from zookit.data import default_images, image_files
 from zookit.deploy.tidl.protos import Fields, build_message_class
 
@@ -281,13 +281,13 @@ def test_runtime_options_carry_what_tis_compile_step_requires(
     options = json.loads((folder / "runtime_options.json").read_text())
     assert "tidl_tools_path" not in options  # unknown: said so, not filled with a guess
     package = first["packages"][0]
-    assert package["tidl_tools_path"] is None and "tidl_tools_path" in package["notes"][0]
-    assert "`tidl_tools_path` is not set" in (folder / "README.md").read_text()
+    assert package["tools_path"] is None and "tidl_tools_path" in package["missing"][0]
+    assert "**Not ready to import**" in (folder / "README.md").read_text()
     assert options["artifacts_folder"] == "artifacts"
     assert (folder / "artifacts").is_dir() and not list((folder / "artifacts").iterdir())  # exists, empty
     assert (folder / options["object_detection:meta_layers_names_list"]).is_file()  # relative to the package
     assert options["object_detection:meta_arch_type"] == 3
-    assert options["accuracy_level"] in (0, 1, 9) and options["debug_level"] == 0
+    assert options["accuracy_level"] in TI_ACCURACY_LEVELS and options["debug_level"] == 0
     assert options["advanced_options:add_data_convert_ops"] == 3
     assert options["advanced_options:quantization_scale_type"] == 0  # a float model
 
@@ -295,7 +295,7 @@ def test_runtime_options_carry_what_tis_compile_step_requires(
     code, result = again(tmp_path, capsys, "tidl", "resnet34_ssd1200")
     assert code == 0
     options = json.loads((folder / "runtime_options.json").read_text())
-    assert options["tidl_tools_path"] == str(tools.resolve()) and not result["packages"][0]["notes"]
+    assert options["tidl_tools_path"] == str(tools.resolve()) and result["packages"][0]["ready_to_import"]
     from zookit.__main__ import main
 
     assert (
@@ -303,25 +303,6 @@ def test_runtime_options_carry_what_tis_compile_step_requires(
         == 2
     )
     assert "--tidl-tools" in capsys.readouterr().err
-
-
-def test_accuracy_level_outside_tis_values_is_a_recipe_error() -> None:
-    from zookit.errors import RecipeError
-    from zookit.recipe import parse_recipe
-
-    doc = real_recipe("mobilenet_v1")
-    doc["tidl"]["accuracy_level"] = 2
-    with pytest.raises(RecipeError, match=r"tidl\.accuracy_level: Input should be 0, 1 or 9"):
-        parse_recipe(doc, "recipes/mobilenet_v1.yaml")
-
-
-def test_prequantized_tflite_target_gets_tis_prequantized_scale_type() -> None:
-    from zookit.deploy.tidl.package import runtime_options
-    from zookit.recipe import parse_recipe
-
-    recipe = parse_recipe(real_recipe("mobilenet_v1"), "r")
-    manifest = SimpleNamespace(target={"format": "tflite", "quantization": "int8"})  # what it reads
-    assert runtime_options(recipe, manifest, None, 0)["advanced_options:quantization_scale_type"] == 3
 
 
 # --- 5. preprocessing: the shorter side, not a square stretch --------------------------------------
@@ -529,3 +510,221 @@ def test_broken_calibration_images_are_refused(
         assert code != 0
         assert name in result["packages"][0]["error"] and "cannot decode" in result["packages"][0]["error"]
         assert (folder / "package.json").read_text() == before  # the complete package was kept as it was
+
+
+# --- issue #19: the written files against TI's option values -------------------------------------------
+# Copied from TI's files (the oracle; nothing here is read from zookit):
+# edgeai-tidl-tools 11_00_06_00 examples/osrt_python/README.md ("README" below)
+TI_ACCURACY_LEVELS = {0, 1, 2, 9}  # README:125
+TI_SCALE_TYPE_TFLITE_PREQUANTIZED = 3  # README:195
+TI_DATA_CONVERT = {0, 1, 2, 3}  # README:199
+# README:141: TFLite models take "registration code as specified in tflite builtin ops" (TensorFlow r2.3
+# tensorflow/lite/builtin_ops.h: kTfLiteBuiltinAveragePool2d = 1, kTfLiteBuiltinConcatenation = 2,
+# kTfLiteBuiltinMean = 40), e.g. "1, 2"; README:142: ONNX models take the operator name ("MaxPool").
+TI_TFLITE_CODES = {"AVERAGE_POOL_2D": 1, "CONCATENATION": 2, "MEAN": 40}
+# examples/jupyter_notebooks/colab/tidlrt_tools.ipynb lines 175 and 252-254: the four helpers inside tidl_tools
+TI_LEGACY_TOOLS = {
+    "tidlStatsTool": "PC_dsp_test_dl_algo.out",
+    "perfSimTool": "ti_cnnperfsim.out",
+    "graphVizTool": "tidl_graphVisualiser.out",
+    "perfSimConfig": "device_config.cfg",
+}
+# TIDL 08_06_00_10 tidl_runtimes_import_common.cpp: accuracy_level -> calibrationOption (TIDL_readInterfaceOptions
+# valid_calibs {"0": 64, "1": 7}; 9 from TIDL_derivedInterfaceOptions with TI's default advanced options,
+# README:186-189 activation_clipping 1, weight_clipping 1, bias_calibration 1, channel_wise_quantization 0, and
+# bias_clipping 0, weighted 1, 2, 4, 8, 64); 2 has no published value.
+TI_CALIBRATION_OPTION = {0: 64, 1: 7, 9: 1 * 1 + 1 * 2 + 1 * 4 + 0 * 8 + 0 * 64}
+
+
+def ti_comma_list(value: str) -> list[str]:
+    """TI's reading of a comma-separated option (TIDL_readCommaSeparatedString: split on ',', spaces removed)."""
+    return [token.replace(" ", "") for token in value.split(",")]
+
+
+def mobilenet(
+    server: FileServer, tmp_path: Path, targets: tuple[str, ...] = ("tflite-float32",), **tidl: Any
+) -> dict[str, Any]:
+    """The MobileNet recipe on a small stand-in, with only ``targets`` and the ``tidl`` settings changed."""
+    doc = real_recipe("mobilenet_v1")
+    frozen = standins.mobilenet_like(tmp_path / "m.pb")
+    serve_source(doc, server, "mobilenet_v1_1.0_224.tgz", mobilenet_tgz(frozen, b"i\n"))
+    doc["targets"] = [t for t in doc["targets"] if t["name"] in targets]
+    doc["tidl"].update(tidl)
+    return doc
+
+
+def written(tmp_path: Path, name: str) -> tuple[dict[str, Any], dict[str, list[str]], dict[str, Any]]:
+    """runtime_options.json, the import config (as TI's parser reads it) and package.json of a package."""
+    folder = tmp_path / "zoo" / name / "tidl"
+    return (
+        json.loads((folder / "runtime_options.json").read_text()),
+        ti_config(folder / f"tidl_import_{name}.txt"),
+        json.loads((folder / "package.json").read_text()),
+    )
+
+
+def test_19_2_accuracy_level_2_is_taken_and_written(
+    server: FileServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from zookit.errors import RecipeError
+    from zookit.recipe import parse_recipe
+
+    result = zoo(tmp_path, [mobilenet(server, tmp_path, accuracy_level=2)], capsys, "tidl")
+    assert result["exit"] == 0, result
+    options, config, package = written(tmp_path, "mobilenet_v1")
+    assert options["accuracy_level"] == 2 and options["accuracy_level"] in TI_ACCURACY_LEVELS
+    # no published calibrationOption for 2: none is guessed, and the package says what that means
+    assert 2 not in TI_CALIBRATION_OPTION and "calibrationOption" not in config
+    assert "11.0" in package["notes"][0] and "calibrationOption" in package["notes"][0]
+    doc = real_recipe("mobilenet_v1")
+    doc["tidl"]["accuracy_level"] = 3  # not one of TI's
+    with pytest.raises(RecipeError, match=r"tidl\.accuracy_level: Input should be 0, 1, 2 or 9"):
+        parse_recipe(doc, "recipes/mobilenet_v1.yaml")
+
+
+def test_19_3_deny_list_holds_tflite_codes_for_tflite_and_operator_names_for_onnx(
+    server: FileServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    denied = ["AVERAGE_POOL_2D", "CONCATENATION", "MEAN"]
+    result = zoo(tmp_path / "t", [mobilenet(server, tmp_path, deny_list_layer_types=denied)], capsys, "tidl")
+    assert result["exit"] == 0, result
+    value = written(tmp_path / "t", "mobilenet_v1")[0]["deny_list:layer_type"]
+    assert value == "1, 2, 40"  # the form of TI's example, "1, 2"
+    assert [int(code) for code in ti_comma_list(value)] == [TI_TFLITE_CODES[n] for n in denied]
+
+    r34 = r34_recipe(server, tmp_path)
+    r34["tidl"]["deny_list_layer_types"] = ["MaxPool", "Concat"]
+    result = zoo(tmp_path / "o", [r34], capsys, "tidl")
+    assert result["exit"] == 0, result
+    value = written(tmp_path / "o", "resnet34_ssd1200")[0]["deny_list:layer_type"]
+    assert ti_comma_list(value) == ["MaxPool", "Concat"]
+
+
+def test_19_3_deny_list_names_outside_the_targets_operator_set_are_recipe_errors() -> None:
+    from zookit.errors import RecipeError
+    from zookit.recipe import parse_recipe
+
+    doc = real_recipe("mobilenet_v1")  # tidl.target tflite-float32
+    doc["tidl"]["deny_list_layer_types"] = ["MEAN", "MaxPool"]
+    with pytest.raises(RecipeError) as tflite:
+        parse_recipe(doc, "recipes/mobilenet_v1.yaml")
+    assert str(tflite.value).count("tidl.deny_list_layer_types") == 1
+    assert "recipes/mobilenet_v1.yaml" in str(tflite.value)
+    assert "tidl.deny_list_layer_types[1]: 'MaxPool' is not a TFLite builtin operator" in str(tflite.value)
+    assert "did you mean 'MAX_POOL_2D'?" in str(tflite.value)
+    doc["tidl"].update(target="onnx", deny_list_layer_types=["maxpool"])
+    with pytest.raises(
+        RecipeError, match=r"\[0\]: 'maxpool' is not an ONNX operator type.*did you mean 'MaxPool'"
+    ):
+        parse_recipe(doc, "recipes/mobilenet_v1.yaml")
+
+
+def test_19_4_prequantized_tflite_gets_scale_type_3_without_data_conversion(
+    server: FileServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    doc = mobilenet(server, tmp_path, ("tflite-float32", "tflite-int8"), target="tflite-int8")
+    doc["targets"][1]["tolerance"]["top1_agreement"] = 0.0  # random weights: top-1 is noise (test_convert)
+    result = zoo(tmp_path, [doc], capsys, "tidl")
+    assert result["exit"] == 0, result
+    options = written(tmp_path, "mobilenet_v1")[0]
+    assert options["advanced_options:quantization_scale_type"] == TI_SCALE_TYPE_TFLITE_PREQUANTIZED
+    # TI's rule, examples/osrt_python/common_utils.py:90-91: scale type 3 -> data_convert = 0
+    assert options["advanced_options:add_data_convert_ops"] == 0
+
+    doc["tidl"]["target"] = "tflite-float32"  # the float model keeps TI's default of that file (line 88: 3)
+    write_recipe(tmp_path / "recipes", doc)
+    code, result = again(tmp_path, capsys, "tidl", "mobilenet_v1")
+    assert code == 0, result
+    options = written(tmp_path, "mobilenet_v1")[0]
+    assert options["advanced_options:quantization_scale_type"] == 0
+    assert options["advanced_options:add_data_convert_ops"] == 3 and 3 in TI_DATA_CONVERT
+
+
+def test_19_5_the_import_configs_output_folder_exists(
+    server: FileServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    result = zoo(tmp_path, [tiny_ssd(tmp_path, server)], capsys, "tidl")
+    assert result["exit"] == 0, result
+    folder = tmp_path / "zoo" / "ssd_mobilenet_v1" / "tidl"
+    config = ti_config(folder / "tidl_import_ssd_mobilenet_v1.txt")
+    # TI's import tool opens these for writing and makes no folder (TI's notebook makes it first, line 124)
+    for key in ("outputNetFile", "outputParamsFile"):
+        (value,) = config[key]
+        assert (folder / value).parent.is_dir(), key
+    for key in ("inputNetFile", "inData", "metaLayersNamesList"):  # what it reads is there
+        assert (folder / config[key][0]).is_file(), key
+
+
+def test_19_6_legacy_config_names_tis_tools_and_calibrates_as_the_runtime_options(
+    server: FileServer, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("TIDL_TOOLS_PATH", raising=False)
+    tools = tmp_path / "tidl_tools"
+    tools.mkdir()
+    doc = mobilenet(server, tmp_path)
+    assert zoo(tmp_path, [doc], capsys, "tidl", "--tidl-tools", str(tools))["exit"] == 0
+    options, config, _ = written(tmp_path, "mobilenet_v1")
+    for key, name in TI_LEGACY_TOOLS.items():
+        assert config[key] == [str(tools.resolve() / name)], key
+    assert options["tidl_tools_path"] == str(tools.resolve())
+    for level in (1, 0, 9):
+        doc["tidl"]["accuracy_level"] = level
+        write_recipe(tmp_path / "recipes", doc)
+        code, result = again(tmp_path, capsys, "tidl", "mobilenet_v1")
+        assert code == 0 and not result["packages"][0]["converted"], result
+        options, config, _ = written(tmp_path, "mobilenet_v1")
+        assert options["accuracy_level"] == level
+        assert config["calibrationOption"] == [str(TI_CALIBRATION_OPTION[level])], level
+        # TIDL_runtimesPostProcessNet: the same frames and iterations as the runtime options
+        assert config["numFramesBiasCalibration"] == [str(options["advanced_options:calibration_frames"])]
+        assert config["biasCalibrationIterations"] == [
+            str(options["advanced_options:calibration_iterations"])
+        ]
+        assert config["tidlStatsTool"] == [str(tools.resolve() / "PC_dsp_test_dl_algo.out")]  # kept
+
+
+def test_19_7_without_the_tools_folder_the_package_is_not_ready_and_says_how_to_fill_it_in(
+    server: FileServer, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from zookit.__main__ import main
+
+    monkeypatch.delenv("TIDL_TOOLS_PATH", raising=False)
+    first = zoo(tmp_path, [mobilenet(server, tmp_path)], capsys, "tidl")
+    assert first["exit"] == 0, first
+    options, config, package = written(tmp_path, "mobilenet_v1")
+    assert "tidl_tools_path" not in options and not set(TI_LEGACY_TOOLS) & set(config)
+    assert "complete" not in package  # one meaning: ready_to_import
+    assert package["ready_to_import"] is False and len(package["missing"]) == 1
+    assert "tidl_tools_path" in package["missing"][0]
+    assert "`zoo tidl mobilenet_v1 --tidl-tools DIR`" in package["missing"][0]
+    assert first["packages"][0]["missing"] == package["missing"]  # zoo tidl --json says the same
+    argv = [
+        "--recipes",
+        str(tmp_path / "recipes"),
+        "tidl",
+        "mobilenet_v1",
+        "--zoo-dir",
+        str(tmp_path / "zoo"),
+    ]
+    assert main(argv) == 0
+    assert f"not ready to import: {package['missing'][0]}" in capsys.readouterr().err
+
+    model = tmp_path / "zoo" / "mobilenet_v1" / "tflite-float32" / "mobilenet_v1.tflite"
+    converted = (model.stat().st_mtime_ns, model.read_bytes())
+    tools = tmp_path / "tidl_tools"
+    tools.mkdir()
+    code, result = again(tmp_path, capsys, "tidl", "mobilenet_v1", "--tidl-tools", str(tools))
+    assert code == 0 and not result["packages"][0]["converted"], result
+    assert (model.stat().st_mtime_ns, model.read_bytes()) == converted  # the target was not converted again
+    options, config, package = written(tmp_path, "mobilenet_v1")
+    assert options["tidl_tools_path"] == str(tools.resolve())
+    assert config["perfSimConfig"] == [str(tools.resolve() / TI_LEGACY_TOOLS["perfSimConfig"])]
+    assert package["ready_to_import"] is True and package["missing"] == []
+
+    # a run without the flag keeps the folder the package was written with: nothing is redone
+    code, report, err = zoo_run(tmp_path)  # a zoo process: run's display needs real file descriptors
+    assert code == 0, err
+    stages = {s["stage"]: s for s in report["models"][0]["stages"]}
+    assert {s["status"] for s in stages.values()} == {"skipped"}, stages
+    assert stages["tidl"]["detail"]["ready_to_import"] is True and stages["tidl"]["detail"]["missing"] == []
+    assert written(tmp_path, "mobilenet_v1")[0]["tidl_tools_path"] == str(tools.resolve())

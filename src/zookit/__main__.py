@@ -305,7 +305,7 @@ def cmd_tidl(args: argparse.Namespace) -> int:
         for f in bad:
             print(f"  warning: {f['op']} at {f['node']}: {f['reason']}", file=sys.stderr)
         for missing in row["missing"]:
-            print(f"  incomplete: {missing}", file=sys.stderr)
+            print(f"  not ready to import: {missing}", file=sys.stderr)
         for note in row["notes"]:
             print(f"  note: {note}", file=sys.stderr)
     failed = sum(1 for r in rows if r["status"] != "ok")
@@ -417,6 +417,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         for r in failed:  # the whole first error of each failed model: the table only has room for a line
             first = next(s for s in r.stages if s.status == "failed")
             print(f"error: {r.model}: {first.stage}: {first.error}", file=sys.stderr)
+        for r in results:  # what a package lacks before its toolchain can import it (package.json `missing`)
+            for s in r.stages:
+                for missing in s.detail.get("missing") or []:
+                    print(f"not ready to import: {r.model}: {s.stage}: {missing}", file=sys.stderr)
         print(f"{len(results) - len(failed)} model(s) ok, {len(failed)} failed in {report['seconds']:.1f}s")
     return 1 if failed else 0
 
@@ -651,7 +655,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--tidl-tools",
         metavar="DIR",
-        help="TI's tidl_tools folder, written into runtime_options.json (default: $TIDL_TOOLS_PATH)",
+        help="TI's tidl_tools folder, written into runtime_options.json and the import config "
+        "(default: $TIDL_TOOLS_PATH, else the folder the package was written with)",
     )
     p.add_argument("--json", action="store_true", help="print a JSON result on stdout")
 
@@ -681,7 +686,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--tidl-tools",
         metavar="DIR",
-        help="TI's tidl_tools folder, written into runtime_options.json (default: $TIDL_TOOLS_PATH)",
+        help="TI's tidl_tools folder, written into runtime_options.json and the import config "
+        "(default: $TIDL_TOOLS_PATH, else the folder the package was written with)",
     )
     p.add_argument(
         "--scheduler",

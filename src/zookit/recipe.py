@@ -26,6 +26,7 @@ from zookit.errors import RecipeError, UsageError
 from zookit.hashes import normalize_checksum
 from zookit.recipe_files import ParsedCache, read_document
 from zookit.recipe_mcu import Mcu, Sample, mcu_problems
+from zookit.recipe_tidl import Tidl, tidl_problems
 
 RECIPE_SUFFIXES = (".yaml", ".yml")
 _NAME = re.compile(r"[a-z0-9][a-z0-9_.\-]*")  # matched whole (fullmatch: no trailing newline slips by)
@@ -432,25 +433,6 @@ class Detection(_Model):
         return self
 
 
-# --- TIDL ----------------------------------------------------------------------------------------
-
-
-class Tidl(_Model):
-    target: Name = Field(description="The recipe target whose file TIDL imports.")
-    tensor_bits: Literal[8, 16] = 8
-    accuracy_level: Literal[0, 1, 9] = Field(
-        1,
-        description="TI's calibration accuracy level: 0 basic, 1 advanced bias calibration, 9 user-defined "
-        "(TI's compile step rejects every other value).",
-    )
-    calibration_frames: PositiveInt = 20
-    calibration_iterations: PositiveInt = 50
-    post_proc_type: Literal["none", "classification", "detection", "segmentation"] = "none"
-    meta_arch_type: Annotated[int, Field(ge=-1, le=9)] | None = None
-    deny_list_layer_types: list[str] = Field(default_factory=list)
-    label_offset: int = 0
-
-
 # --- the recipe ----------------------------------------------------------------------------------
 
 
@@ -510,11 +492,7 @@ class Recipe(_Model):
                 problems.append(
                     f"targets[{i}].postprocess: custom_ops must allow and list TFLite_Detection_PostProcess"
                 )
-        if self.tidl and self.tidl.target not in {t.name for t in self.targets}:
-            problems.append(
-                f"tidl.target: {self.tidl.target!r} is not one of the targets "
-                f"({', '.join(t.name for t in self.targets)})"
-            )
+        problems += tidl_problems(self)
         if problems:
             raise ValueError("; ".join(problems))
         return self

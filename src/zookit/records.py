@@ -144,8 +144,23 @@ class Package:
         return files
 
     @property
-    def complete(self) -> bool:
-        return bool(self.data.get("complete"))
+    def ready_to_import(self) -> bool:
+        """The device toolchain can import the package as it is (else ``missing`` says what it lacks)."""
+        return bool(self.data.get("ready_to_import"))
+
+    @property
+    def missing(self) -> list[str]:
+        return list(self.data.get("missing") or [])
+
+    @property
+    def tools(self) -> Path | None:
+        """The deployer's tool folder the package was written with, while it is still a folder."""
+        path = self.data.get("tools_path")
+        return Path(path) if isinstance(path, str) and Path(path).is_dir() else None
+
+    def summary(self) -> dict[str, Any]:
+        """The figures of the package that `zoo run` reports."""
+        return {"files": len(self.files), "ready_to_import": self.ready_to_import, "missing": self.missing}
 
     def stale_because(self, key: str, calibration_images: Path | None, folder: Path) -> str | None:
         """Why this package must be made again under ``key``, or None when it is current."""

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from zookit.recipe import Recipe
-from zookit.records import Manifest
+from zookit.records import Manifest, Package
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,7 @@ class DeployJob:
 
 
 def _package_figures(record: dict[str, Any]) -> dict[str, Any]:
-    return {"files": len(record["files"]), "complete": record["complete"]}
+    return Package(record).summary()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -51,6 +51,9 @@ class Deployer:
     # the images (or samples) the package is made with, from the run's options; None: the shipped set
     images: Callable[[Any], Path | None] = lambda options: options.calibration_images
     figures: Callable[[dict[str, Any]], dict[str, Any]] = _package_figures  # its record, for the report
+    # the package format, part of the key: raised when the deployer writes its package differently, so
+    # packages written before are written again
+    version: int = 1
 
     def target_names(self, recipe: Recipe) -> list[str]:
         if self.targets is not None:
@@ -114,6 +117,7 @@ DEPLOYERS: dict[str, Deployer] = {
         reads=_tidl_reads,
         build=_tidl_build,
         tools=lambda options: options.tidl_tools,
+        version=2,  # 2: ready_to_import/missing, TFLite deny-list codes, legacy calibration and tool keys
     ),
     # TensorFlow Lite Micro: every TFLite target with c_array: true (extra [mcu]: tflite-micro)
     "tflm": Deployer(

@@ -8,7 +8,8 @@ whether its result in the zoo is current for the key (and if not, why), and runs
                       settings, the fetched files' checksums and the tool versions; the images are
                       compared apart (a run naming none keeps results made with the user's images)
     <deployer>        reads the recipe facts the deployer names, the converted target's checksum, the
-                      deployer's tool folder and the tool versions; the calibration images apart
+                      deployer's tool folder (the run's, else the one its package records), the
+                      package format and the tool versions; the calibration images apart
                       (a per-target deployer, such as tflm: one stage <deployer>:<target> each)
 
 Preparing the source (load, trim, reference runner) is shared in memory by the targets of one model
@@ -243,16 +244,26 @@ def deploy_stage(name: str, target: str | None = None) -> Stage:
     def record(work: ModelWork) -> Package | None:
         return Package.load(folder(work), f"{name}.json" if per_target else Package.FILE)
 
+    def tools(work: ModelWork) -> Path | None:
+        """The deployer's tool folder: the run's, else the one the package was written with (while it is
+        still a folder), so a folder given once (`zoo tidl --tidl-tools DIR`) stays filled in."""
+        given = deployer.tools(work.options)
+        if given is not None:
+            return given
+        package = record(work)
+        return package.tools if package else None
+
     def key(work: ModelWork) -> str:
         manifest = current_target(work, name, target_name(work))
-        tools = deployer.tools(work.options)
+        tool_folder = tools(work)
         return digest(
             {
                 "stage": name,
                 **({"target": target_name(work)} if per_target else {}),
+                "format": deployer.version,
                 "recipe": deployer.reads(work.recipe),
                 "model": manifest.output.checksum if manifest else None,
-                "tools": str(tools) if tools else None,
+                "tools": str(tool_folder) if tool_folder else None,
                 "versions": tool_versions(),
             }
         )
@@ -278,7 +289,7 @@ def deploy_stage(name: str, target: str | None = None) -> Stage:
             manifest,
             deployer.images(work.options) or default_images(),
             stage_key=key,
-            tools=deployer.tools(work.options),
+            tools=tools(work),
             strict=work.options.strict,
             prepared=work.prepared,
         )

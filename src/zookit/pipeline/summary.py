@@ -17,7 +17,7 @@ SHOWN = {
     "ref_max_step": "max step",
     "ref_max_abs": "max abs",
     "files": "files",
-    "complete": "complete",
+    "ready_to_import": "ready_to_import",
 }
 
 
