@@ -153,7 +153,7 @@ def test_inspect_hostile_paths(tmp_path: Path) -> None:
     assert code == 1 and "empty" in err
     for name, data in (("junk.onnx", b"hello"), ("junk.tflite", os.urandom(300)), ("junk.pb", b"\x0a\x05")):
         (tmp_path / name).write_bytes(data)
-        code, out, err = zoo("inspect", str(tmp_path / name))
+        code, _, err = zoo("inspect", str(tmp_path / name))
         assert code == 1 and name in err and len(err.strip().splitlines()) == 1, err
     (tmp_path / "junk.h5").write_bytes(b"\x89HDF\r\n\x1a\n" + b"\0" * 100)
     code, _, err = zoo("inspect", str(tmp_path / "junk.h5"))
