@@ -146,10 +146,10 @@ def test_inspect_hostile_paths(tmp_path: Path) -> None:
     assert code == 2 and "saved_model.pb" in err and len(err.splitlines()) == 1
     fifo = tmp_path / "pipe.onnx"
     os.mkfifo(fifo)
-    code, out, err = zoo("inspect", str(fifo))  # must not block reading a pipe
+    code, _, err = zoo("inspect", str(fifo))  # must not block reading a pipe
     assert code == 2 and "not a regular file" in err
     (tmp_path / "empty.onnx").write_bytes(b"")
-    code, out, err = zoo("inspect", str(tmp_path / "empty.onnx"))
+    code, _, err = zoo("inspect", str(tmp_path / "empty.onnx"))
     assert code == 1 and "empty" in err
     for name, data in (("junk.onnx", b"hello"), ("junk.tflite", os.urandom(300)), ("junk.pb", b"\x0a\x05")):
         (tmp_path / name).write_bytes(data)
