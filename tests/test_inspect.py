@@ -142,7 +142,7 @@ def test_inspect_real_files_when_present() -> None:
 
 def test_inspect_hostile_paths(tmp_path: Path) -> None:
     assert zoo("inspect", "a\0b")[0] == 2
-    code, out, err = zoo("inspect", str(tmp_path))
+    code, _, err = zoo("inspect", str(tmp_path))
     assert code == 2 and "saved_model.pb" in err and len(err.splitlines()) == 1
     fifo = tmp_path / "pipe.onnx"
     os.mkfifo(fifo)
