@@ -171,7 +171,9 @@ def test_tidl_all_four_recipes_from_standins(
         assert (folder / "README.md").read_text().startswith(f"# TIDL import package: {name}")
         off = [(f["op"], f["reason"]) for f in package["check"] if not f["accelerated"]]
         if name == "resnet50_v1":  # the stand-in's first convolution is 7x7 at stride 4 (TI: 11x11 only)
-            assert off == [("CONV_2D", "CONV_2D runs on TIDL at stride 4 only with an 11x11 kernel (kernel 7x7)")]
+            assert off == [
+                ("CONV_2D", "CONV_2D runs on TIDL at stride 4 only with an 11x11 kernel (kernel 7x7)")
+            ]
         else:
             assert not off, package["check"]
     assert import_config(root / "mobilenet_v1" / "tidl" / "tidl_import_mobilenet_v1.txt")["inWidth"] == "224"

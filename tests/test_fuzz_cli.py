@@ -157,6 +157,8 @@ COMMANDS = [
     "run",
     "clean",
     "check",
+    "inspect",
+    "new",
 ]
 
 
@@ -208,6 +210,7 @@ def argv_strategy(world: dict[str, Any]) -> st.SearchStrategy[list[str]]:
             "--quant",
             "--report",
             "--recipes",
+            "--from",
             "--bogus",
             "-x",
         ]
@@ -233,6 +236,7 @@ def argv_strategy(world: dict[str, Any]) -> st.SearchStrategy[list[str]]:
         "--deadline": numbers,
         "--target": st.sampled_from(["tflite-float32", "onnx", "nope", ""]),
         "--quant": st.sampled_from(["int8", "float16", "dynamic", "none", "bogus"]),
+        "--from": st.sampled_from([*paths, "http://127.0.0.1:9/m.onnx", "ftp://x/m.onnx"]),
     }
     pair = st.sampled_from(sorted(valued)).flatmap(lambda o: st.tuples(st.just(o), valued[o]))
     flags = st.sampled_from(["--all", "--json", "--strict", "--force", "--offline", "--require-hashes", "-v"])
@@ -276,6 +280,8 @@ def test_generated_argument_lists_never_show_a_traceback(world: dict[str, Any]) 
 FOUND_BY_HUNTS = [
     ["validate", "\x00"],  # ValueError: embedded null byte (issue #24 point 9)
     ["check", "\x00"],
+    ["inspect", "\x00"],
+    ["new", "ok", "--from", "\x00"],
     ["validate", "ok.yaml", "\x00x"],
 ]
 

@@ -18,7 +18,17 @@ from pathlib import Path
 from typing import Any
 
 from zookit import __version__
-from zookit.cli import check, existing_dir, folder_arg, path_arg, positive_float, positive_int
+from zookit.cli import (
+    check,
+    existing_dir,
+    folder_arg,
+    inspect,
+    new,
+    path_arg,
+    positive_float,
+    positive_int,
+    recipes,
+)
 from zookit.errors import RecipeError, UsageError, ZooError, describe_os_error, missing_dependency
 
 Handler = Callable[[argparse.Namespace], int]
@@ -75,81 +85,7 @@ def _book(args: argparse.Namespace) -> Any:
     return RecipeBook(recipes_dir(args.recipes) if args.recipes is not None else None)
 
 
-# --- list / show / validate / schema --------------------------------------------------------------
-
-
-def cmd_list(args: argparse.Namespace) -> int:
-    book = _book(args)
-    rows = [
-        {
-            "name": r.name,
-            "task": r.task,
-            "format": r.model.format,
-            "targets": [t.name for t in r.targets],
-            "description": r.description,
-        }
-        for r in book.recipes.values()
-    ]
-    rows.sort(key=lambda row: row["name"])
-    if args.json:
-        _print_json({"recipes": rows, "errors": {n: e.problems for n, e in book.errors.items()}})
-    else:
-        width = max((len(r["name"]) for r in rows), default=4)
-        for row in rows:
-            print(f"{row['name']:<{width}}  {row['task']:<14}  {row['format']:<15}  {row['description']}")
-    for err in book.errors.values():
-        print(f"error: {err}", file=sys.stderr)
-    return 2 if book.errors else 0
-
-
-def cmd_show(args: argparse.Namespace) -> int:
-    recipe = _book(args).get(args.name)
-    data = recipe.model_dump(mode="json", exclude_none=True)
-    if args.json:
-        _print_json(data)
-        return 0
-    print(f"{recipe.name}: {recipe.description}")
-    print(f"  task {recipe.task}, license {recipe.license}, model {recipe.model.format} {recipe.model.path}")
-    for s in recipe.sources:
-        size = f"{s.size} bytes" if s.size else "size unknown"
-        print(f"  source {s.file} ({size}, {s.checksum or 'UNPINNED: no published checksum'})")
-        for url in s.urls:
-            print(f"    {url}")
-        for m in s.members:
-            print(f"    member {m.path}" + (f" {m.checksum}" if m.checksum else ""))
-    for kind, specs in (("input", recipe.inputs), ("output", recipe.outputs)):
-        for t in specs:
-            print(f"  {kind} {t.name} {t.dtype}{t.shape}" + (f" {t.layout}" if t.layout else ""))
-    p = recipe.preprocessing
-    if p is None:
-        print("  preprocessing none: the inputs are not pictures (verified on seeded random data)")
-    else:
-        print(f"  preprocessing mean {p.mean} scale {p.scale} {p.channel_order} {p.layout}", end="")
-        print(
-            f" resize {p.resize} crop {p.crop}"
-            if p.resize or p.crop
-            else (f" size {list(p.size)}" if p.size else "")
-        )
-    for t_in in recipe.trim.inputs:
-        print(f"  trim: new input {t_in.name or t_in.tensor} {t_in.dtype}{t_in.shape} replaces {t_in.tensor}")
-    if recipe.trim.outputs:
-        print(f"  trim: outputs {', '.join(recipe.trim.outputs)}")
-    if recipe.custom_ops.allow:
-        print(f"  custom ops: {', '.join(recipe.custom_ops.ops) or 'allowed'}")
-    for t in recipe.targets:
-        extra = f" opset {t.opset}" if t.opset else ""
-        print(f"  target {t.name}: {t.format} {t.quantization}{extra}")
-    if recipe.tidl:
-        print(
-            f"  tidl: imports {recipe.tidl.target}, {recipe.tidl.tensor_bits}-bit, post-processing "
-            f"{recipe.tidl.post_proc_type}"
-            + (
-                f", meta_arch_type {recipe.tidl.meta_arch_type}"
-                if recipe.tidl.meta_arch_type is not None
-                else ""
-            )
-        )
-    return 0
+# --- validate / schema (list and show: cli/recipes.py) --------------------------------------------------------------
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -563,11 +499,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help="log more")
         return p
 
-    p = add("list", cmd_list, "list the models the recipes describe")
-    p.add_argument("--json", action="store_true", help="print JSON")
-    p = add("show", cmd_show, "print a recipe's facts")
-    p.add_argument("name")
-    p.add_argument("--json", action="store_true", help="print the whole recipe as JSON")
+    recipes.add_parser(add)
     p = add("validate", cmd_validate, "check recipe files; exits 2 on any problem")
     p.add_argument(
         "paths",
@@ -711,6 +643,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--cache", action="store_true", help="also empty the download cache")
 
     check.add_parser(add)
+    inspect.add_parser(add)
+    new.add_parser(add)
     return parser
 
 

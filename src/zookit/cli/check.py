@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 from typing import Any
 
 from zookit.cli import path_arg
@@ -25,9 +24,10 @@ def add_parser(add: Any) -> None:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from zookit.deploy.tidl.check import ARM, inventory, summary
+    from zookit.api import check
+    from zookit.deploy.tidl.check import ARM, summary
 
-    nodes = inventory(Path(args.model))
+    nodes = check(args.model)
     operators = summary(nodes)
     off = [f for f in nodes if f.where == ARM]
     if args.json:
