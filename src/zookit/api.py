@@ -54,17 +54,9 @@ def _path(value: PathLike | None) -> Path | None:
 def recipe_folder(value: PathLike | None) -> Path:
     """A recipe folder: a path, a shipped zoo's name (``mlperf-inference``, ``mlperf-tiny``, also spelt
     with ``_``), or None for ``$ZOO_RECIPES`` / the MLPerf inference recipes."""
-    from zookit.recipe import SHIPPED_ZOOS, default_recipes_dir, recipes_dir
+    from zookit.recipe import default_recipes_dir, recipes_dir
 
-    if value is None:
-        return default_recipes_dir()
-    text = os.fspath(value)
-    if "\0" in text:
-        raise UsageError("a path cannot hold a NUL character")
-    shipped = text.replace("_", "-")
-    if shipped in SHIPPED_ZOOS and not Path(text).is_dir():
-        return recipes_dir(shipped)
-    return recipes_dir(text)
+    return default_recipes_dir() if value is None else recipes_dir(os.fspath(value))
 
 
 @dataclass
