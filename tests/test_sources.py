@@ -481,3 +481,24 @@ def test_the_shipped_image_set_is_listed_with_its_licenses() -> None:
         image = tf.io.decode_image(f.read_bytes(), channels=3)
         assert max(image.shape[:2]) <= 224 and f.stat().st_size < 40_000
     assert "public domain" in listing and "CC0" in listing
+
+
+def test_a_keras_recipe_with_the_wrong_input_shape_names_the_field(
+    server: FileServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A recipe whose input shape the model does not take: the field and both shapes, not Keras's
+    ValueError as an internal error (#24 point 3)."""
+    keras_classifier(tmp_path / "m.h5")
+    doc = minimal_recipe(
+        "kshape",
+        model={"format": "keras", "path": "m.h5"},
+        inputs=[{"name": "input_1", "shape": [1, 20, 20, 3], "value_range": [0.0, 1.0]}],
+        outputs=[{"name": "dense", "shape": [1, 4]}],
+    )
+    serve(server, doc, {"m.h5": ((tmp_path / "m.h5").read_bytes(), None)})
+    write_recipe(tmp_path / "recipes", doc)
+    code, out = run_all(tmp_path, capsys)
+    assert code == 1
+    (error,) = stage_errors(out)
+    assert "inputs[0].shape: the recipe says [1, 20, 20, 3], the model takes ['?', 16, 16, 3]" in error, error
+    assert "internal error" not in error

@@ -180,6 +180,9 @@ def _convert_or_verify(args: argparse.Namespace, verify_only: bool) -> int:
 
     zoo_dir = Path(args.zoo_dir) if args.zoo_dir else default_zoo_dir()
     recipes = _book(args).select(args.names, args.all)
+    for recipe in recipes:  # a target no selected recipe has is a usage error, before any work
+        for name in args.target or []:
+            recipe.target(name)
     images = _data(args, recipes) or default_images()
     rows = []
     for recipe in recipes:
@@ -282,6 +285,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         cache_dir=Cache(Path(args.cache_dir) if args.cache_dir else None).root.resolve(),
         # None: the shipped image set, and results made with the user's own images are kept
         images=_absolute(_data(args, recipes)),
+        samples=getattr(args, "samples", None) is not None,
         calibration_images=_absolute(_images(args.calibration_images, recipes, "--calibration-images")),
         tidl_tools=tools_path(Path(args.tidl_tools) if args.tidl_tools else None),
         force=args.force,
@@ -299,7 +303,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         def finished(result: ModelResult) -> None:
             results.append(result)
             text = ""
-            if result.log.strip():
+            # what the libraries printed (TensorFlow's logs and warnings): for a failure, or with -v
+            if result.log.strip() and (result.failed or args.verbose):
                 text = f"----- {result.model} -----\n{result.log.rstrip()}\n----- end {result.model} -----\n"
             done = sum(1 for s in result.stages if s.status == "done")
             failed = sum(1 for s in result.stages if s.status == "failed")
@@ -321,14 +326,8 @@ def cmd_run(args: argparse.Namespace) -> int:
                 with execution as running:
                     run_all(heaviest_first(recipes), options, running, finished)
             else:
-                from zookit.pipeline.run import run_model
-
-                os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-                for recipe in recipes:
-                    if display.live:  # the model's own output comes as one block, under the live lines
-                        finished(run_captured(recipe, options, display.stage))
-                    else:
-                        finished(run_model(recipe, options, display.stage))
+                for recipe in recipes:  # the model's own output is captured: shown for a failure, or with -v
+                    finished(run_captured(recipe, options, display.stage))
         except KeyboardInterrupt:
             left = [n for n in names if n not in {r.model for r in results}]
             clean_interrupted(left, options)
@@ -357,7 +356,10 @@ def cmd_run(args: argparse.Namespace) -> int:
             for s in r.stages:
                 for missing in s.detail.get("missing") or []:
                     print(f"not ready to import: {r.model}: {s.stage}: {missing}", file=sys.stderr)
+        ran = sum(1 for r in results for s in r.stages if s.status != "skipped")
         print(f"{len(results) - len(failed)} model(s) ok, {len(failed)} failed in {report['seconds']:.1f}s")
+        if not ran:
+            print("nothing changed: every stage was current")
     return 1 if failed else 0
 
 
@@ -666,6 +668,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("zoo: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader stopped reading (`zoo schema | head`): nothing went wrong here
+        _quiet_stdout()
+        return 0
     except ModuleNotFoundError as exc:
         print(f"zoo: {missing_dependency(exc)}", file=sys.stderr)
         return 2
@@ -682,8 +687,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
 
 
+def _quiet_stdout() -> None:
+    """Point stdout at /dev/null, so that the interpreter's last flush into a closed pipe says nothing."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+
+
 def entry() -> None:
-    sys.exit(main())
+    code = main()
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _quiet_stdout()
+    sys.exit(code)
 
 
 if __name__ == "__main__":

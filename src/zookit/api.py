@@ -269,6 +269,8 @@ class Zoo:
             zoo_dir=self.zoo_dir.resolve(),
             cache_dir=Cache(self.cache_dir).root.resolve(),
             images=pictures.resolve() if pictures else None,
+            # a folder for models none of which take pictures holds their samples
+            samples=pictures is not None and not any(r.takes_images for r in recipes),
             calibration_images=calibration.resolve() if calibration else None,
             tidl_tools=tools_path(_path(tidl_tools)),
             force=force,

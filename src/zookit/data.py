@@ -14,7 +14,7 @@ from zookit.libs import load
 from zookit.recipe import Preprocessing, Recipe
 
 log = logging.getLogger(__name__)
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")  # also in fsutil.DATA_SUFFIXES
 
 
 def default_images() -> Path:

@@ -62,12 +62,18 @@ def read_json(path: Path) -> Any:
         return None
 
 
+# what a stage reads from a data folder: pictures and samples (a SOURCES.md or a labels file beside them
+# is not data, and editing it redoes nothing)
+DATA_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".npy", ".npz")
+
+
 def folder_listing(folder: Path | None) -> list[list[Any]] | None:
-    """Names, sizes and modification times of a folder's files: what a stage reading it depends on."""
+    """Names, sizes and modification times of a data folder's pictures and samples: what a stage reading
+    it depends on."""
     if folder is None:
         return None
-    stats = ((p.name, p.stat()) for p in folder.iterdir() if p.is_file())
-    return sorted([name, st.st_size, st.st_mtime_ns] for name, st in stats)
+    files = (p for p in folder.iterdir() if p.suffix.lower() in DATA_SUFFIXES and p.is_file())
+    return sorted([p.name, st.st_size, st.st_mtime_ns] for p, st in ((p, p.stat()) for p in files))
 
 
 def remove(path: Path, ignore_errors: bool = False) -> None:

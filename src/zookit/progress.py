@@ -111,6 +111,7 @@ class RunDisplay:
         self.live = live
         self.finished = 0
         self._done: set[str] = set()
+        self._numbers: dict[str, int] = {}
         self._active: dict[str, tuple[str, float]] = {}
         self._lock = threading.Lock()
         self._drawn = 0
@@ -143,10 +144,11 @@ class RunDisplay:
             if model in self._done or self._stop.is_set():
                 return
             self._active[model] = (stage, time.monotonic())
+            number = self._numbers.setdefault(model, len(self._numbers) + 1)  # models by start, each once
             if self.live:
                 self._redraw()
             else:
-                print(f"[{self.finished + 1}/{self.total}] {model}: {stage}", file=self.stream, flush=True)
+                print(f"[{number}/{self.total}] {model}: {stage}", file=self.stream, flush=True)
 
     def done(self, model: str, text: str) -> None:
         """``model`` has finished; ``text`` (its output and status line) goes above the live block."""

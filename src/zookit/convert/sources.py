@@ -50,6 +50,7 @@ def keras_graph(path: Path, recipe: Recipe, where: str) -> Any:
     in_names = [node_name(t.name) for t in model.inputs]
     out_names = list(getattr(model, "output_names", None) or [node_name(t.name) for t in model.outputs])
     specs = _input_specs(recipe, in_names, out_names, where, "the Keras model")
+    _check_shapes(recipe, {n: t.shape for n, t in zip(in_names, model.inputs, strict=True)}, where)
 
     def call(*args: Any) -> dict[str, Any]:
         result = model(list(args) if len(args) > 1 else args[0], training=False)
@@ -120,6 +121,25 @@ def _input_specs(
         tf.TensorSpec([d if d > 0 else None for d in declared[n].shape], declared[n].dtype, name=n)
         for n in in_names
     ]
+
+
+def _check_shapes(recipe: Recipe, model_shapes: dict[str, Any], where: str) -> None:
+    """The recipe's input shapes against the model's (an open dimension takes any size): a recipe error
+    naming the field, not the framework's ValueError from deep inside the conversion."""
+    for i, spec in enumerate(recipe.inputs):
+        shape = model_shapes.get(node_name(spec.name))
+        if shape is None:
+            continue
+        dims = [None if d is None else int(d) for d in shape]
+        fits = len(dims) == len(spec.shape) and all(
+            m is None or r <= 0 or m == r for m, r in zip(dims, spec.shape, strict=False)
+        )
+        if not fits:
+            shown = [d if d is not None else "?" for d in dims]
+            raise ConversionError(
+                f"{where}: inputs[{i}].shape: the recipe says {list(spec.shape)}, the model takes {shown} "
+                f"(? = any size); set inputs[{i}].shape to the model's"
+            )
 
 
 def _freeze(function: Any, in_names: list[str], where: str) -> Any:

@@ -22,6 +22,7 @@ import time
 import traceback
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -113,13 +114,12 @@ def run_model(recipe: Recipe, options: RunOptions, on_stage: StageHook | None = 
                 fetch_failed = result.stages and result.stages[0].status == "failed"
                 if fetch_failed or (result.failed and not stage.name.startswith("convert:")):
                     break  # the fetch failed (nothing to convert), or a conversion the deployers need
-                if on_stage is not None:
-                    on_stage(recipe.name, stage.name)
                 entry = StageResult(stage.name, "done")
                 result.stages.append(entry)
                 stage_started = time.monotonic()
+                starting = partial(on_stage, recipe.name, stage.name) if on_stage is not None else None
                 try:
-                    entry.status, entry.detail, entry.seconds = run_stage(stage, work)
+                    entry.status, entry.detail, entry.seconds = run_stage(stage, work, starting)
                 except ZooError as exc:
                     entry.status, entry.error = "failed", str(exc)
                     entry.seconds = round(time.monotonic() - stage_started, 3)

@@ -42,6 +42,7 @@ class RunOptions:
     cache_dir: Path | None = None
     images: Path | None = None
     calibration_images: Path | None = None
+    samples: bool = False  # ``images`` holds samples (.npy) for models that take no pictures
     tidl_tools: Path | None = None
     force: bool = False
     offline: bool = False
@@ -69,7 +70,10 @@ class ModelWork:
 
     @property
     def images(self) -> Path | None:
-        return self.options.images or self.options.calibration_images
+        given = self.options.images or self.options.calibration_images
+        if given is not None and not self.recipe.takes_images and not self.options.samples:
+            return None  # pictures mean nothing to a model that takes none: its results stay current
+        return given
 
     def prepared(self) -> Any:
         if self._prepared is None:
@@ -195,7 +199,12 @@ def convert_stage(target: Target) -> Stage:
 
 def convert_detail(manifest: Manifest) -> dict[str, Any]:
     v = manifest.verification
-    detail: dict[str, Any] = {"size": manifest.output.size, "max_abs": manifest.worst_error}
+    outputs = v.get("outputs", {}).values()
+    detail: dict[str, Any] = {
+        "size": manifest.output.size,
+        "max_abs": manifest.worst_error,
+        "max_rel": max((o["max_rel"] for o in outputs if "max_rel" in o), default=None),
+    }
     if v.get("top1_agreement") is not None:
         detail["top1_agreement"] = v["top1_agreement"]
     if v.get("detections"):
@@ -203,7 +212,9 @@ def convert_detail(manifest: Manifest) -> dict[str, Any]:
     ref = v.get("reference")
     if ref:  # the upstream's own model (compare_with) on the same samples, shown beside the target's error
         detail["upstream"] = ref["file"]
-        detail["upstream_max_abs"] = max((o["max_abs"] for o in ref["upstream_error"].values()), default=None)
+        upstream = ref["upstream_error"].values()
+        detail["upstream_max_abs"] = max((o["max_abs"] for o in upstream), default=None)
+        detail["upstream_max_rel"] = max((o["max_rel"] for o in upstream if "max_rel" in o), default=None)
     if v.get("real"):
         detail["data"] = v["real"]["data"]
     return detail
@@ -323,13 +334,18 @@ def plan(recipe: Recipe, options: RunOptions) -> list[tuple[str, str | None]]:
     return out
 
 
-def run_stage(stage: Stage, work: ModelWork) -> tuple[str, dict[str, Any], float]:
-    """Run a stage unless it is current: (status "done"/"skipped", figures, seconds)."""
+def run_stage(
+    stage: Stage, work: ModelWork, starting: Callable[[], None] | None = None
+) -> tuple[str, dict[str, Any], float]:
+    """Run a stage unless it is current: (status "done"/"skipped", figures, seconds). ``starting`` is
+    called once the stage is known to run (progress shows work, not the stages that are current)."""
     started = time.monotonic()
     key = stage.key(work)
     if not work.options.force:
         reason, detail = stage.check(work, key)
         if reason is None:
             return "skipped", detail, 0.0
+    if starting is not None:
+        starting()
     detail = stage.run(work, key)
     return "done", detail, round(time.monotonic() - started, 3)

@@ -11,6 +11,7 @@ SHOWN = {
     "flash_bytes": "flash",
     "ops": "ops",
     "max_abs": "max_abs",
+    "max_rel": "max_rel",
     "top1_agreement": "top1_agreement",
     "detections_matched": "detections_matched",
     "ref_differing": "vs LiteRT ref: differing",
@@ -36,8 +37,8 @@ def figures_text(detail: dict[str, Any]) -> str:
         text = f"{label} {_number(value)}"
         if key in ("arena_bytes", "flash_bytes"):
             text += " B"
-        if key == "max_abs" and detail.get("upstream_max_abs") is not None:
-            text += f" (upstream {detail.get('upstream', 'model')}: {_number(detail['upstream_max_abs'])})"
+        if key in ("max_abs", "max_rel") and detail.get(f"upstream_{key}") is not None:
+            text += f" (upstream {detail.get('upstream', 'model')}: {_number(detail[f'upstream_{key}'])})"
         parts.append(text)
     data = detail.get("data")
     if data and data.startswith("random"):
