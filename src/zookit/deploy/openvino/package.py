@@ -165,7 +165,7 @@ def _quantize(job: DeployJob, model: Any) -> tuple[Any, dict[str, Any]]:
         model, [runtime.ordered_inputs(model, prepared.inputs, s, nchw) for s in data], settings.preset
     )
     if takes_pictures(recipe, prepared.inputs):
-        what = f"the pictures of {images}" if images else "seeded random data (testing only)"
+        what = str(images) if images else "seeded random data (testing only)"  # as tflite-int8 records it
     else:
         from zookit.convert.formats import _non_picture_calibration
 
