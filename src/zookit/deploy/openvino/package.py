@@ -11,7 +11,7 @@ Why the ONNX target and not ``openvino.convert_model`` on the TensorFlow/Keras s
 itself verified against the source, every shipped source (TF graph, Keras, SavedModel, ONNX) has one,
 the deployer imports no TensorFlow, and OpenVINO's ONNX reader took 0.5-1.4 s on the MLPerf Tiny
 models where reading the Keras files took 2-14 s (and failed on VWW's DepthwiseConv2D under Keras 3),
-with the same errors against the source (docs/openvino.md has the figures).
+with the same errors against the source (README.md, OpenVINO).
 """
 
 from __future__ import annotations
