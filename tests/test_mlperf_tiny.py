@@ -87,11 +87,32 @@ def test_mlperf_tiny_zoo_on_the_genuine_files(
             assert (
                 v["real"]["real_samples"] == real and v["real"]["data"] == f"32 random + {real} real samples"
             )
+    for name in MODELS:
+        check_openvino(tmp_path / "zoo" / name, name)
     kws = json.loads((tmp_path / "zoo" / "kws_dscnn" / "tflite-int8" / "tflm.json").read_text())
     assert kws["verification"]["top1"]["judged_on"] == "real_images"  # the real MFCC map decides
     ad = json.loads((tmp_path / "zoo" / "ad_autoencoder" / "tflite-int8" / "tflm.json").read_text())
     ref = ad["verification"]["reference"]
     assert ref["target_error_real"]["dense_9"]["max_abs"] <= ref["upstream_error_real"]["dense_9"]["max_abs"]
+
+
+def check_openvino(model: Path, name: str) -> None:
+    """Issue 23: the genuine model as OpenVINO IR, float and NNCF int8 on tflite-int8's calibration data
+    (the same count), verified against the source on the same samples, timed on this CPU."""
+    from test_openvino import check_openvino_record
+
+    record = json.loads((model / "openvino" / "package.json").read_text())
+    check_openvino_record(model / "openvino", record, name)
+    tflite = json.loads((model / "tflite-int8" / "manifest.json").read_text())
+    assert record["int8"]["calibration"]["subset_size"] == 64 == tflite["target"]["calibration_samples"]
+    assert record["int8"]["calibration"]["data"] == tflite["options"]["calibration"]
+    assert record["float"]["verification"]["samples"] == tflite["verification"]["samples"]
+    (figures,) = record["float"]["verification"]["outputs"].values()
+    assert figures["max_rel"] <= 1e-4, figures
+    side = record["int8_side_by_side"]
+    assert side["tflite_int8"]["max_abs"] == max(
+        o["max_abs"] for o in tflite["verification"]["outputs"].values()
+    )
 
 
 def check_tflm(folder: Path, manifest: dict[str, Any]) -> None:

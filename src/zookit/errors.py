@@ -70,6 +70,14 @@ def missing_dependency(exc: ModuleNotFoundError) -> str:
             "TFLite targets with c_array: true run under TensorFlow Lite Micro, which is not installed: "
             "install the 'mcu' extra (pip install 'zookit[mcu]', or pip install -e '.[mcu]' in a checkout)"
         )
+    from zookit.deploy import DEPLOYERS
+
+    for deployer, d in DEPLOYERS.items():
+        if name in d.packages and d.extra:
+            return (
+                f"the {deployer} deployer needs {name}, which is not installed: install the '{d.extra}' extra "
+                f"(pip install 'zookit[{d.extra}]', or pip install -e '.[{d.extra}]' in a checkout)"
+            )
     if name in ("dask", "distributed"):
         return (
             "--scheduler needs dask.distributed, which is not installed: install the 'dask' extra "

@@ -41,6 +41,17 @@ def temp_dir(parent: Path, prefix: str) -> Path:
     return path
 
 
+def swap_in(staging: Path, dest: Path) -> None:
+    """Replace the folder ``dest`` by ``staging`` (beside it) so that ``dest`` never holds a partial one."""
+    old = None
+    if dest.exists():
+        old = temp_dir(dest.parent, f".{dest.name}-old-")
+        os.replace(dest, old / dest.name)
+    os.replace(staging, dest)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
 def write_bytes(dest: Path, data: bytes) -> None:
     with atomic_path(dest) as tmp:
         tmp.write_bytes(data)

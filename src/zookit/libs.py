@@ -70,3 +70,14 @@ def tool_versions() -> dict[str, str]:
         with contextlib.suppress(metadata.PackageNotFoundError):
             out[name] = metadata.version(name)
     return out
+
+
+def package_versions(names: tuple[str, ...]) -> dict[str, str]:
+    """The installed versions of ``names`` (a deployer's own libraries; absent ones are left out)."""
+    from importlib import metadata
+
+    out = {}
+    for name in names:
+        with contextlib.suppress(metadata.PackageNotFoundError):
+            out[name] = metadata.version(name)
+    return out

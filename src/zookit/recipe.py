@@ -26,6 +26,7 @@ from zookit.errors import RecipeError, UsageError
 from zookit.hashes import normalize_checksum
 from zookit.recipe_files import ParsedCache, read_document
 from zookit.recipe_mcu import Mcu, Sample, mcu_problems
+from zookit.recipe_openvino import OpenVino, openvino_problems
 from zookit.recipe_tidl import Tidl, tidl_problems
 
 RECIPE_SUFFIXES = (".yaml", ".yml")
@@ -435,6 +436,10 @@ class Detection(_Model):
 
 # --- the recipe ----------------------------------------------------------------------------------
 
+# Marks a deployer's section: the conversion digest leaves it out (a new deployer's section needs no
+# other edit here than its field).
+DEPLOY: dict[str, Any] = {"deploy": True}
+
 
 class Recipe(_Model):
     """One model: where it comes from, what it computes, and how to make it target-ready."""
@@ -459,15 +464,23 @@ class Recipe(_Model):
     custom_ops: CustomOps = Field(default_factory=CustomOps)
     targets: list[Target] = Field(min_length=1)
     detection: Detection | None = None
-    tidl: Tidl | None = None
+    # deploy sections (DEPLOY, json_schema_extra): what a deployer reads; no conversion reads them
+    tidl: Tidl | None = Field(None, json_schema_extra=DEPLOY)
     samples: list[Sample] = Field(
         default_factory=list, description="Real input files among the sources (recipe_mcu.py)."
     )
-    mcu: Mcu | None = Field(None, description="TensorFlow Lite Micro budgets and settings (recipe_mcu.py).")
+    mcu: Mcu | None = Field(
+        None,
+        description="TensorFlow Lite Micro budgets and settings (recipe_mcu.py).",
+        json_schema_extra=DEPLOY,
+    )
+    openvino: OpenVino | None = Field(
+        None, description="OpenVINO IR, float and int8 (recipe_openvino.py).", json_schema_extra=DEPLOY
+    )
 
     @model_validator(mode="after")
     def _check(self) -> Recipe:
-        problems = mcu_problems(self)
+        problems = mcu_problems(self) + openvino_problems(self)
         problems += _duplicates("sources", "file", [s.file for s in self.sources])
         problems += _duplicates("sources", "save_as", [s.dest for s in self.sources])
         problems += _duplicates("targets", "name", [t.name for t in self.targets])
@@ -573,8 +586,9 @@ class Recipe(_Model):
     @cached_property
     def conversion_digest(self) -> str:
         """sha256 of what a conversion reads (the target aside): not the description, license, notes, the
-        TIDL or MCU settings or the other targets, so editing those converts nothing again."""
-        data = self.model_dump(mode="json", exclude={"description", "license", "tidl", "mcu", "targets"})
+        deploy sections (TIDL, MCU, OpenVINO) or the other targets, so editing those converts nothing again."""
+        deploy = {name for name, f in Recipe.model_fields.items() if f.json_schema_extra == DEPLOY}
+        data = self.model_dump(mode="json", exclude={"description", "license", "targets", *deploy})
         for source in data["sources"]:
             source.pop("note", None)
         text = json.dumps(data, sort_keys=True, separators=(",", ":"))

@@ -9,12 +9,17 @@ else keeps the package) and the function that writes it. A second deployer is it
 A deployer with ``targets`` deploys each of the targets it names: one stage ``<name>:<target>`` each,
 its record (``<name>.json``) in the target's own folder, beside the converted file (TFLM: the firmware
 headers go beside the C array).
+
+A deployer that runs a library of its own names it (``packages``: their versions join its stage key; a
+missing one is reported as its ``extra`` to install) and the labels its figures have in the run summary
+(``shown``). Its recipe section is a field of ``Recipe`` marked ``json_schema_extra=DEPLOY`` (no
+conversion reads it); a staging folder ``.<name>-*`` in the model's folder is a leftover of a killed run.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +59,10 @@ class Deployer:
     # the package format, part of the key: raised when the deployer writes its package differently, so
     # packages written before are written again
     version: int = 1
+    # the libraries it runs (distribution = import name): their versions are part of its stage key
+    packages: tuple[str, ...] = ()
+    extra: str | None = None  # the zookit extra that installs them
+    shown: dict[str, str] = field(default_factory=dict)  # labels of its figures in the run summary
 
     def target_names(self, recipe: Recipe) -> list[str]:
         if self.targets is not None:
@@ -129,3 +138,44 @@ DEPLOYERS: dict[str, Deployer] = {
         figures=_tflm_figures,
     ),
 }
+
+
+def _openvino_target(recipe: Recipe) -> str:
+    assert recipe.openvino is not None
+    return recipe.openvino.target
+
+
+def _openvino_build(job: DeployJob) -> dict[str, Any]:
+    from zookit.deploy.openvino.package import build
+
+    return build(job)
+
+
+def _openvino_figures(record: dict[str, Any]) -> dict[str, Any]:
+    from zookit.deploy.openvino.package import summary
+
+    return summary(record)
+
+
+# OpenVINO IR on this CPU, float and NNCF int8, verified and timed (extra [openvino])
+DEPLOYERS["openvino"] = Deployer(
+    section=lambda r: r.openvino,
+    target=_openvino_target,
+    reads=lambda r: r.model_dump(
+        mode="json",
+        include={"name", "task", "inputs", "outputs", "preprocessing", "samples", "targets", "openvino"},
+    ),
+    build=_openvino_build,
+    images=lambda options: options.images or options.calibration_images,
+    figures=_openvino_figures,
+    packages=("openvino", "nncf"),
+    extra="openvino",
+    shown={
+        "int8_max_abs": "int8 max_abs",
+        "int8_top1_agreement": "int8 top1",
+        "tflite_int8_max_abs": "tflite-int8 max_abs",
+        "latency_ms": "ms",
+        "int8_latency_ms": "int8 ms",
+        "threads": "threads",
+    },
+)

@@ -26,6 +26,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from zookit.deploy import DEPLOYERS
 from zookit.errors import ZooError, describe_os_error, missing_dependency
 from zookit.fetch import safe_lock
 from zookit.fsutil import remove
@@ -69,8 +70,9 @@ def remove_stale(model_dir: Path) -> None:
     if not model_dir.is_dir() or model_dir.is_symlink():
         return
     folders = [p for p in model_dir.iterdir() if p.is_dir() and not p.is_symlink() and p.name != SOURCE]
+    staging = tuple(f".{name}-*" for name in DEPLOYERS)  # a deployer's staging folder (fsutil.swap_in)
     for folder in [model_dir, *folders]:
-        for pattern in STALE_PATTERNS:
+        for pattern in dict.fromkeys(STALE_PATTERNS + staging):
             for leftover in folder.glob(pattern):
                 remove(leftover, ignore_errors=True)
 

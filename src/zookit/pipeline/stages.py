@@ -31,7 +31,7 @@ from typing import Any
 from zookit.deploy import DEPLOYERS, DeployJob
 from zookit.errors import ZooError
 from zookit.layout import Layout
-from zookit.libs import tool_versions
+from zookit.libs import package_versions, tool_versions
 from zookit.recipe import Recipe, Target
 from zookit.records import Manifest, Package
 
@@ -275,7 +275,7 @@ def deploy_stage(name: str, target: str | None = None) -> Stage:
                 "recipe": deployer.reads(work.recipe),
                 "model": manifest.output.checksum if manifest else None,
                 "tools": str(tool_folder) if tool_folder else None,
-                "versions": tool_versions(),
+                "versions": tool_versions() | package_versions(deployer.packages),
             }
         )
 

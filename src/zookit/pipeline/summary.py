@@ -29,8 +29,11 @@ def _number(value: Any) -> str:
 def figures_text(detail: dict[str, Any]) -> str:
     """A stage's figures as one line: ``max_abs 5.08 (upstream ad01_int8.tflite: 16.1)``, and the data
     the figures come from when it is worth saying (random data only)."""
+    from zookit.deploy import DEPLOYERS
+
+    shown = SHOWN | {k: v for d in DEPLOYERS.values() for k, v in d.shown.items()}
     parts = []
-    for key, label in SHOWN.items():
+    for key, label in shown.items():
         value = detail.get(key)
         if value is None:
             continue

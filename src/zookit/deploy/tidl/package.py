@@ -35,7 +35,7 @@ from zookit.deploy.tidl.options import (
 )
 from zookit.deploy.tidl.readme import readme
 from zookit.errors import UsageError, ZooError
-from zookit.fsutil import folder_listing, temp_dir, write_json
+from zookit.fsutil import folder_listing, swap_in, temp_dir, write_json
 from zookit.hashes import file_checksum
 from zookit.layout import Layout
 from zookit.recipe import Recipe
@@ -110,7 +110,7 @@ def build_package(
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         }
         write_json(staging / PACKAGE, record)
-        _swap_in(staging, zoo.deploy(recipe.name, "tidl"))
+        swap_in(staging, zoo.deploy(recipe.name, "tidl"))
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return record
@@ -119,17 +119,6 @@ def build_package(
 def _findings_error(path: Path, found: list[Finding]) -> str:
     listed = "; ".join(f"{f.op} at {f.node}: {f.reason}" for f in found)
     return f"{path}: {len(found)} operator(s) TIDL would not run on the accelerator: {listed}"
-
-
-def _swap_in(staging: Path, dest: Path) -> None:
-    """Replace ``dest`` by ``staging`` so that ``dest`` never holds a partial package."""
-    old = None
-    if dest.exists():
-        old = temp_dir(dest.parent, ".tidl-old-")
-        os.replace(dest, old / "tidl")
-    os.replace(staging, dest)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
 
 
 class PackageFiles:
