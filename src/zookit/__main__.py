@@ -64,11 +64,6 @@ def _data(args: argparse.Namespace, recipes: list[Any], option: str = "--images"
     return check_samples_option(Path(given), recipes)
 
 
-def _absolute(path: Path | None) -> Path | None:
-    """For `zoo run`'s worker processes: the folder as an absolute path (links resolved)."""
-    return path.resolve() if path is not None else None
-
-
 def scheduler_arg(text: str) -> str:
     from zookit.pipeline.executors import scheduler_address
 
@@ -261,7 +256,6 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     from zookit.deploy.tidl.package import tools_path
     from zookit.fetch import default_mirrors, default_zoo_dir
-    from zookit.fetch.cache import Cache
     from zookit.fsutil import write_json
     from zookit.pipeline.run import (
         ModelResult,
@@ -269,7 +263,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         heaviest_first,
         run_captured,
     )
-    from zookit.pipeline.stages import RunOptions
+    from zookit.pipeline.stages import run_options
     from zookit.pipeline.summary import summary_table
     from zookit.progress import RunDisplay
 
@@ -279,19 +273,17 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise UsageError("--report writes the results of a run; with --dry-run use --json for the plan")
     recipes = _book(args).select(args.names, args.all)
     names = [r.name for r in recipes]
-    options = RunOptions(
-        zoo_dir=(Path(args.zoo_dir) if args.zoo_dir else default_zoo_dir()).resolve(),
-        # resolved here: a worker (a Dask worker on another machine) must not pick its own default
-        cache_dir=Cache(Path(args.cache_dir) if args.cache_dir else None).root.resolve(),
-        # None: the shipped image set, and results made with the user's own images are kept
-        images=_absolute(_data(args, recipes)),
-        samples=getattr(args, "samples", None) is not None,
-        calibration_images=_absolute(_images(args.calibration_images, recipes, "--calibration-images")),
-        tidl_tools=tools_path(Path(args.tidl_tools) if args.tidl_tools else None),
-        force=args.force,
-        offline=args.offline,
-        mirrors=tuple(args.mirror or default_mirrors()),
-        threads=max(1, (os.cpu_count() or 1) // args.jobs) if args.jobs > 1 and not args.scheduler else None,
+    options = run_options(
+        Path(args.zoo_dir) if args.zoo_dir else default_zoo_dir(),
+        Path(args.cache_dir) if args.cache_dir else None,
+        _data(args, recipes),
+        getattr(args, "samples", None) is not None,
+        _images(args.calibration_images, recipes, "--calibration-images"),
+        tools_path(Path(args.tidl_tools) if args.tidl_tools else None),
+        args.force,
+        args.offline,
+        tuple(args.mirror or default_mirrors()),
+        None if args.scheduler else args.jobs,
     )
     if args.dry_run:
         return _dry_run(recipes, options, args.json)

@@ -196,21 +196,16 @@ class Zoo:
         as `zoo convert` does (always redone); the sources must be fetched. Returns each target's
         manifest; the first failure raises (ConversionError, VerificationError...)."""
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-        from zookit.convert.target import convert_target, with_quantization
         from zookit.data import default_images
-        from zookit.pipeline.stages import ModelWork, RunOptions, convert_key
+        from zookit.pipeline.commands import convert_each
 
         recipe = self.recipe(name)
-        targets = [recipe.target(target)] if target else list(recipe.targets)
-        if quant:
-            targets = [with_quantization(recipe, t, quant) for t in targets if t.format == "tflite"]
-            if not targets:
-                raise UsageError(f"{recipe.name}: quant needs a TFLite target")
         pictures = _path(images) or default_images()
-        work = ModelWork(recipe, RunOptions(zoo_dir=self.zoo_dir, images=pictures))
-        return [
-            convert_target(work.prepared(), t, self.zoo_dir, pictures, convert_key(work, t)) for t in targets
-        ]
+        done = convert_each(recipe, self.zoo_dir, [target] if target else None, quant, pictures)
+        for _, result in done:
+            if isinstance(result, ZooError):
+                raise result
+        return [result for _, result in done if isinstance(result, Manifest)]
 
     def tidl(
         self,
@@ -256,27 +251,26 @@ class Zoo:
         package (`zoo run`). ``jobs`` > 1 runs models in that many spawned processes. A failing model
         never stops the others: its failure is in the report (``raise_for_failures``)."""
         from zookit.deploy.tidl.package import tools_path
-        from zookit.fetch.cache import Cache
         from zookit.pipeline.run import heaviest_first, run_captured, run_model
-        from zookit.pipeline.stages import RunOptions
+        from zookit.pipeline.stages import run_options
 
         if jobs < 1:
             raise UsageError(f"jobs must be 1 or more, got {jobs}")
         recipes = self.select(names)
         names_in_order = [r.name for r in recipes]
         pictures, calibration = _path(images), _path(calibration_images)
-        options = RunOptions(
-            zoo_dir=self.zoo_dir.resolve(),
-            cache_dir=Cache(self.cache_dir).root.resolve(),
-            images=pictures.resolve() if pictures else None,
+        options = run_options(
+            self.zoo_dir,
+            self.cache_dir,
+            pictures,
             # a folder for models none of which take pictures holds their samples
-            samples=pictures is not None and not any(r.takes_images for r in recipes),
-            calibration_images=calibration.resolve() if calibration else None,
-            tidl_tools=tools_path(_path(tidl_tools)),
-            force=force,
-            offline=self.offline,
-            mirrors=tuple(self.mirrors),
-            threads=max(1, (os.cpu_count() or 1) // jobs) if jobs > 1 else None,
+            pictures is not None and not any(r.takes_images for r in recipes),
+            calibration,
+            tools_path(_path(tidl_tools)),
+            force,
+            self.offline,
+            tuple(self.mirrors),
+            jobs,
         )
         started = time.monotonic()
         results: list[ModelResult] = []

@@ -9,6 +9,7 @@ from typing import Any
 
 from zookit.convert.target import convert_target, with_quantization
 from zookit.errors import UsageError, ZooError
+from zookit.layout import Layout
 from zookit.pipeline.stages import (
     ModelWork,
     RunOptions,
@@ -17,8 +18,41 @@ from zookit.pipeline.stages import (
     current_target,
     deploy_stage,
 )
-from zookit.recipe import Recipe
-from zookit.records import Package, worst_error
+from zookit.recipe import Recipe, Target
+from zookit.records import Manifest, Package, worst_error
+
+
+def convert_each(
+    recipe: Recipe,
+    zoo_dir: Path,
+    target_names: list[str] | None,
+    quant: str | None,
+    images: Path | None,
+    verify_only: bool = False,
+) -> list[tuple[Target, Manifest | ZooError]]:
+    """Convert (or re-verify) the chosen targets of one recipe, each under the key the convert stage
+    records: each target's manifest, or the error that failed it (the others go on)."""
+    targets = [recipe.target(n) for n in target_names] if target_names else list(recipe.targets)
+    if quant:
+        targets = [with_quantization(recipe, t, quant) for t in targets if t.format == "tflite"]
+        if not targets:
+            raise UsageError(f"{recipe.name}: --quant needs a TFLite target and the recipe has none selected")
+    work = ModelWork(recipe, RunOptions(zoo_dir=zoo_dir, images=images))
+    work.prepared()  # a source that cannot be prepared fails the model, not each target
+    out: list[tuple[Target, Manifest | ZooError]] = []
+    for target in targets:
+        folder = work.layout.target(recipe.name, target.name)
+        try:
+            if verify_only:
+                from zookit.verify.model import reverify
+
+                out.append((target, reverify(work.prepared(), target, folder, images)))
+            else:
+                key = convert_key(work, target)
+                out.append((target, convert_target(work.prepared(), target, zoo_dir, images, key)))
+        except ZooError as exc:
+            out.append((target, exc))
+    return out
 
 
 def run_targets(
@@ -29,35 +63,22 @@ def run_targets(
     images: Path | None,
     verify_only: bool = False,
 ) -> list[dict[str, Any]]:
-    """Convert (or re-verify) the chosen targets of one recipe; failures are collected per target."""
-    targets = [recipe.target(n) for n in target_names] if target_names else list(recipe.targets)
-    if quant:
-        targets = [with_quantization(recipe, t, quant) for t in targets if t.format == "tflite"]
-        if not targets:
-            raise UsageError(f"{recipe.name}: --quant needs a TFLite target and the recipe has none selected")
-    work = ModelWork(recipe, RunOptions(zoo_dir=zoo_dir, images=images))
-    work.prepared()  # a source that cannot be prepared fails the model, not each target
-    results = []
-    for target in targets:
+    """`zoo convert` / `zoo verify` for one recipe: a row per target."""
+    rows = []
+    for target, result in convert_each(recipe, zoo_dir, target_names, quant, images, verify_only):
         row: dict[str, Any] = {"model": recipe.name, "target": target.name}
-        folder = work.layout.target(recipe.name, target.name)
-        try:
-            if verify_only:
-                from zookit.verify.model import reverify
-
-                manifest = reverify(work.prepared(), target, folder, images)
-            else:  # the convert stage's work, under the key it records
-                manifest = convert_target(work.prepared(), target, zoo_dir, images, convert_key(work, target))
+        if isinstance(result, ZooError):
+            row.update(status="failed", error=str(result))
+        else:
+            folder = Layout(zoo_dir).target(recipe.name, target.name)
             row.update(
                 status="ok",
-                file=str(folder / manifest.output.file),
-                size=manifest.output.size,
-                verification=manifest.verification,
+                file=str(folder / result.output.file),
+                size=result.output.size,
+                verification=result.verification,
             )
-        except ZooError as exc:
-            row.update(status="failed", error=str(exc))
-        results.append(row)
-    return results
+        rows.append(row)
+    return rows
 
 
 def summarize(row: dict[str, Any]) -> str:

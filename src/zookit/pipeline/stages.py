@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -49,6 +50,38 @@ class RunOptions:
     mirrors: tuple[str, ...] = ()
     threads: int | None = None  # per model, for parallel workers; None: every core
     strict: bool = False  # deployers: fail when the device would not run part of the model
+
+
+def run_options(
+    zoo_dir: Path,
+    cache_dir: Path | None,
+    images: Path | None,
+    samples: bool,
+    calibration_images: Path | None,
+    tidl_tools: Path | None,
+    force: bool,
+    offline: bool,
+    mirrors: tuple[str, ...],
+    parallel: int | None,
+) -> RunOptions:
+    """The options of a run as `zoo run` and ``Zoo.run`` take them: folders resolved here (a worker, a
+    Dask worker on another machine included, must not pick its own default), the cache resolved to its
+    root, and for ``parallel`` local workers each given its share of the cores."""
+    from zookit.fetch.cache import Cache
+
+    return RunOptions(
+        zoo_dir=zoo_dir.resolve(),
+        cache_dir=Cache(cache_dir).root.resolve(),
+        # None: the shipped image set, and results made with the user's own images are kept
+        images=images.resolve() if images else None,
+        samples=samples,
+        calibration_images=calibration_images.resolve() if calibration_images else None,
+        tidl_tools=tidl_tools,
+        force=force,
+        offline=offline,
+        mirrors=mirrors,
+        threads=max(1, (os.cpu_count() or 1) // parallel) if parallel and parallel > 1 else None,
+    )
 
 
 def digest(data: Any) -> str:
