@@ -549,6 +549,8 @@ def mobilenet(
     frozen = standins.mobilenet_like(tmp_path / "m.pb")
     serve_source(doc, server, "mobilenet_v1_1.0_224.tgz", mobilenet_tgz(frozen, b"i\n"))
     doc["targets"] = [t for t in doc["targets"] if t["name"] in targets]
+    if "onnx" not in targets:
+        doc.pop("openvino", None)  # its ONNX target is cut
     doc["tidl"].update(tidl)
     return doc
 
