@@ -7,6 +7,7 @@ used (a Figure per chart, the SVG canvas only).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import json
@@ -31,14 +32,20 @@ def _figure(width: float, height: float) -> Any:
     return fig
 
 
+@functools.cache
+def _matplotlib_version() -> str:
+    """matplotlib's version without importing it (a cached chart needs no matplotlib)."""
+    from importlib.metadata import version
+
+    return version("matplotlib")
+
+
 def cached(folder: Path | None, draw: Callable[..., str | None], *args: Any) -> str | None:
     """``draw(*args)``, or the SVG drawn before from the same figures (a chart takes matplotlib tens of
     milliseconds; a report of an unchanged zoo draws nothing again). ``folder`` None: no cache."""
     if folder is None:
         return draw(*args)
-    from importlib.metadata import version
-
-    text = json.dumps([draw.__name__, VERSION, version("matplotlib"), args], sort_keys=True, default=str)
+    text = json.dumps([draw.__name__, VERSION, _matplotlib_version(), args], sort_keys=True, default=str)
     path = folder / f"{hashlib.sha256(text.encode()).hexdigest()[:32]}.svg"
     try:
         return path.read_text(encoding="utf-8") or None
