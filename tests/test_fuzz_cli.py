@@ -159,6 +159,7 @@ COMMANDS = [
     "check",
     "inspect",
     "new",
+    "report",
 ]
 
 
@@ -209,6 +210,10 @@ def argv_strategy(world: dict[str, Any]) -> st.SearchStrategy[list[str]]:
             "--target",
             "--quant",
             "--report",
+            "--out",
+            "--baseline",
+            "--fail-on-regression",
+            "--run",
             "--recipes",
             "--from",
             "--bogus",
@@ -230,7 +235,12 @@ def argv_strategy(world: dict[str, Any]) -> st.SearchStrategy[list[str]]:
         "--calibration-images": st.sampled_from(paths),
         "--tidl-tools": st.sampled_from(paths),
         "--mirror": st.sampled_from([*paths, "http://127.0.0.1:9/", "ftp://x", "http://[::1"]),
-        "--report": st.sampled_from([*paths, str(root / "zoo" / "report.json")]),
+        "--report": st.sampled_from(
+            [*paths, str(root / "zoo" / "report.json"), str(root / "zoo" / "r.html")]
+        ),
+        "--out": st.sampled_from(paths),
+        "--baseline": st.sampled_from([*paths, str(files / "text.onnx"), str(root / "zoo" / "report.json")]),
+        "--run": st.sampled_from([*paths, str(files / "text.onnx")]),
         "-j": numbers,
         "--timeout": numbers,
         "--deadline": numbers,

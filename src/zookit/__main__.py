@@ -28,6 +28,7 @@ from zookit.cli import (
     positive_float,
     positive_int,
     recipes,
+    report,
 )
 from zookit.errors import RecipeError, UsageError, ZooError, describe_os_error, missing_dependency
 
@@ -335,7 +336,17 @@ def cmd_run(args: argparse.Namespace) -> int:
         "failed": len(failed),
         "seconds": round(time.monotonic() - started, 3),
     }
-    if args.report:
+    if args.report and Path(args.report).suffix.lower() in (".html", ".htm"):  # the zoo report's page
+        from zookit.report import build, write
+
+        page = Path(args.report)
+        write(
+            build(options.zoo_dir, recipes, run=report),
+            page.parent,
+            page=page.name,
+            document=f"{page.stem}.json",
+        )
+    elif args.report:
         write_json(Path(args.report), report)
     if args.json:
         _print_json(report)
@@ -628,7 +639,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--mirror", action="append", metavar="URL_OR_DIR", help="look files up here first (repeatable)"
     )
     p.add_argument("--offline", action="store_true", help="use only the cache and mirrors")
-    p.add_argument("--report", metavar="FILE", help="write the JSON report here")
+    p.add_argument(
+        "--report",
+        metavar="FILE",
+        help="write the JSON report here; FILE.html: the zoo report's page of these models instead (`zoo "
+        "report`, with this run's failures), its document beside it as FILE.json",
+    )
     p.add_argument("--json", action="store_true", help="print the JSON report on stdout")
 
     p = add("clean", cmd_clean, "remove generated artefacts (never the download cache unless --cache)")
@@ -639,6 +655,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_parser(add)
     inspect.add_parser(add)
     new.add_parser(add)
+    report.add_parser(add)
     return parser
 
 

@@ -8,6 +8,7 @@
     report = zoo.run(["ic_resnet8"])                       # -> RunReport (what `zoo run --json` prints)
     zookit.inspect("model.onnx")                           # -> ModelInfo
     zookit.check("model.tflite")                           # -> [Finding] under TIDL's rules
+    doc = zoo.report(out="zoo/report")                     # -> dict (report.json), and the HTML page
 
 Every failure raises a ``zookit.ZooError`` subclass (``RecipeError``, ``UsageError``, ``FetchError``,
 ``ConversionError``, ``VerificationError``...); ``Zoo.run`` collects each model's failure in its report
@@ -290,6 +291,27 @@ class Zoo:
         return RunReport(results, time.monotonic() - started)
 
     # --- what is in the zoo ------------------------------------------------------------------------
+
+    def report(
+        self,
+        names: str | Iterable[str] | None = None,
+        *,
+        out: PathLike | None = None,
+        baseline: PathLike | None = None,
+    ) -> dict[str, Any]:
+        """What `zoo report` makes: the report's document (models, targets, packages, what is out of date;
+        None: every recipe and the zoo's folders no recipe names). ``out``: also write ``out/index.html``
+        and ``out/report.json``. ``baseline``: an earlier report.json; ``doc["regressions"]`` then lists
+        what got worse, better or changed (UsageError when the file is not a report)."""
+        from zookit.report import build, compare, load_baseline, write
+
+        old = load_baseline(Path(baseline)) if baseline is not None else None
+        doc = build(self.zoo_dir, self.select(names), foreign=names is None)
+        if old is not None:
+            doc["regressions"] = compare(old, doc)
+        if out is not None:
+            write(doc, _path(out) or Path("."))
+        return doc
 
     def manifest(self, name: str, target: str) -> Manifest | None:
         """The record of a converted target (None: not converted, or not by this version)."""

@@ -1,0 +1,108 @@
+"""`zoo report [NAME...|--all]`: one self-contained HTML page of the zoo (``--out DIR/index.html``, with
+the document it is made from as ``DIR/report.json``), built from the zoo's records; ``--baseline`` an
+earlier report.json lists what got worse, better or changed (``--fail-on-regression``: exit 1 when
+anything got worse)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from zookit.cli import folder_arg, path_arg
+from zookit.errors import UsageError
+
+
+def add_parser(add: Any) -> None:
+    p = add("report", cmd_report, "write an HTML page of the zoo's results (no network needed to view it)")
+    p.add_argument("names", nargs="*", metavar="NAME")
+    p.add_argument("--all", action="store_true", help="every recipe, and the zoo's folders no recipe names")
+    p.add_argument(
+        "--zoo-dir", metavar="DIR", type=folder_arg, help="the model zoo folder (default: $ZOO_DIR or ./zoo)"
+    )
+    p.add_argument(
+        "--out",
+        metavar="DIR",
+        type=folder_arg,
+        help="write index.html and report.json here (default: ZOO/report)",
+    )
+    p.add_argument(
+        "--baseline",
+        metavar="OLD.json",
+        type=path_arg,
+        help="an earlier report.json: list what got worse, better or changed since",
+    )
+    p.add_argument(
+        "--fail-on-regression", action="store_true", help="exit 1 when anything got worse than --baseline"
+    )
+    p.add_argument(
+        "--run", metavar="RUN.json", type=path_arg, help="a `zoo run --report` JSON: show its failed stages"
+    )
+    p.add_argument("--json", action="store_true", help="print the report's document (report.json) on stdout")
+
+
+def _run_report(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise UsageError(f"--run {path}: cannot read it: {exc.strerror or exc}") from None
+    except ValueError as exc:
+        raise UsageError(f"--run {path}: not JSON ({exc})") from None
+    if not isinstance(data, dict) or not isinstance(data.get("models"), list):
+        raise UsageError(f"--run {path}: not a `zoo run --report` file (no list of models)")
+    return data
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from zookit.__main__ import _book
+    from zookit.fetch import default_zoo_dir
+    from zookit.report import build, compare, load_baseline, write
+
+    if args.fail_on_regression and not args.baseline:
+        raise UsageError("--fail-on-regression needs --baseline OLD.json (the report to compare with)")
+    baseline = load_baseline(Path(args.baseline)) if args.baseline else None  # a bad file: before any work
+    run = _run_report(Path(args.run)) if args.run else None
+    zoo_dir = Path(args.zoo_dir) if args.zoo_dir else default_zoo_dir()
+    book = _book(args)
+    # --all over a recipe folder that holds none: the page of an empty zoo
+    recipes = [] if args.all and not args.names and not book.names() else book.select(args.names, args.all)
+    out = Path(args.out) if args.out else zoo_dir / "report"
+    doc = build(zoo_dir, recipes, foreign=args.all, run=run)
+    if baseline is not None:
+        doc["regressions"] = compare(baseline, doc)
+    page = write(doc, out)
+    worse = len(doc["regressions"]["worse"]) if baseline is not None else 0
+    if args.json:
+        print(json.dumps(doc, indent=2))
+    else:
+        print_summary(doc, page, args.baseline)
+    return 1 if worse and args.fail_on_regression else 0
+
+
+def print_summary(doc: dict[str, Any], page: Path, baseline: str | None) -> None:
+    from zookit.report.compare import describe
+
+    t = doc["totals"]
+    for model in doc["models"]:
+        for row in model["targets"]:
+            if row["status"] != "passed" or row["stale"]:
+                why = row["problem"] or ""
+                if row["stale"]:
+                    why += ("; " if why else "") + f"out of date: {row['stale']}"
+                print(f"{row['status']}: {model['name']} {row['target']}: {why}", file=sys.stderr)
+    print(
+        f"wrote {page}: {t['models']} model(s), {t['targets']} target(s): {t['passed']} passed, "
+        f"{t['failed']} failed, {t['missing']} missing, {t['unreadable']} unreadable; "
+        f"{t['out_of_date']} stage(s) to redo"
+    )
+    reg = doc.get("regressions")
+    if reg is not None:
+        for kind in ("worse", "better", "changed"):
+            for entry in reg[kind]:
+                print(f"{kind}: {describe(entry)}")
+        print(
+            f"against {baseline}: {len(reg['worse'])} worse, {len(reg['better'])} better, "
+            f"{len(reg['changed'])} changed"
+        )
