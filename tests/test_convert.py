@@ -118,6 +118,7 @@ def resnet_variant(
     doc = real_recipe("resnet50_v1")
     doc.update(name=name, targets=targets)
     doc.pop("tidl")
+    doc.pop("openvino", None)  # its ONNX target is replaced (test_openvino.py covers the deployer)
     serve_source(doc, server, "resnet50_v1.pb", standins.resnet50_like(tmp_path / "src.pb"))
     return doc
 
@@ -305,6 +306,7 @@ def test_verification_fails_on_another_model(
     doc = real_recipe("resnet50_v1")
     doc["targets"] = [{"name": "tflite-float32", "format": "tflite", "tolerance": {"max_abs": 1e-3}}]
     doc["tidl"]["target"] = "tflite-float32"
+    doc.pop("openvino", None)  # its onnx target is gone
     serve_source(doc, server, "resnet50_v1.pb", standins.resnet50_like(tmp_path / "src.pb"))
     assert fetch_convert(tmp_path, doc, capsys)["exit"] == 0
     recipe = load_recipe(tmp_path / "recipes" / "resnet50_v1.yaml")
@@ -357,6 +359,7 @@ def test_failed_verification_leaves_no_artefact(
         }
     ]
     doc["tidl"]["target"] = "tflite-float16"
+    doc.pop("openvino", None)  # its onnx target is gone
     serve_source(doc, server, "resnet50_v1.pb", standins.resnet50_like(tmp_path / "src.pb"))
     result = fetch_convert(tmp_path, doc, capsys)
     assert result["exit"] == 1 and "does not match the source" in result["results"][0]["error"]

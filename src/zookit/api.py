@@ -196,9 +196,10 @@ class Zoo:
         as `zoo convert` does (always redone); the sources must be fetched. Returns each target's
         manifest; the first failure raises (ConversionError, VerificationError...)."""
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-        from zookit.convert.target import convert_target, with_quantization
+        from zookit.convert.target import with_quantization
         from zookit.data import default_images
         from zookit.pipeline.stages import ModelWork, RunOptions, convert_key
+        from zookit.pipeline.target import convert_target
 
         recipe = self.recipe(name)
         targets = [recipe.target(target)] if target else list(recipe.targets)

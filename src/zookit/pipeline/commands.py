@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from zookit.convert.target import convert_target, with_quantization
+from zookit.convert.target import with_quantization
 from zookit.errors import UsageError, ZooError
 from zookit.pipeline.stages import (
     ModelWork,
@@ -17,6 +17,7 @@ from zookit.pipeline.stages import (
     current_target,
     deploy_stage,
 )
+from zookit.pipeline.target import convert_target
 from zookit.recipe import Recipe
 from zookit.records import Package, worst_error
 
