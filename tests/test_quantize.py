@@ -98,7 +98,7 @@ def test_tidl_16bit_lists_use_tis_names_and_must_be_tensors_of_the_packaged_mode
     options.check_16bit_names(recipe, model)  # both names are tensors of the model
     doc["tidl"]["params_16bit_names"] = ["relu_ot"]
     path.write_text(yaml.safe_dump(doc))
-    with pytest.raises(UsageError, match="relu_ot.*closest: relu_out"):
+    with pytest.raises(UsageError, match=r"relu_ot.*closest: relu_out"):
         options.check_16bit_names(load_recipe(path), model)
 
 
@@ -149,10 +149,12 @@ def tiny_zoo(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 @pytest.mark.slow
 def test_search_meets_top1_and_the_written_recipe_converts_to_its_figures(tiny_zoo: dict[str, Any]) -> None:
     recipes, zoo_dir = tiny_zoo["recipes"], tiny_zoo["root"] / "zoo"
-    common = ("--recipes", str(recipes), "--zoo-dir", str(zoo_dir))
+    place = ("--zoo-dir", str(zoo_dir))
     done = zoo(
-        *common,
+        "--recipes",
+        str(recipes),
         "diagnose",
+        *place,
         "ic_resnet8",
         "--target",
         "tflite-int8",
@@ -178,7 +180,9 @@ def test_search_meets_top1_and_the_written_recipe_converts_to_its_figures(tiny_z
     text = (recipes / "ic_resnet8.yaml").read_text()
     assert "# int8 TFLite model to compare" in text and "keep_float:" in text  # comments kept
     # the recipe with the search's answer converts to the figures the search reported
-    again = zoo(*common, "convert", "ic_resnet8", "--target", "tflite-int8", "--json")
+    again = zoo(
+        "--recipes", str(recipes), "convert", "ic_resnet8", *place, "--target", "tflite-int8", "--json"
+    )
     assert again.returncode == 0, again.stderr[-2000:]
     row = json.loads(again.stdout)["results"][0]
     assert row["size"] == search["after"]["size"]
