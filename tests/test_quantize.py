@@ -175,7 +175,7 @@ def test_search_meets_top1_and_the_written_recipe_converts_to_its_figures(tiny_z
     layer = result["layers"][0]
     assert {"tensor", "op", "sqnr_db", "error_over_scale"} <= set(layer)
     manifest = json.loads((zoo_dir / "ic_resnet8/tflite-int8/manifest.json").read_text())
-    assert manifest["extras"]["diagnosis"]["search"]["after"] == search["after"]
+    assert manifest["diagnosis"]["search"]["after"] == search["after"]  # Manifest.extras, saved at the top level
     assert (zoo_dir / "ic_resnet8/tflite-int8/diagnosis.svg").read_text().startswith("<svg")
     text = (recipes / "ic_resnet8.yaml").read_text()
     assert "# int8 TFLite model to compare" in text and "keep_float:" in text  # comments kept

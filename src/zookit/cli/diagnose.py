@@ -84,7 +84,7 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
         return 0 if not search or search["met"] else 1
     print(_report(recipe.name, result, args.top))
     folder = zoo_dir / recipe.name / args.target
-    print(f"written: {folder / 'diagnosis.json'}, {folder / 'diagnosis.svg'}, manifest.json extras.diagnosis")
+    print(f"written: {folder / 'diagnosis.json'}, {folder / 'diagnosis.svg'}, manifest.json (diagnosis)")
     if written:
         print(f"recipe updated: {written}")
     return 0 if not search or search["met"] else 1
