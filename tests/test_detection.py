@@ -496,7 +496,7 @@ def test_acceptance_real_ssd_recipe_through_tidl(
 def test_acceptance_detections_on_real_photographs(tmp_path: Path) -> None:
     """TFLite detections against the frozen graph's own on the six photographs in ../shared."""
     from zookit.convert.prepare import prepare
-    from zookit.convert.target import convert_target
+    from zookit.pipeline.target import convert_target
     from zookit.recipe import load_recipe
 
     source = tmp_path / "zoo" / "ssd_mobilenet_v1" / "source" / SSD_DIR

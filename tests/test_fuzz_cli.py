@@ -160,6 +160,7 @@ COMMANDS = [
     "inspect",
     "new",
     "report",
+    "diagnose",
 ]
 
 
@@ -246,6 +247,8 @@ def argv_strategy(world: dict[str, Any]) -> st.SearchStrategy[list[str]]:
         "--deadline": numbers,
         "--target": st.sampled_from(["tflite-float32", "onnx", "nope", ""]),
         "--quant": st.sampled_from(["int8", "float16", "dynamic", "none", "bogus"]),
+        "--goal": st.sampled_from(["top1=0.99", "top1=2", "max_rel=-1", "acc=1", "", "top1=nan"]),
+        "--calibration-sizes": st.sampled_from(["8,16", "-1", "a,b", "", "0", "1e999"]),
         "--from": st.sampled_from([*paths, "http://127.0.0.1:9/m.onnx", "ftp://x/m.onnx"]),
     }
     pair = st.sampled_from(sorted(valued)).flatmap(lambda o: st.tuples(st.just(o), valued[o]))

@@ -113,7 +113,7 @@ def test_mcu_settings_do_not_convert_again() -> None:
 
 
 def port(shape: list[int]) -> Any:
-    from zookit.convert.trim import Port
+    from zookit.ports import Port
 
     return Port("input_1", tuple(shape), "float32")
 

@@ -183,7 +183,7 @@ def test_the_format_table_names_what_no_converter_makes() -> None:
     assert kinds == {"tf-graph", "onnx", "tflite"}
     assert set(FORMATS["onnx"].converters) == kinds  # ONNX is made from every source
     recipe = parse_recipe(onnx_model("x"), "x.yaml")
-    prepared = Prepared(recipe, [], [])
+    prepared = Prepared(recipe, [], [], kind="onnx")
     with pytest.raises(ConversionError, match=r"x/t: no converter makes tflite from a onnx source"):
         converter(prepared, Target(name="t", format="tflite"))
 

@@ -20,6 +20,7 @@ from typing import Any
 from zookit import __version__
 from zookit.cli import (
     check,
+    diagnose,
     existing_dir,
     folder_arg,
     inspect,
@@ -654,6 +655,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     check.add_parser(add)
     inspect.add_parser(add)
+    diagnose.add_parser(add)
     new.add_parser(add)
     report.add_parser(add)
     return parser

@@ -8,9 +8,9 @@ from typing import Any
 
 import numpy as np
 
-from zookit.convert.trim import Port
 from zookit.errors import UsageError
 from zookit.libs import load
+from zookit.ports import Port
 from zookit.recipe import Preprocessing, Recipe
 
 log = logging.getLogger(__name__)

@@ -409,8 +409,8 @@ def _recipe_dtype(dtype: str) -> str:
 
 def _inspect_keras(path: Path) -> ModelInfo:
     from zookit.convert.sources import GRAPH_LOADERS, _first_line, _legacy_layers
-    from zookit.convert.trim import node_name
     from zookit.libs import load
+    from zookit.ports import node_name
 
     load("tensorflow")
     keras = load("keras")

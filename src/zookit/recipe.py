@@ -27,6 +27,7 @@ from zookit.hashes import normalize_checksum
 from zookit.recipe_files import ParsedCache, read_document
 from zookit.recipe_mcu import Mcu, Sample, mcu_problems
 from zookit.recipe_openvino import OpenVino, openvino_problems
+from zookit.recipe_quant import KeepFloat, keep_float_problem
 from zookit.recipe_tidl import Tidl, tidl_problems
 
 RECIPE_SUFFIXES = (".yaml", ".yml")
@@ -314,9 +315,14 @@ class Target(_Model):
         "without it an ONNX SSD target is cut after its head convolutions.",
     )
     tolerance: Tolerance = Field(default_factory=Tolerance)
+    keep_float: KeepFloat | None = Field(
+        None, description="int8/int16x8 TFLite targets: layers kept in float (recipe_quant.py; zoo diagnose)."
+    )
 
     @model_validator(mode="after")
     def _check(self) -> Target:
+        if problem := keep_float_problem(self.quantization, self.format, self.keep_float):
+            raise ValueError(problem)
         if self.format == "onnx":
             if self.quantization != "float32":
                 raise ValueError("quantization: ONNX targets are float32 (TIDL calibrates them itself)")

@@ -55,6 +55,17 @@ class Tidl(_Model):
         "(MaxPool) for an ONNX one.",
     )
     label_offset: int = 0
+    # mixed precision (recipe_quant.py): output tensors of the packaged model, in TI's option names
+    output_feature_16bit_names: list[str] = Field(
+        default_factory=list,
+        description="Layers (output tensors of the packaged model) TIDL runs with 16-bit activations and "
+        "parameters: advanced_options:output_feature_16bit_names_list / outputFeature16bitNamesList.",
+    )
+    params_16bit_names: list[str] = Field(
+        default_factory=list,
+        description="Layers (output tensors of the packaged model) whose parameters alone are 16-bit: "
+        "advanced_options:params_16bit_names_list / params16bitNamesList.",
+    )
 
 
 # --- checks that need the targets -------------------------------------------------------------------

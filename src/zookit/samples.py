@@ -12,8 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from zookit.convert.trim import Port
 from zookit.errors import UsageError, ZooError
+from zookit.ports import Port
 from zookit.recipe import Recipe
 from zookit.recipe_mcu import Sample
 

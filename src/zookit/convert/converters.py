@@ -15,9 +15,9 @@ from typing import Any
 
 import numpy as np
 
-from zookit.convert.trim import Port
 from zookit.errors import ConversionError
 from zookit.libs import load
+from zookit.ports import Port
 from zookit.recipe import Target
 
 log = logging.getLogger(__name__)
@@ -70,6 +70,7 @@ def tflite_options(target: Target, allow_custom_ops: bool) -> dict[str, Any]:
         "io_dtype": target.io_dtype,
         "per_channel": target.per_channel,
         "allow_custom_ops": allow_custom_ops,
+        **({"keep_float": target.keep_float.model_dump()} if target.keep_float else {}),
         "calibration_samples": target.calibration_samples
         if target.quantization in ("int8", "int16x8")
         else 0,
@@ -84,7 +85,67 @@ def to_tflite(
     allow_custom_ops: bool,
     samples: Samples | None,
 ) -> bytes:
-    """Convert a frozen graph file with TensorFlow's converter and the target's quantization."""
+    """Convert a frozen graph file with TensorFlow's converter and the target's quantization; a target
+    keeping layers in float (keep_float) is calibrated, then quantized without them."""
+    if target.keep_float and target.quantization in ("int8", "int16x8"):
+        calibrated = calibrated_tflite(graph_path, inputs, outputs, target, allow_custom_ops, samples)
+        return quantize_calibrated(calibrated, target, target.keep_float.nodes, target.keep_float.ops)
+    conv = _converter(graph_path, inputs, outputs, target, allow_custom_ops, samples)
+    return _convert(conv, target)
+
+
+def calibrated_tflite(
+    graph_path: Path,
+    inputs: list[Port],
+    outputs: list[Port],
+    target: Target,
+    allow_custom_ops: bool,
+    samples: Samples | None,
+) -> bytes:
+    """The float model with the calibration statistics of an int8/int16x8 target (what TensorFlow's
+    QuantizationDebugger quantizes from): calibrated once, quantized as often as a search asks."""
+    conv = _converter(graph_path, inputs, outputs, target, allow_custom_ops, samples)
+    conv._experimental_calibrate_only = True
+    return _convert(conv, target)
+
+
+def quantize_calibrated(calibrated: bytes, target: Target, nodes: list[str], ops: list[str]) -> bytes:
+    """A calibrated model quantized as the target says, with the layers writing ``nodes`` (output tensor
+    names) and every op of the types ``ops`` (TFLite builtin names) left in float: TensorFlow's MLIR
+    quantizer, as QuantizationDebugger.get_nondebug_quantized_model() calls it with
+    QuantizationDebugOptions(denylisted_nodes=..., denylisted_ops=...)."""
+    tf = load("tensorflow")
+    from tensorflow.compiler.mlir.lite import types_pb2
+    from tensorflow.lite.python import convert as tflite_convert
+
+    sixteen = target.quantization == "int16x8"
+    io = {"float32": tf.float32, "int8": tf.int8, "uint8": tf.uint8, "int16": tf.int16}[target.io_dtype]
+    try:
+        result: bytes = tflite_convert.mlir_quantize(
+            calibrated,
+            disable_per_channel=not target.per_channel,
+            inference_type=types_pb2.QUANTIZED_INT16 if sixteen else types_pb2.QUANTIZED_INT8,
+            input_data_type=io,
+            output_data_type=io,
+            denylisted_ops=list(ops) or None,
+            denylisted_nodes=list(nodes) or None,
+        )
+    except Exception as exc:  # the quantizer raises its own kinds
+        first = str(exc).strip().splitlines()
+        raise ConversionError(
+            f"target {target.name}: the TFLite quantizer failed: {' '.join(first[:3])}"
+        ) from None
+    return result
+
+
+def _converter(
+    graph_path: Path,
+    inputs: list[Port],
+    outputs: list[Port],
+    target: Target,
+    allow_custom_ops: bool,
+    samples: Samples | None,
+) -> Any:
     tf = load("tensorflow")
 
     conv = tf.compat.v1.lite.TFLiteConverter.from_frozen_graph(
@@ -98,6 +159,10 @@ def to_tflite(
     if not target.per_channel:
         # No public switch exists; this converter attribute turns per-channel weights into per-tensor.
         conv._experimental_disable_per_channel = True
+    return conv
+
+
+def _convert(conv: Any, target: Target) -> bytes:
     try:
         result: bytes = conv.convert()
     except Exception as exc:  # the converter raises ConverterError, ValueError and friends

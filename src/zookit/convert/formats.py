@@ -1,13 +1,12 @@
-"""The format table: for each target format, its file suffix, the converter from each kind of source,
-and the runner that runs a converted file on this machine (None: a format no host runtime runs, whose
-targets are then checked by their own tool, not by running them here).
+"""The format table: for each target format, its file suffix and the converter from each kind of source.
+(How a converted file runs on this machine is verification's business: ``verify.runners.HOST_RUNNERS``.)
 
 A converter takes the prepared source, the target, the images (calibration, when the target is
 quantized) and the target's folder (for scratch files), and returns the model's bytes, the options it
 was made with (recorded in the manifest), the outputs it has and anything else the manifest should
 hold. The conversion code itself is in ``converters``; TensorFlow and the ONNX tools are imported
 only when a converter runs. Adding a target format is one entry here (and its name in the recipe's
-``Target.format``): the convert stage, verification and the manifest take it from the table.
+``Target.format``), and its host runner in ``verify.runners``.
 """
 
 from __future__ import annotations
@@ -20,11 +19,10 @@ from typing import Any
 import numpy as np
 
 from zookit.convert import ssd
-from zookit.convert.prepare import Prepared, declared_ports
-from zookit.convert.trim import Port
 from zookit.errors import ConversionError
+from zookit.ports import POSTPROCESS_OP, Port, declared_ports, postprocess_outputs
 from zookit.recipe import Recipe, Target
-from zookit.verify.runners import Runner
+from zookit.reference import Prepared
 
 
 @dataclass
@@ -36,14 +34,12 @@ class Converted:
 
 
 Converter = Callable[[Prepared, Target, Path | None, Path], Converted]
-HostRunner = Callable[[bytes, list[Port], list[Port], Target], Runner]
 
 
 @dataclass(frozen=True)
 class Format:
     suffix: str
     converters: dict[str, Converter]  # by source kind (convert.prepare.SOURCES)
-    runner: HostRunner | None
 
 
 # --- TFLite ---------------------------------------------------------------------------------------
@@ -118,14 +114,14 @@ def _with_postprocess(prepared: Prepared, target: Target) -> tuple[Any, list[Por
     graph_def = ssd.add_postprocess(prepared.graph_def, recipe, anchors)
     assert recipe.detection is not None
     record = {
-        "op": ssd.POSTPROCESS_OP,
+        "op": POSTPROCESS_OP,
         "anchors": len(anchors),
         "anchors_checked_against_graph": bool(
             recipe.detection.anchors and recipe.detection.anchors.graph_anchors
         ),
         **recipe.detection.postprocess.model_dump(mode="json"),
     }
-    return graph_def, ssd.postprocess_outputs(recipe), {"postprocess": record}
+    return graph_def, postprocess_outputs(recipe), {"postprocess": record}
 
 
 def _box_count(prepared: Prepared) -> int:
@@ -136,12 +132,6 @@ def _box_count(prepared: Prepared) -> int:
     values = prepared.reference(feed)
     shape = values[name].shape if name in values else next(iter(values.values())).shape
     return int(shape[1])
-
-
-def _run_tflite(model: bytes, inputs: list[Port], outputs: list[Port], target: Target) -> Runner:
-    from zookit.verify.runners import tflite_runner
-
-    return tflite_runner(model, inputs, outputs)
 
 
 # --- ONNX -----------------------------------------------------------------------------------------
@@ -179,22 +169,14 @@ def onnx_from_onnx(prepared: Prepared, target: Target, images: Path | None, out_
     return Converted(prepared.whole_onnx.SerializeToString(), options, declared_ports(recipe)[1])
 
 
-def _run_onnx(model: bytes, inputs: list[Port], outputs: list[Port], target: Target) -> Runner:
-    from zookit.verify.runners import onnx_runner
-
-    return onnx_runner(model, inputs, outputs, nchw=target.inputs_as_nchw)
-
-
 FORMATS: dict[str, Format] = {
     "tflite": Format(
         suffix=".tflite",
         converters={"tf-graph": tflite_from_graph, "tflite": tflite_as_is},
-        runner=_run_tflite,
     ),
     "onnx": Format(
         suffix=".onnx",
         converters={"tf-graph": onnx_from_graph, "tflite": onnx_from_tflite, "onnx": onnx_from_onnx},
-        runner=_run_onnx,
     ),
 }
 

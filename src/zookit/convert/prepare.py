@@ -8,66 +8,18 @@ one entry here (and, for a TF format, a loader in ``sources.GRAPH_LOADERS``).
 from __future__ import annotations
 
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from zookit.convert import onnx_heads
-from zookit.convert.trim import Port, node_name, source_ports, static_onnx, trim_graph_def, trim_onnx
+from zookit.convert.trim import source_ports, static_onnx, trim_graph_def, trim_onnx
 from zookit.errors import ConversionError, UsageError, VerificationError
 from zookit.layout import Layout
+from zookit.ports import Port, declared_ports
 from zookit.recipe import Recipe
-from zookit.verify.runners import Runner, onnx_runner, tf_runner, tflite_runner
-
-# the source model's run on the verification samples: (sample, outputs) pairs
-Expected = list[tuple[dict[str, np.ndarray], dict[str, np.ndarray]]]
-
-
-@dataclass
-class Prepared:
-    """The trimmed source model, ready to convert and to run as the reference."""
-
-    recipe: Recipe
-    inputs: list[Port]
-    outputs: list[Port]
-    graph_def: Any = None  # TF sources
-    onnx_model: Any = None  # ONNX sources
-    reference: Runner | None = None
-    source_graph: Any = None  # the whole TF graph of an SSD, for its anchors and its own detections
-    heads: onnx_heads.Heads | None = None  # the heads found in an ONNX SSD
-    prior_counts: list[int] | None = None
-    whole_onnx: Any = None  # an ONNX SSD with its own post-process kept (static shapes, heads named)
-    whole_reference: Runner | None = None  # the source ONNX SSD as shipped, to check whole_onnx against
-    tflite_model: bytes | None = None  # TFLite sources
-    tflite_path: Path | None = None
-    folder: Path | None = None  # the model's source folder (for files a target is compared with)
-    _expected: dict[Any, Future[Expected]] = field(default_factory=dict, repr=False)
-
-    def expected(self, key: Any, compute: Callable[[], Expected]) -> Future[Expected]:
-        """The source model's outputs on one set of verification samples, computed once per model (every
-        target is checked against the same figures) and in a background thread. TensorFlow and
-        onnxruntime release the GIL while they run, so this overlaps the parts of a conversion that do
-        too (TFLite's converter call itself holds the GIL)."""
-        if key not in self._expected:
-            pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="zoo-reference")
-            self._expected[key] = pool.submit(compute)
-            pool.shutdown(wait=False)  # the thread ends when the work is done
-        return self._expected[key]
-
-    @property
-    def kind(self) -> str:
-        """What the converters take from this source: "tf-graph", "onnx" or "tflite"."""
-        return SOURCES[self.recipe.model.format].kind
-
-
-def declared_ports(recipe: Recipe) -> tuple[list[Port], list[Port]]:
-    """The recipe's own inputs and outputs (an untrimmed model's: an SSD's picture and detections)."""
-    picture = [Port(node_name(s.name), tuple(s.shape), s.dtype) for s in recipe.inputs]
-    declared = [Port(node_name(s.name), tuple(s.shape), s.dtype) for s in recipe.outputs]
-    return picture, declared
+from zookit.reference import Prepared
+from zookit.verify.runners import onnx_runner, tf_runner, tflite_runner
 
 
 def model_path(recipe: Recipe, zoo_dir: Path) -> Path:
@@ -82,6 +34,7 @@ def prepare(recipe: Recipe, zoo_dir: Path) -> Prepared:
     path = model_path(recipe, zoo_dir)
     prepared = SOURCES[recipe.model.format].prepare(recipe, path, f"{recipe.name} ({path.name})")
     prepared.folder = Layout(zoo_dir).source(recipe.name)
+    prepared.kind = SOURCES[recipe.model.format].kind
     return prepared
 
 

@@ -14,9 +14,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from zookit.convert.trim import load_graph_def, node_name
+from zookit.convert.trim import load_graph_def
 from zookit.errors import ConversionError
 from zookit.libs import load
+from zookit.ports import node_name
 from zookit.recipe import Recipe
 
 

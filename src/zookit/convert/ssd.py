@@ -14,32 +14,20 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from zookit.convert.anchors import ssd_anchors, to_corners
-from zookit.convert.trim import Port, missing_tensor_error, node_name
+from zookit.convert.trim import missing_tensor_error
 from zookit.errors import ConversionError
 from zookit.libs import load
+from zookit.ports import POSTPROCESS_OP, node_name
 from zookit.recipe import Recipe
 from zookit.verify.runners import tf_session_config
 
 if TYPE_CHECKING:
     pass
 
-POSTPROCESS_OP = "TFLite_Detection_PostProcess"
 BOX_ENCODINGS = "raw_outputs/box_encodings"
 CLASS_PREDICTIONS = "raw_outputs/class_predictions"
 ANCHORS = "anchors"
-# The TF OD API adds 1 to class indices in detection_classes (label_id_offset); the TFLite op does not.
-TF_OD_API_LABEL_OFFSET = 1
 ANCHOR_TOLERANCE = 1e-5
-
-
-def postprocess_outputs(recipe: Recipe) -> list[Port]:
-    k = detection_section(recipe).postprocess.max_detections
-    return [
-        Port(POSTPROCESS_OP, (1, k, 4), "float32"),
-        Port(f"{POSTPROCESS_OP}:1", (1, k), "float32"),
-        Port(f"{POSTPROCESS_OP}:2", (1, k), "float32"),
-        Port(f"{POSTPROCESS_OP}:3", (1,), "float32"),
-    ]
 
 
 def detection_section(recipe: Recipe) -> Any:

@@ -11,33 +11,17 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from zookit.errors import ConversionError
 from zookit.libs import load
+from zookit.ports import Port, node_name, onnx_tensor_name
 from zookit.recipe import Recipe, TensorSpec
 
 if TYPE_CHECKING:
     import onnx
     import tensorflow as tf
-
-
-@dataclass(frozen=True)
-class Port:
-    """A tensor of the trimmed model: name (without ':0'), shape and dtype."""
-
-    name: str
-    shape: tuple[int, ...]
-    dtype: str
-
-
-def node_name(tensor: str) -> str:
-    """'scope/op:0' -> 'scope/op' (and '^ctrl' -> 'ctrl')."""
-    name = tensor.lstrip("^")
-    head, _, tail = name.rpartition(":")
-    return head if head and tail.isdigit() else name
 
 
 def missing_tensor_error(tensor: str, known: Iterable[str], where: str, field: str) -> ConversionError:
@@ -213,14 +197,6 @@ def static_onnx(model: onnx.ModelProto, recipe: Recipe, where: str) -> onnx.Mode
         return onnx.shape_inference.infer_shapes(model, strict_mode=False)
     except onnx.shape_inference.InferenceError as exc:
         raise ConversionError(f"{where}: shape inference failed: {exc}") from None
-
-
-def onnx_tensor_name(name: str, known: Iterable[str]) -> str | None:
-    """The name under which ``name`` appears in an ONNX graph: as is, or with tf2onnx's ':0'."""
-    for candidate in (name, f"{name}:0"):
-        if candidate in known:
-            return candidate
-    return None
 
 
 def _static_inputs(model: onnx.ModelProto, shapes: dict[str, tuple[int, ...]]) -> onnx.ModelProto:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from zookit.convert.target import convert_target, with_quantization
+from zookit.convert.target import with_quantization
 from zookit.errors import UsageError, ZooError
 from zookit.layout import Layout
 from zookit.pipeline.stages import (
@@ -18,6 +18,7 @@ from zookit.pipeline.stages import (
     current_target,
     deploy_stage,
 )
+from zookit.pipeline.target import convert_target
 from zookit.recipe import Recipe, Target
 from zookit.records import Manifest, Package, worst_error
 

@@ -220,8 +220,8 @@ def convert_stage(target: Target) -> Stage:
         return reason, {} if reason else convert_detail(manifest)
 
     def run(work: ModelWork, key: str) -> dict[str, Any]:
-        from zookit.convert.target import convert_target
         from zookit.data import default_images
+        from zookit.pipeline.target import convert_target
 
         made_with = work.images or default_images()  # none named: the shipped set
         manifest = convert_target(work.prepared(), target, work.options.zoo_dir, made_with, stage_key=key)

@@ -23,8 +23,8 @@ from typing import Any
 import numpy as np
 
 from zookit.recipe import Tolerance
+from zookit.reference import Runner
 from zookit.verify.detections import DetectionMatch, match_detections
-from zookit.verify.runners import Runner
 
 # Used when a target (for example one made with --quant) sets no tolerance of its own.
 DEFAULT_TOLERANCE = {

@@ -10,14 +10,12 @@ from pathlib import Path
 
 import numpy as np
 
-from zookit.convert import ssd
-from zookit.convert.formats import FORMATS
-from zookit.convert.prepare import Expected, Prepared, declared_ports
-from zookit.convert.trim import Port
 from zookit.data import image_inputs, normalize, random_inputs, takes_pictures
 from zookit.errors import UsageError, VerificationError
+from zookit.ports import TF_OD_API_LABEL_OFFSET, Port, declared_ports, postprocess_outputs
 from zookit.recipe import Recipe, Target
 from zookit.records import Manifest
+from zookit.reference import Expected, Prepared
 from zookit.samples import recipe_samples, user_samples
 from zookit.verify.compare import (
     Report,
@@ -27,7 +25,7 @@ from zookit.verify.compare import (
     effective_tolerance,
     real_figures,
 )
-from zookit.verify.runners import tf_runner, tflite_runner
+from zookit.verify.runners import HOST_RUNNERS, tf_runner, tflite_runner
 
 VERIFY_RANDOM_SAMPLES = 4
 # A model that takes no pictures (spectrograms, feature vectors) is checked on seeded random data alone.
@@ -85,7 +83,7 @@ def verify_model(prepared: Prepared, target: Target, model: bytes, images: Path 
         return _verify_detections(prepared, target, model, expected.result())
     if target.postprocess:  # an ONNX SSD with its own post-process: the same outputs as the source's
         outputs = declared_ports(prepared.recipe)[1]
-    host = FORMATS[target.format].runner
+    host = HOST_RUNNERS.get(target.format)
     if host is None:
         raise VerificationError(f"{prepared.recipe.name}/{target.name}: no runner for {target.format} here")
     runner = host(model, inputs, outputs, target)
@@ -116,7 +114,7 @@ def _verify_detections(prepared: Prepared, target: Target, model: bytes, expecte
     recipe = prepared.recipe
     assert recipe.preprocessing is not None  # validation: a detector takes pictures
     picture, declared = declared_ports(recipe)
-    converted = tflite_runner(model, prepared.inputs, ssd.postprocess_outputs(recipe))
+    converted = tflite_runner(model, prepared.inputs, postprocess_outputs(recipe))
     pairs = [
         (outputs, {prepared.inputs[0].name: normalize(p[picture[0].name], recipe.preprocessing)})
         for p, outputs in expected
@@ -128,7 +126,7 @@ def _verify_detections(prepared: Prepared, target: Target, model: bytes, expecte
         [p.name for p in declared],
         min_iou=tolerance.box_iou if tolerance.box_iou is not None else 0.9,
         score_abs=tolerance.score_abs if tolerance.score_abs is not None else 1e-3,
-        label_offset=ssd.TF_OD_API_LABEL_OFFSET,
+        label_offset=TF_OD_API_LABEL_OFFSET,
         required=tolerance.detection_match if tolerance.detection_match is not None else 1.0,
     )
 

@@ -11,11 +11,11 @@ from typing import Any
 
 import numpy as np
 
-from zookit.convert.trim import Port, node_name, onnx_tensor_name
 from zookit.errors import VerificationError
 from zookit.libs import load, threads
-
-Runner = Callable[[dict[str, np.ndarray]], dict[str, np.ndarray]]
+from zookit.ports import Port, node_name, onnx_tensor_name
+from zookit.recipe import Target
+from zookit.reference import Runner
 
 
 def tf_session_config() -> Any:
@@ -187,3 +187,19 @@ def _onnx_names(names: list[str], ports: list[Port], kind: str) -> dict[str, str
             raise VerificationError(f"the ONNX model has no {kind} {port.name!r} (it has {names})")
         out[port.name] = found or names[i]
     return out
+
+
+HostRunner = Callable[[bytes, list[Port], list[Port], Target], Runner]
+
+
+def _run_tflite(model: bytes, inputs: list[Port], outputs: list[Port], target: Target) -> Runner:
+    return tflite_runner(model, inputs, outputs)
+
+
+def _run_onnx(model: bytes, inputs: list[Port], outputs: list[Port], target: Target) -> Runner:
+    return onnx_runner(model, inputs, outputs, nchw=target.inputs_as_nchw)
+
+
+# How a converted file of each target format runs on this machine (a format missing here is one no host
+# runtime runs: its targets are checked by their own tool, not by running them here).
+HOST_RUNNERS: dict[str, HostRunner] = {"tflite": _run_tflite, "onnx": _run_onnx}

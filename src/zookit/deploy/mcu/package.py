@@ -22,8 +22,9 @@ from zookit.hashes import file_checksum
 from zookit.layout import Layout
 from zookit.recipe import Recipe, Target
 from zookit.records import Manifest
+from zookit.reference import Runner
 from zookit.verify.compare import compare_outputs, compare_reference, effective_tolerance, real_figures
-from zookit.verify.runners import Runner, _dequantize, _quantize
+from zookit.verify.runners import _dequantize, _quantize
 
 RECORD = "tflm.json"
 ARENA_METHOD = "bisection over arena_size with TFLM's AllocateTensors (the smallest arena that allocates)"

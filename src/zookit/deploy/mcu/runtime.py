@@ -26,9 +26,9 @@ from typing import Any
 
 import numpy as np
 
-from zookit.convert.trim import Port, node_name
 from zookit.errors import ZooError
 from zookit.libs import load
+from zookit.ports import Port, node_name
 
 ARENA_CEILING = 256 << 20  # no microcontroller has more: a model needing more fails the stage
 FLASH_ALIGNMENT = 16  # the C array is alignas(16)

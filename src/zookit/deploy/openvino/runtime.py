@@ -19,9 +19,9 @@ from typing import Any
 
 import numpy as np
 
-from zookit.convert.trim import Port, onnx_tensor_name
 from zookit.errors import ZooError
 from zookit.libs import load
+from zookit.ports import Port, onnx_tensor_name
 
 Feed = dict[str, np.ndarray]
 Runner = Callable[[Feed], Feed]

@@ -104,7 +104,35 @@ def runtime_options(
         options["object_detection:keep_top_k"] = pp.keep_top_k or pp.max_detections
     if tidl.deny_list_layer_types:
         options["deny_list:layer_type"] = deny_list_value(recipe, manifest.target["format"])
+    options.update({RUNTIME_16BIT[k]: ", ".join(v) for k, v in sixteen_bit(tidl).items()})
     return options
+
+
+# Mixed precision, TI's names. Runtime options: edgeai-tidl-tools 11_00_06_00 examples/osrt_python/README.md:176-177
+# ("Comma separated string" of layer names "as in the original model") and common_utils.py:78-79, 81-82 of
+# advanced_examples/RGB_YUV_model_conversion. Legacy import config: TI's import tool parameter table (the
+# gParams entries "outputFeature16bitNamesList" and "params16bitNamesList": names "separated by comma or space
+# or tab"; the OSRT option table maps outputFeature16bitNamesList to advanced_options:output_feature_16bit_names_list).
+# That parser is not in edgeai-tidl-tools' public tree at any tag; TI's docs/tidl_fsg_quantization.md:96 describes
+# the feature. TIDL merges layers: a name must be the last layer of a merged group (TI: <outputNetFile>.layer_info.txt).
+RUNTIME_16BIT = {
+    "output_feature_16bit_names": "advanced_options:output_feature_16bit_names_list",
+    "params_16bit_names": "advanced_options:params_16bit_names_list",
+}
+LEGACY_16BIT = {
+    "output_feature_16bit_names": "outputFeature16bitNamesList",
+    "params_16bit_names": "params16bitNamesList",
+}
+# TI: calibration_frames "min 10 frames recommended" (examples/osrt_python/README.md:174); "using 50 or more
+# number of images gives considerable accuracy boost" (docs/tidl_fsg_quantization.md:80), 11_00_06_00.
+MIN_CALIBRATION_FRAMES = 10
+
+
+def sixteen_bit(tidl: Tidl) -> dict[str, list[str]]:
+    """The recipe's 16-bit lists that are set, by recipe field."""
+    lists = {"output_feature_16bit_names": tidl.output_feature_16bit_names}
+    lists["params_16bit_names"] = tidl.params_16bit_names
+    return {k: v for k, v in lists.items() if v}
 
 
 def deny_list_value(recipe: Recipe, fmt: str) -> str:
@@ -200,6 +228,7 @@ def import_config(
     if calibration:
         keys.update(inData=calibration, inFileFormat=2, numFrames=frames)
     keys.update(legacy_calibration(tidl, frames))
+    keys.update({LEGACY_16BIT[k]: ",".join(v) for k, v in sixteen_bit(tidl).items()})
     keys["postProcType"] = POST_PROC[tidl.post_proc_type]
     meta_arch = legacy_meta_arch_type(recipe)
     if meta_arch is not None:
@@ -232,3 +261,46 @@ def _value(value: Any) -> str:
     if isinstance(value, list):
         return " ".join(str(v) for v in value)
     return f'"{value}"' if isinstance(value, str) else str(value)
+
+
+def thin_calibration(frames: int) -> str | None:
+    """A warning when a package is calibrated on fewer frames than TI recommends (None: enough)."""
+    if frames >= MIN_CALIBRATION_FRAMES:
+        return None
+    return (
+        f"calibrated on {frames} frame(s): TI recommends at least {MIN_CALIBRATION_FRAMES} and finds 50 or "
+        "more helps; pass --calibration-images with more pictures (`zoo diagnose` shows whether it would help)"
+    )
+
+
+def model_tensor_names(model: Path) -> set[str]:
+    """The tensor names of a packaged model (TFLite: every tensor; ONNX: every node output and input)."""
+    if model.suffix == ".onnx":
+        import onnx
+
+        graph = onnx.load(str(model), load_external_data=False).graph
+        return {o for n in graph.node for o in n.output} | {i.name for i in graph.input}
+    from zookit.libs import load
+
+    interpreter = load("ai_edge_litert.interpreter").Interpreter(model_path=str(model))
+    return {d["name"] for d in interpreter.get_tensor_details()}
+
+
+def check_16bit_names(recipe: Recipe, model: Path) -> None:
+    """Every name of the recipe's 16-bit lists is a tensor of the packaged model (TI matches by name and
+    ignores a name it does not find), else a UsageError naming the closest ones."""
+    import difflib
+
+    assert recipe.tidl is not None
+    lists = sixteen_bit(recipe.tidl)
+    if not lists:
+        return
+    known = model_tensor_names(model)
+    for field, names in lists.items():
+        for name in names:
+            if name not in known:
+                close = difflib.get_close_matches(name, sorted(known), n=3, cutoff=0.5)
+                hint = f"; closest: {', '.join(close)}" if close else ""
+                raise UsageError(
+                    f"{recipe.name}: tidl.{field}: {name!r} is not a tensor of {model.name}{hint}"
+                )

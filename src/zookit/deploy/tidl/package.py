@@ -14,6 +14,7 @@ schema in ``zookit.deploy.tidl.protos`` before it is written.
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 from datetime import datetime, timezone
@@ -29,9 +30,11 @@ from zookit.deploy.tidl.options import (
     IMPORT_OUT,
     LEGACY_TOOLS,
     TOOLS_ENV,
+    check_16bit_names,
     import_config,
     legacy_notes,
     runtime_options,
+    thin_calibration,
 )
 from zookit.deploy.tidl.readme import readme
 from zookit.errors import UsageError, ZooError
@@ -40,6 +43,8 @@ from zookit.hashes import file_checksum
 from zookit.layout import Layout
 from zookit.recipe import Recipe
 from zookit.records import Manifest, Package
+
+log = logging.getLogger(__name__)
 
 PACKAGE = Package.FILE
 
@@ -83,6 +88,11 @@ def build_package(
             calibration_images, preprocessing_of(recipe), height, width, tidl.calibration_frames
         )
 
+    check_16bit_names(recipe, source)
+    thin = thin_calibration(len(pictures)) if calibration_images else None
+    if thin:
+        log.warning("%s: %s", recipe.name, thin)
+
     model_dir.mkdir(parents=True, exist_ok=True)
     staging = temp_dir(model_dir, ".tidl-")
     try:
@@ -97,6 +107,7 @@ def build_package(
             "files": {name: file_checksum(staging / name) for name in sorted(files)},
             "calibration_images": len(pictures),
             "calibration_listing": folder_listing(calibration_images),
+            **({"calibration_warning": thin} if thin else {}),
             # one meaning: TI's tools can import the package as it is; when not, each missing fact
             # with the command that fills it in
             "ready_to_import": not missing,

@@ -1,0 +1,148 @@
+"""`zoo diagnose NAME --target T`: where a quantized target loses accuracy, layer by layer; with
+``--goal top1=A`` (or ``max_rel=R``) the fewest layers to keep in float that meet it, every candidate
+converted and measured; with ``--write`` that change written into the recipe file."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from zookit.cli import folder_arg, positive_int
+
+
+def add_parser(add: Any) -> None:
+    p = add(
+        "diagnose",
+        cmd_diagnose,
+        "per-layer quantization error of a target; the fewest layers to keep in float",
+    )
+    p.add_argument("name", metavar="NAME", help="recipe name")
+    p.add_argument("--target", required=True, help="a TFLite int8 or int16x8 target of the recipe")
+    p.add_argument(
+        "--images", type=folder_arg, metavar="DIR", help="pictures to measure on (default: shipped)"
+    )
+    p.add_argument("--zoo-dir", metavar="DIR", help="zoo folder (default: $ZOO_DIR or ./zoo)")
+    p.add_argument(
+        "--goal", metavar="METRIC=VALUE", help="top1=A or max_rel=R: search for the fewest float layers"
+    )
+    p.add_argument("--write", action="store_true", help="apply the search's change to the recipe file")
+    p.add_argument(
+        "--calibration-sizes",
+        default="8,16,32",
+        metavar="N,N,...",
+        help="calibration-set sizes to measure (default 8,16,32; 0: none)",
+    )
+    p.add_argument(
+        "--workers", type=positive_int, metavar="N", help="candidates measured at once (default: 2)"
+    )
+    p.add_argument("--top", type=positive_int, default=12, metavar="N", help="layers shown (default 12)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+
+
+def _sizes(text: str) -> tuple[int, ...]:
+    from zookit.errors import UsageError
+
+    try:
+        sizes = tuple(int(s) for s in text.split(",") if s.strip())
+    except ValueError:
+        sizes = (-1,)
+    if any(s < 0 for s in sizes):
+        raise UsageError(f"--calibration-sizes {text!r}: give whole numbers, e.g. 8,16,32")
+    return tuple(s for s in sizes if s > 0)
+
+
+def cmd_diagnose(args: argparse.Namespace) -> int:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from zookit.__main__ import _book
+    from zookit.data import default_images
+    from zookit.errors import UsageError
+    from zookit.fetch import default_zoo_dir
+    from zookit.quantize.diagnose import diagnose
+    from zookit.quantize.recipe_edit import recipe_file, write_keep_float
+    from zookit.quantize.search import parse_goal
+
+    goal = parse_goal(args.goal) if args.goal else None
+    if args.write and goal is None:
+        raise UsageError("--write applies the search's change: give --goal too")
+    sizes = _sizes(args.calibration_sizes)
+    book = _book(args)
+    recipe = book.get(args.name)
+    recipe.target(args.target)
+    zoo_dir = Path(args.zoo_dir) if args.zoo_dir else default_zoo_dir()
+    images = Path(args.images) if args.images else default_images()
+    result = diagnose(recipe, zoo_dir, args.target, images, goal, sizes, args.workers)
+    search = result.get("search")
+    written = None
+    if args.write and search and search["recipe_change"]:
+        nodes = search["recipe_change"]["keep_float"]["nodes"]
+        written = write_keep_float(recipe_file(book.folder, recipe.name), args.target, nodes)
+    if args.json:
+        print(json.dumps(result | {"written": str(written) if written else None}, indent=2))
+        return 0 if not search or search["met"] else 1
+    print(_report(recipe.name, result, args.top))
+    folder = zoo_dir / recipe.name / args.target
+    print(f"written: {folder / 'diagnosis.json'}, {folder / 'diagnosis.svg'}, manifest.json (diagnosis)")
+    if written:
+        print(f"recipe updated: {written}")
+    return 0 if not search or search["met"] else 1
+
+
+def _pct(v: float | None) -> str:
+    return "-" if v is None else f"{v:.3f}"
+
+
+def _report(name: str, r: dict[str, Any], top: int) -> str:
+    ops = r["ops"]
+    lines = [
+        f"{name}/{r['target']} ({r['quantization']}): {ops['ops']} ops, {ops['float_ops']} in float; "
+        f"per-layer error against the float model on {r['samples']} picture(s), worst first",
+        f"{'sqnr dB':>8}  {'err/scale':>9}  {'max/scale':>9}  {'op':<16} tensor",
+    ]
+    for layer in r["layers"][:top]:
+        sqnr = "exact" if layer["sqnr_db"] is None else f"{layer['sqnr_db']:.1f}"
+        lines.append(
+            f"{sqnr:>8}  {layer['error_over_scale']:>9.3f}  {layer['max_error_over_scale']:>9.2f}  "
+            f"{layer['op']:<16} {layer['tensor'].split(';')[0]}"
+        )
+    if len(r["layers"]) > top:
+        lines.append(f"... {len(r['layers']) - top} more in diagnosis.json")
+    s = r.get("search")
+    if s:
+        lines.append(
+            f"search for {s['goal']} ({s['candidates']} candidates measured, {s['workers']} at a time, "
+            f"{s['seconds']:.1f} s):"
+        )
+        for step in s["steps"]:
+            lines.append(
+                f"  {step['step']:>2}. {step['action'][:70]:<70} top-1 {_pct(step['top1'])}  max_rel "
+                f"{_pct(step['max_rel'])}  {step['size'] / 1e3:.1f} kB  float ops {step['float_ops']}/"
+                f"{step['ops']}{'  meets' if step['meets'] else ''}"
+            )
+        if s["met"]:
+            b, a = s["before"], s["after"]
+            lines.append(
+                f"goal met: top-1 {_pct(b['top1'])} -> {_pct(a['top1'])}, max_rel {_pct(b['max_rel'])} -> "
+                f"{_pct(a['max_rel'])}, size {b['size']} -> {a['size']} B, {len(a['nodes'])} layer(s) "
+                f"in float ({a['share_outside_int8']:.1%} of ops outside int8)"
+            )
+            if s["recipe_change"]:
+                lines.append(f"recipe change (targets: {r['target']}):")
+                lines.append(
+                    "  keep_float:\n    nodes:\n" + "\n".join(f"      - {json.dumps(n)}" for n in a["nodes"])
+                )
+        else:
+            lines.append("goal not met even with every ranked layer in float")
+    for row in r.get("calibration_sizes", []):
+        lines.append(
+            f"calibrated on {row['frames']:>3} picture(s): top-1 {_pct(row['top1'])}, max_rel {_pct(row['max_rel'])}"
+        )
+    lines.append(f"calibration: {r['calibration_images']} ({r['calibration_frames']} frames)")
+    if r["same_pictures"]:
+        lines.append(
+            "note: calibration and verification used the same pictures; agreement measured on them "
+            "flatters the model (pass --images with other pictures)"
+        )
+    return "\n".join(lines)
