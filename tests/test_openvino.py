@@ -143,6 +143,8 @@ def standin_zoo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path
                     t["tolerance"] = {"max_abs": 1.0}
             if doc["detection"] is not None if "detection" in doc else False:
                 doc["openvino"]["int8"]["tolerance"] = STANDIN_SSD_INT8
+            if doc["name"] == "resnet50_v1":  # the FP16-compressed weights option, verified like the rest
+                doc["openvino"]["fp16"] = True
             (tmp / "recipes").mkdir(exist_ok=True)
             (tmp / "recipes" / f"{doc['name']}.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
         images = make_images(tmp / "images", count=4)
@@ -194,6 +196,11 @@ def check_mlperf_package(tmp: Path, report: dict[str, Any], name: str) -> None:
         )
         assert record["int8"]["tolerance"] == like["tolerance"]
     assert side["tidl"]["tensor_bits"] == 8 and side["tidl"]["calibration_frames"] == 20
+    xml = (folder / f"{name}.xml").read_text()
+    if name == "resnet50_v1":  # fp16: true: the float IR's weights are stored as f16 and still verified
+        assert record["float"]["weights"] == "FP16 (compress_to_fp16)" and 'element_type="f16"' in xml
+    else:
+        assert record["float"]["weights"] == "FP32" and 'element_type="f16"' not in xml
     target = record["target"]
     manifest = json.loads((tmp / "zoo" / name / target / "manifest.json").read_text())
     assert manifest["openvino"]["int8_latency_ms"] == record["int8"]["latency"]["median_ms"]

@@ -175,7 +175,9 @@ def test_search_meets_top1_and_the_written_recipe_converts_to_its_figures(tiny_z
     layer = result["layers"][0]
     assert {"tensor", "op", "sqnr_db", "error_over_scale"} <= set(layer)
     manifest = json.loads((zoo_dir / "ic_resnet8/tflite-int8/manifest.json").read_text())
-    assert manifest["diagnosis"]["search"]["after"] == search["after"]  # Manifest.extras, saved at the top level
+    assert (
+        manifest["diagnosis"]["search"]["after"] == search["after"]
+    )  # Manifest.extras, saved at the top level
     assert (zoo_dir / "ic_resnet8/tflite-int8/diagnosis.svg").read_text().startswith("<svg")
     text = (recipes / "ic_resnet8.yaml").read_text()
     assert "# int8 TFLite model to compare" in text and "keep_float:" in text  # comments kept
@@ -187,3 +189,38 @@ def test_search_meets_top1_and_the_written_recipe_converts_to_its_figures(tiny_z
     row = json.loads(again.stdout)["results"][0]
     assert row["size"] == search["after"]["size"]
     assert row["verification"]["top1_agreement"] == search["after"]["top1"]
+
+
+@pytest.mark.slow
+def test_diagnose_on_a_stand_in_int16x8_and_int8_target_with_a_search(
+    server: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Per-layer figures on an int16x8 target (the search's other target kind) and a max_rel search on
+    an int8 one, on the ResNet50 stand-in (random weights: no claim about accuracy, only that every
+    figure is measured and recorded)."""
+    from test_convert import fetch_convert, resnet_variant
+    from zookit.__main__ import main
+
+    targets = [
+        {"name": "tflite-int8", "format": "tflite", "quantization": "int8", "tolerance": {"max_abs": 100.0}},
+        {
+            "name": "tflite-int16x8",
+            "format": "tflite",
+            "quantization": "int16x8",
+            "tolerance": {"max_abs": 100.0},
+        },
+    ]
+    doc = resnet_variant("quant", targets, server, tmp_path)
+    assert fetch_convert(tmp_path, doc, capsys)["exit"] == 0
+    base = ["--recipes", str(tmp_path / "recipes"), "diagnose", "quant", "--zoo-dir", str(tmp_path / "zoo")]
+    assert main([*base, "--target", "tflite-int16x8", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["layers"] and all("sqnr_db" in row for row in result["layers"])
+    folder = tmp_path / "zoo" / "quant" / "tflite-int16x8"
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["diagnosis"]["layers"] == result["layers"]
+    assert (folder / "diagnosis.svg").read_text().lstrip().startswith("<svg")
+    assert main([*base, "--target", "tflite-int8", "--goal", "max_rel=1e6", "--json"]) == 0
+    search = json.loads(capsys.readouterr().out)["search"]
+    assert search["met"]  # a goal the converted target already meets: nothing kept in float
+    assert search["after"]["share_outside_int8"] == 0

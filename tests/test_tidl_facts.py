@@ -730,3 +730,41 @@ def test_19_7_without_the_tools_folder_the_package_is_not_ready_and_says_how_to_
     assert {s["status"] for s in stages.values()} == {"skipped"}, stages
     assert stages["tidl"]["detail"]["ready_to_import"] is True and stages["tidl"]["detail"]["missing"] == []
     assert written(tmp_path, "mobilenet_v1")[0]["tidl_tools_path"] == str(tools.resolve())
+
+
+# --- #21: TIDL mixed precision on the stand-in MobileNet's package -------------------------------------
+# TI's option names, copied as the oracle: edgeai-tidl-tools 11_00_06_00 examples/osrt_python/README.md
+# (advanced_options:output_feature_16bit_names_list, advanced_options:params_16bit_names_list) and the
+# import tool's outputFeature16bitNamesList / params16bitNamesList.
+TI_RUNTIME_16BIT = (
+    "advanced_options:output_feature_16bit_names_list",
+    "advanced_options:params_16bit_names_list",
+)
+TI_LEGACY_16BIT = ("outputFeature16bitNamesList", "params16bitNamesList")
+
+
+def test_21_sixteen_bit_lists_land_in_both_tidl_files_and_name_tensors_of_the_packaged_model(
+    server: FileServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from zookit.deploy.tidl.check import TfliteModel
+
+    first = zoo(tmp_path, [mobilenet(server, tmp_path)], capsys, "tidl")
+    assert first["exit"] == 0, first
+    packaged = tmp_path / "zoo" / "mobilenet_v1" / "tidl" / "mobilenet_v1.tflite"
+    model = TfliteModel(packaged)
+    convs = [model.name(op.outputs[0]) for op in model.ops if op.name in ("CONV_2D", "DEPTHWISE_CONV_2D")]
+    features, params = convs[:2], convs[-1:]
+    doc = mobilenet(server, tmp_path, output_feature_16bit_names=features, params_16bit_names=params)
+    again = zoo(tmp_path, [doc], capsys, "tidl")
+    assert again["exit"] == 0, again
+    options, config, _ = written(tmp_path, "mobilenet_v1")
+    assert ti_comma_list(options[TI_RUNTIME_16BIT[0]]) == [f.replace(" ", "") for f in features]
+    assert ti_comma_list(options[TI_RUNTIME_16BIT[1]]) == [p.replace(" ", "") for p in params]
+    legacy = {k: " ".join(v) for k, v in config.items()}
+    assert [legacy[TI_LEGACY_16BIT[0]].replace(" ", "")] == [",".join(features).replace(" ", "")]
+    assert legacy[TI_LEGACY_16BIT[1]].replace(" ", "") == ",".join(params).replace(" ", "")
+    names = {model.name(i) for i in range(model.graph.TensorsLength())}
+    assert set(features) | set(params) <= names  # tensors of the packaged model
+    bad = mobilenet(server, tmp_path, output_feature_16bit_names=["no/such/tensor"])
+    refused = zoo(tmp_path, [bad], capsys, "tidl")
+    assert refused["exit"] == 1 and "no/such/tensor" in json.dumps(refused)

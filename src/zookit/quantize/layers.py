@@ -6,6 +6,7 @@ the samples) and the RMS error over the tensor's quantization scale (1.0: one qu
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -37,9 +38,11 @@ class Layer:
 
 def _interpreter(model: bytes) -> Any:
     Interpreter = load("ai_edge_litert.interpreter").Interpreter
-    interpreter = Interpreter(
-        model_content=model, experimental_preserve_all_tensors=True, num_threads=threads()
-    )
+    with warnings.catch_warnings():  # keeping every tensor is the point here, not a debugging leftover
+        warnings.filterwarnings("ignore", message=".*experimental_preserve_all_tensors", category=UserWarning)
+        interpreter = Interpreter(
+            model_content=model, experimental_preserve_all_tensors=True, num_threads=threads()
+        )
     interpreter.allocate_tensors()
     return interpreter
 
