@@ -56,7 +56,7 @@ def _sizes(text: str) -> tuple[int, ...]:
 
 def cmd_diagnose(args: argparse.Namespace) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    from zookit.__main__ import _book
+    from zookit.cli.common import book as _book
     from zookit.data import default_images
     from zookit.errors import UsageError
     from zookit.fetch import default_zoo_dir

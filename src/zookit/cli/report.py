@@ -56,7 +56,7 @@ def _run_report(path: Path) -> dict[str, Any]:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from zookit.__main__ import _book
+    from zookit.cli.common import book as _book
     from zookit.fetch import default_zoo_dir
     from zookit.report import build, compare, load_baseline, write
 

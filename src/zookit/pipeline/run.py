@@ -20,7 +20,8 @@ import tempfile
 import threading
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from functools import partial
 from pathlib import Path
@@ -165,13 +166,11 @@ def heaviest_first(recipes: list[Recipe]) -> list[Recipe]:
 _capture_lock = threading.Lock()  # one captured model at a time per process (file descriptors are shared)
 
 
-def run_captured(recipe: Recipe, options: RunOptions, on_stage: StageHook | None = None) -> ModelResult:
-    """run_model with everything it prints (TensorFlow's C++ logs too) captured into the result's log,
-    to be shown as one block by the caller: what an executor's worker runs. ``on_stage`` must pickle
-    when the worker is another process (pipeline.executors gives one that sends stage starts back)."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    if options.threads:
-        os.environ.setdefault(THREADS_ENV, str(options.threads))
+@contextmanager
+def captured_output() -> Iterator[list[str]]:
+    """Everything written to file descriptors 1 and 2 inside the block (TensorFlow's C++ logs too), as one
+    string appended to the yielded list when the block ends; one capture at a time per process."""
+    out: list[str] = []
     with _capture_lock, tempfile.TemporaryFile(mode="w+b") as capture:
         sys.stdout.flush()
         sys.stderr.flush()
@@ -179,11 +178,7 @@ def run_captured(recipe: Recipe, options: RunOptions, on_stage: StageHook | None
         os.dup2(capture.fileno(), 1)
         os.dup2(capture.fileno(), 2)
         try:
-            result = run_model(recipe, options, on_stage)
-        except Exception:  # a bug must still come back as this model's failure, with its traceback
-            result = ModelResult(
-                recipe.name, [StageResult("internal", "failed", error=traceback.format_exc())]
-            )
+            yield out
         finally:
             sys.stdout.flush()
             sys.stderr.flush()
@@ -191,6 +186,23 @@ def run_captured(recipe: Recipe, options: RunOptions, on_stage: StageHook | None
             os.dup2(saved[1], 2)
             os.close(saved[0])
             os.close(saved[1])
-        capture.seek(0)
-        result.log = capture.read().decode("utf-8", "replace")
+            capture.seek(0)
+            out.append(capture.read().decode("utf-8", "replace"))
+
+
+def run_captured(recipe: Recipe, options: RunOptions, on_stage: StageHook | None = None) -> ModelResult:
+    """run_model with everything it prints (TensorFlow's C++ logs too) captured into the result's log,
+    to be shown as one block by the caller: what an executor's worker runs. ``on_stage`` must pickle
+    when the worker is another process (pipeline.executors gives one that sends stage starts back)."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if options.threads:
+        os.environ.setdefault(THREADS_ENV, str(options.threads))
+    with captured_output() as log:
+        try:
+            result = run_model(recipe, options, on_stage)
+        except Exception:  # a bug must still come back as this model's failure, with its traceback
+            result = ModelResult(
+                recipe.name, [StageResult("internal", "failed", error=traceback.format_exc())]
+            )
+    result.log = log[0]
     return result
