@@ -1,5 +1,5 @@
 """`zoo report`: one self-contained HTML page per zoo, built from its records (report.collect), with
-charts (report.charts, matplotlib to inline SVG), rendered from a jinja2 template (report.page), and the
+charts (report.charts, pygal to inline SVG), rendered from a jinja2 template (report.page), and the
 comparison with an earlier report's JSON (report.compare). Nothing here converts or imports TensorFlow.
 
     doc = build(zoo_dir, recipes)                 # the report's document (what report.json holds)

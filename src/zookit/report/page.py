@@ -1,6 +1,6 @@
 """The HTML page: the report's document rendered with the jinja2 template ``page.html.j2`` beside this
 module, every value escaped (a recipe description or a tensor name is text, never markup); the charts
-are matplotlib's SVG, inlined."""
+are pygal's SVG, inlined."""
 
 from __future__ import annotations
 
