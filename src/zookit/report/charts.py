@@ -11,12 +11,14 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import math
 import re
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-VERSION = 2  # raised when a chart is drawn differently: cached drawings of the old kind are not used
+VERSION = 5  # raised when a chart is drawn differently: cached drawings of the old kind are not used
 COLORS = {"passed": "#2e7d32", "failed": "#c62828", "stale": "#ef6c00"}
 _MAX_LAYERS = 60
 
@@ -35,6 +37,15 @@ def _style(colors: tuple[str, ...]) -> Any:
         value_label_font_size=8,
         colors=colors,
     )
+
+
+def _pygal() -> Any:
+    """pygal, without the import hook it adds to ``sys.meta_path`` for its map plugins: the hook has no
+    ``find_spec``, so every later import in the process warns (ImportWarning), and zookit needs no plugin."""
+    import pygal
+
+    sys.meta_path[:] = [f for f in sys.meta_path if type(f).__name__ != "PluginImportFixer"]
+    return pygal
 
 
 @functools.cache
@@ -81,7 +92,7 @@ def _svg(chart: Any, salt: str) -> str:
 def size_vs_agreement(model: str, rows: list[dict[str, Any]]) -> str | None:
     """A model's targets: size (x) against top-1 agreement, or against the relative error when no target
     has an agreement figure (an autoencoder, a detector). None when no target has both figures."""
-    import pygal
+    pygal = _pygal()
 
     use_top1 = any(r.get("top1_agreement") is not None for r in rows)
     key = "top1_agreement" if use_top1 else "max_rel"
@@ -93,28 +104,41 @@ def size_vs_agreement(model: str, rows: list[dict[str, Any]]) -> str | None:
         stroke=False,
         width=460,
         height=280,
-        logarithmic=log,
         print_labels=True,
         dots_size=5,
+        truncate_label=-1,  # axis numbers whole
+        x_label_rotation=30,
         js=[],
         disable_xml_declaration=True,
+        explicit_size=True,  # width and height on the svg: a flex item sizes to them
         style=_style((COLORS["passed"], COLORS["failed"], COLORS["stale"], "#555555")),
         title=f"{model}: size vs {'agreement' if use_top1 else 'error'} (grey: the limit)",
         x_title="size (KiB)",
-        y_title="top-1 agreement" if use_top1 else "max_rel (error)",
+        y_title="top-1 agreement" if use_top1 else "max_rel (error)" + (", log scale" if log else ""),
         legend_at_bottom=True,
     )
     if use_top1:
         low = min(min(r[key] for r in points), *((r.get("tolerance") or {}).get(key, 1.0) for r in points))
         chart.range = (max(0.0, low - 0.1), 1.05)
+
+    def y(value: float) -> float:  # errors over decades are drawn on a log axis: its powers of ten labelled
+        return math.log10(value) if log else value
+
+    if log:
+        ys = [y(r[key]) for r in points] + [
+            y(t) for r in points if (t := (r.get("tolerance") or {}).get(key)) and t > 0
+        ]
+        chart.y_labels = [
+            {"value": k, "label": f"1e{k}"} for k in range(math.floor(min(ys)), math.ceil(max(ys)) + 1)
+        ]
     series: dict[str, list[dict[str, Any]]] = {"passed": [], "failed": [], "stale": [], "limit": []}
     for r in points:
         state = "failed" if r["status"] == "failed" else "stale" if r.get("stale") else "passed"
         x = r["size"] / 1024
-        series[state].append({"value": (x, r[key]), "label": r["target"]})
+        series[state].append({"value": (x, y(r[key])), "label": r["target"]})
         limit = (r.get("tolerance") or {}).get(key)
-        if limit is not None:
-            series["limit"].append({"value": (x, limit), "label": f"limit of {r['target']}"})
+        if limit is not None and (limit > 0 or not log):
+            series["limit"].append({"value": (x, y(limit)), "label": f"limit of {r['target']}"})
     for name, values in series.items():
         chart.add(name, values, print_labels=name != "limit", dots_size=3 if name == "limit" else 5)
     return _svg(chart, f"size-{model}")
@@ -123,7 +147,7 @@ def size_vs_agreement(model: str, rows: list[dict[str, Any]]) -> str | None:
 def diagnosis(model: str, target: str, layers: list[dict[str, Any]]) -> str | None:
     """Per-layer SQNR (dB) of a quantization diagnosis, one horizontal bar per layer in model order
     (the worst layers when there are more than the chart has room for)."""
-    import pygal
+    pygal = _pygal()
 
     rows = [r for r in layers if r.get("sqnr_db") is not None]
     if not rows:
@@ -137,6 +161,7 @@ def diagnosis(model: str, target: str, layers: list[dict[str, Any]]) -> str | No
         show_legend=False,
         js=[],
         disable_xml_declaration=True,
+        explicit_size=True,  # width and height on the svg: a flex item sizes to them
         style=_style(("#1565c0",)),
         title=f"{model} {target}: per-layer quantization error",
         x_title="SQNR (dB), higher is better; red: under 20 dB",
