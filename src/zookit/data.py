@@ -9,12 +9,12 @@ from typing import Any
 import numpy as np
 
 from zookit.errors import UsageError
+from zookit.fsutil import IMAGE_SUFFIXES
 from zookit.libs import load
 from zookit.ports import Port
 from zookit.recipe import Preprocessing, Recipe
 
 log = logging.getLogger(__name__)
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")  # also in fsutil.DATA_SUFFIXES
 
 
 def default_images() -> Path:

@@ -75,7 +75,8 @@ def read_json(path: Path) -> Any:
 
 # what a stage reads from a data folder: pictures and samples (a SOURCES.md or a labels file beside them
 # is not data, and editing it redoes nothing)
-DATA_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".npy", ".npz")
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
+DATA_SUFFIXES = (*IMAGE_SUFFIXES, ".npy", ".npz")
 
 
 def folder_listing(folder: Path | None) -> list[list[Any]] | None:

@@ -44,9 +44,14 @@ def images_current(recorded: Any, folder: Path | None) -> bool:
     return folder is None or recorded == folder_listing(folder)
 
 
+def largest_error(errors: dict[str, dict[str, float]], key: str = "max_abs") -> float | None:
+    """The largest ``key`` figure over the outputs of an error table (None: no output has it)."""
+    return max((o[key] for o in errors.values() if key in o), default=None)
+
+
 def worst_error(verification: dict[str, Any]) -> float | None:
     """The largest absolute error over a verification's outputs (None: no outputs compared)."""
-    return max((o["max_abs"] for o in verification.get("outputs", {}).values()), default=None)
+    return largest_error(verification.get("outputs", {}))
 
 
 @dataclass

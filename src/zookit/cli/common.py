@@ -58,6 +58,15 @@ def book(args: argparse.Namespace) -> Any:
     return RecipeBook(recipes_dir(args.recipes) if args.recipes is not None else None)
 
 
+def add_tidl_tools(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--tidl-tools",
+        metavar="DIR",
+        help="TI's tidl_tools folder, written into runtime_options.json and the import config "
+        "(default: $TIDL_TOOLS_PATH, else the folder the package was written with)",
+    )
+
+
 def add_samples(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--samples",

@@ -11,6 +11,7 @@ from zookit.cli import existing_dir, positive_int
 from zookit.cli.common import (
     add_samples,
     add_selection,
+    add_tidl_tools,
     book,
     data_folder,
     picture_folder,
@@ -44,12 +45,7 @@ def add_parser(add: Any) -> None:
         type=existing_dir,
         help="images for calibration and TIDL's calibration list (default: the shipped image set)",
     )
-    p.add_argument(
-        "--tidl-tools",
-        metavar="DIR",
-        help="TI's tidl_tools folder, written into runtime_options.json and the import config "
-        "(default: $TIDL_TOOLS_PATH, else the folder the package was written with)",
-    )
+    add_tidl_tools(p)
     p.add_argument(
         "--scheduler",
         metavar="ADDRESS",

@@ -9,7 +9,15 @@ from pathlib import Path
 from typing import Any
 
 from zookit.cli import existing_dir, positive_float, positive_int
-from zookit.cli.common import add_samples, add_selection, book, data_folder, picture_folder, print_json
+from zookit.cli.common import (
+    add_samples,
+    add_selection,
+    add_tidl_tools,
+    book,
+    data_folder,
+    picture_folder,
+    print_json,
+)
 from zookit.errors import ZooError
 
 
@@ -87,12 +95,7 @@ def add_parser(add: Any) -> None:
     p.add_argument(
         "--strict", action="store_true", help="fail when an operator would not run on the accelerator"
     )
-    p.add_argument(
-        "--tidl-tools",
-        metavar="DIR",
-        help="TI's tidl_tools folder, written into runtime_options.json and the import config "
-        "(default: $TIDL_TOOLS_PATH, else the folder the package was written with)",
-    )
+    add_tidl_tools(p)
     p.add_argument("--json", action="store_true", help="print a JSON result on stdout")
 
 

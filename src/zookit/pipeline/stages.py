@@ -34,7 +34,7 @@ from zookit.errors import ZooError
 from zookit.layout import Layout
 from zookit.libs import package_versions, tool_versions
 from zookit.recipe import Recipe, Target
-from zookit.records import Manifest, Package
+from zookit.records import Manifest, Package, largest_error
 
 
 @dataclass(frozen=True)
@@ -232,11 +232,10 @@ def convert_stage(target: Target) -> Stage:
 
 def convert_detail(manifest: Manifest) -> dict[str, Any]:
     v = manifest.verification
-    outputs = v.get("outputs", {}).values()
     detail: dict[str, Any] = {
         "size": manifest.output.size,
         "max_abs": manifest.worst_error,
-        "max_rel": max((o["max_rel"] for o in outputs if "max_rel" in o), default=None),
+        "max_rel": largest_error(v.get("outputs", {}), "max_rel"),
     }
     if v.get("top1_agreement") is not None:
         detail["top1_agreement"] = v["top1_agreement"]
@@ -245,9 +244,8 @@ def convert_detail(manifest: Manifest) -> dict[str, Any]:
     ref = v.get("reference")
     if ref:  # the upstream's own model (compare_with) on the same samples, shown beside the target's error
         detail["upstream"] = ref["file"]
-        upstream = ref["upstream_error"].values()
-        detail["upstream_max_abs"] = max((o["max_abs"] for o in upstream), default=None)
-        detail["upstream_max_rel"] = max((o["max_rel"] for o in upstream if "max_rel" in o), default=None)
+        detail["upstream_max_abs"] = largest_error(ref["upstream_error"], "max_abs")
+        detail["upstream_max_rel"] = largest_error(ref["upstream_error"], "max_rel")
     if v.get("real"):
         detail["data"] = v["real"]["data"]
     return detail

@@ -21,7 +21,7 @@ from zookit.fsutil import folder_listing, write_json, write_text
 from zookit.hashes import file_checksum
 from zookit.layout import Layout
 from zookit.recipe import Recipe, Target
-from zookit.records import Manifest
+from zookit.records import Manifest, largest_error
 from zookit.reference import Runner
 from zookit.verify.compare import compare_outputs, compare_reference, effective_tolerance, real_figures
 from zookit.verify.runners import _dequantize, _quantize
@@ -220,7 +220,7 @@ def summary(record: dict[str, Any]) -> dict[str, Any]:
     ref = v.get("reference")
     if ref:
         out["upstream"] = ref["file"]
-        out["upstream_max_abs"] = max((o["max_abs"] for o in ref["upstream_error"].values()), default=None)
+        out["upstream_max_abs"] = largest_error(ref["upstream_error"])
     out["data"] = v.get("real", {}).get("data")
     return out
 

@@ -32,12 +32,16 @@ class Finding:
     op: str
     node: str
     reason: str  # empty for a node that simply runs on the accelerator
-    accelerated: bool = False  # True: no problem (runs on the accelerator or is replaced by TIDL)
     where: str = ARM  # accelerator, arm or replaced
     row: str = ""  # the row of TI's table the verdict comes from, when TI lists the operator
 
+    @property
+    def accelerated(self) -> bool:
+        """No problem: it runs on the accelerator, or TIDL replaces it."""
+        return self.where != ARM
+
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {**asdict(self), "accelerated": self.accelerated}
 
 
 def inventory(path: Path, heads: Iterable[str] = ()) -> list[Finding]:
@@ -87,7 +91,7 @@ def _place(graph: Graph, replaced: set[str], special: dict[str, Finding]) -> lis
             out.append(special[node.name])
             continue
         if node.name in replaced:
-            out.append(Finding(node.op, node.name, REPLACED_NOTE, True, REPLACED))
+            out.append(Finding(node.op, node.name, REPLACED_NOTE, REPLACED))
             continue
         if node.custom:
             kind = (
@@ -100,9 +104,9 @@ def _place(graph: Graph, replaced: set[str], special: dict[str, Finding]) -> lis
         row, reason = verdict(node, graph)
         where = row.where if row else ""
         if reason:
-            out.append(Finding(node.op, node.name, reason, False, ARM, where))
+            out.append(Finding(node.op, node.name, reason, ARM, where))
         else:
-            out.append(Finding(node.op, node.name, "", True, ACCELERATOR, where))
+            out.append(Finding(node.op, node.name, "", ACCELERATOR, where))
     return out
 
 
@@ -134,13 +138,13 @@ def _postprocess_findings(m: TfliteModel) -> dict[str, Finding]:
         name = m.name(op.outputs[0]) if op.outputs else op.name
         if postprocess_heads(m, op) is not None:
             reason = "taken over by TIDL's TFLite delegate as the SSD detection post-process"
-            out[name] = Finding(op.name, name, reason, True, REPLACED)
+            out[name] = Finding(op.name, name, reason, REPLACED)
         else:
             reason = (
                 "runs on ARM: TIDL takes it over only when fed by head convolutions through "
                 "Reshape -> Concat (class scores then Logistic/Softmax) with constant anchors"
             )
-            out[name] = Finding(op.name, name, reason, False, ARM)
+            out[name] = Finding(op.name, name, reason, ARM)
     return out
 
 
