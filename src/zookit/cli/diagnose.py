@@ -179,6 +179,16 @@ def _report(name: str, r: dict[str, Any], top: int) -> str:
                 f"max_rel {_pct(nxt['max_rel'])}, {nxt['size']} B, {'passes' if nxt['passes'] else 'FAILS'} "
                 "the target's tolerance"
             )
+            tflm = nxt.get("tflm")
+            if tflm and tflm["runs"]:
+                top1 = (
+                    f", top-1 {_pct(tflm['top1'])} on {tflm['samples']} picture(s)"
+                    if tflm["top1"] is not None
+                    else ""
+                )
+                lines.append(
+                    f"TensorFlow Lite Micro runs the fix ({sum(tflm['ops'].values())} ops{top1}); {tflm['note']}"
+                )
     for row in r.get("calibration_sizes", []):
         lines.append(
             f"calibrated on {row['frames']:>3} picture(s): top-1 {_pct(row['top1'])}, max_rel {_pct(row['max_rel'])}"

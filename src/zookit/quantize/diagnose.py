@@ -203,6 +203,7 @@ def next_run(prepared: Any, target: Target, folder: Path, images: Path) -> dict[
     """The fix converted and verified as `zoo run`'s convert stage will (the same functions, the same
     pictures): the figures the next run prints."""
     from zookit.convert.target import convert_model
+    from zookit.quantize.tflm import tflm_check
     from zookit.verify.model import verify_model
 
     model = convert_model(prepared, target, images, folder).model
@@ -217,6 +218,7 @@ def next_run(prepared: Any, target: Target, folder: Path, images: Path) -> dict[
         "size": len(model),
         "passes": report.passed,
         "failures": list(report.failures),
+        **({"tflm": tflm_check(prepared, target, model, images)} if target.c_array else {}),
     }
 
 
@@ -247,4 +249,6 @@ def warnings_of(out: dict[str, Any], goal: Goal | None, images: Path, run_images
     nxt = out.get("next_run")
     if nxt and not nxt["passes"]:
         found.append("the next `zoo run` will fail this target: " + "; ".join(nxt["failures"]))
+    if nxt and nxt.get("tflm") and not nxt["tflm"]["runs"]:
+        found.append(f"TensorFlow Lite Micro cannot run the fix: {nxt['tflm']['reason']}")
     return found
