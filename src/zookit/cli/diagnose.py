@@ -187,7 +187,7 @@ def _report(name: str, r: dict[str, Any], top: int) -> str:
                     else ""
                 )
                 lines.append(
-                    f"TensorFlow Lite Micro runs the fix ({sum(tflm['ops'].values())} ops{top1}); {tflm['note']}"
+                    f"TensorFlow Lite Micro runs the fix ({len(tflm['ops'])} op types{top1}); {tflm['note']}"
                 )
     for row in r.get("calibration_sizes", []):
         lines.append(

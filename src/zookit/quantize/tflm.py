@@ -5,8 +5,9 @@ tflite-micro interpreter on the verification pictures, its top-1 agreement with 
 A layer kept in float sits between a DEQUANTIZE and a QUANTIZE and runs on TFLM's float reference
 kernels (measured on ic_resnet8: it runs, in a larger arena). TensorFlow's converter offers no
 per-layer choice of 16-bit activations (its selective quantization keeps layers in float only;
-int16x8 is a whole-model mode), so float is the only per-layer fix there is; a whole-model int16x8
-target is the integer-only alternative."""
+int16x8 is a whole-model mode: "Mixed precision post training quantization is currently not supported
+in TFLite", tensorflow/tensorflow#61720; a model written with both is mis-converted, #106742), so float
+is the only per-layer fix there is; a whole-model int16x8 target is the integer-only alternative."""
 
 from __future__ import annotations
 
@@ -20,9 +21,9 @@ from zookit.recipe import Target
 
 ARENA = 64 << 20  # ample for any model diagnose converts; the tflm stage measures the real figure
 NOTE = (
-    "layers kept in float run on TFLM's float reference kernels (no FPU: slow); TensorFlow's converter "
-    "has no per-layer 16-bit activations, so float is the only per-layer fix; a whole-model int16x8 "
-    "target is the integer-only alternative"
+    "the layers kept in float run on TFLM's float reference kernels (slow on a microcontroller without "
+    "an FPU); TensorFlow's converter has no per-layer 16-bit activations (tensorflow/tensorflow#61720), "
+    "so float is the only per-layer fix; a whole-model int16x8 target is the integer-only alternative"
 )
 
 
