@@ -293,6 +293,15 @@ def test_diagnose_on_a_stand_in_int16x8_and_int8_target_with_a_search(
     assert search["after"]["share_outside_int8"] == 0 and search["layers_changed"] == []
     assert result["held_out"]["after"]["meets"] and result["next_run"]["passes"]
     assert [r["frames"] for r in result["calibration_sizes"]] == [8]  # 16, 32: more than its 12
+    from zookit.report.collect import _diagnosis_figures  # the report shows both figures
+
+    shown = _diagnosis_figures(
+        json.loads((tmp_path / "zoo/quant/tflite-int8/manifest.json").read_text())["diagnosis"]
+    )
+    assert shown is not None and shown["met"] and shown["layers_changed"] == 0
+    held = result["held_out"]
+    assert shown["held_out_top1"] == [held["before"]["top1"], held["after"]["top1"]]
+    assert shown["next_run_top1"] == result["next_run"]["top1"]
 
 
 # --- --write: what it may edit, checked before any work (issue 28: point 4 and the hostile run) ---

@@ -69,7 +69,7 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
     from zookit.fetch import default_zoo_dir
     from zookit.pipeline.run import captured_output
     from zookit.quantize.diagnose import diagnose
-    from zookit.quantize.recipe_edit import check_writable, fix_fields, recipe_file, write_fix
+    from zookit.quantize.recipe_edit import check_writable, recipe_file, write_fix
     from zookit.quantize.search import parse_goal
 
     goal = parse_goal(args.goal) if args.goal else None
@@ -96,7 +96,7 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
     search = result.get("search")
     written = None
     if path is not None and search and search["met"]:
-        written = write_fix(path, args.target, fix_fields(search["layers_changed"] or []))
+        written = write_fix(path, args.target, search["recipe_change"])
     if args.json:
         print(json.dumps(result | {"written": str(written) if written else None}, indent=2))
         return 0 if not search or search["met"] else 1
@@ -144,7 +144,7 @@ def _report(name: str, r: dict[str, Any], top: int) -> str:
         if s["met"]:
             b, a = s["before"], s["after"]
             lines.append(
-                f"goal met on the search pictures: top-1 {_pct(b['top1'])} -> {_pct(a['top1'])}, max_rel "
+                f"goal met on the search samples: top-1 {_pct(b['top1'])} -> {_pct(a['top1'])}, max_rel "
                 f"{_pct(b['max_rel'])} -> {_pct(a['max_rel'])}, size {b['size']} -> {a['size']} B, "
                 f"{len(a['nodes'])} layer(s) in float ({a['share_outside_int8']:.1%} of ops outside int8), "
                 f"decided on {a['decisive']} sample(s)"
@@ -166,7 +166,10 @@ def _report(name: str, r: dict[str, Any], top: int) -> str:
         if s["met"]:
             lines.append(f"recipe change (targets: {r['target']}):")
             change = s["recipe_change"]
-            lines.append(f"  calibration_pictures: {change['calibration_pictures']}")
+            if not change:
+                lines.append("  none: the target meets the goal as it is")
+            if change.get("calibration_pictures"):
+                lines.append(f"  calibration_pictures: {change['calibration_pictures']}")
             if change.get("keep_float"):
                 lines.append(
                     "  keep_float:\n    nodes:\n"
@@ -182,12 +185,13 @@ def _report(name: str, r: dict[str, Any], top: int) -> str:
             tflm = nxt.get("tflm")
             if tflm and tflm["runs"]:
                 top1 = (
-                    f", top-1 {_pct(tflm['top1'])} on {tflm['samples']} picture(s)"
+                    f", top-1 {_pct(tflm['top1'])} on {tflm['samples']} real sample(s)"
                     if tflm["top1"] is not None
                     else ""
                 )
                 lines.append(
-                    f"TensorFlow Lite Micro runs the fix ({len(tflm['ops'])} op types{top1}); {tflm['note']}"
+                    f"TensorFlow Lite Micro runs the fix ({len(tflm['ops'])} op types{top1})"
+                    + (f"; {tflm['note']}" if s["layers_changed"] else "")
                 )
     for row in r.get("calibration_sizes", []):
         lines.append(

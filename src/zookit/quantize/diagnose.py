@@ -34,11 +34,11 @@ DEFAULT_SIZES = (8, 16, 32)
 FEW_DECISIVE = 30  # fewer samples deciding a goal: a warning (one picture is then >3% of the figure)
 
 
-def fixed_target(target: Target, nodes: list[str] | None) -> Target:
+def fixed_target(target: Target, nodes: list[str] | None, split: bool = True) -> Target:
     """The target as the recipe will say after --write: its layers kept in float, calibrated on the
-    calibration part of the pictures."""
+    calibration part of the pictures (``split``: a model that takes pictures)."""
     keep = KeepFloat(nodes=list(nodes)) if nodes else None
-    return target.model_copy(update={"keep_float": keep, "calibration_pictures": "split"})
+    return target.model_copy(update={"keep_float": keep, "calibration_pictures": "split" if split else "all"})
 
 
 def _parts(images: Path, root: Path) -> dict[str, Any]:
@@ -122,8 +122,7 @@ def _diagnose(
     recipe = prepared.recipe
     workers = workers or max(1, min(2, os.cpu_count() or 1))
     started = time.monotonic()
-    base = fixed_target(target, None)  # calibrated as diagnose calibrates, nothing kept in float
-    plain = base if split is not None else target.model_copy(update={"keep_float": None})
+    plain = fixed_target(target, None, split is not None)  # calibrated as diagnose does, none in float
     data = calibration_samples(
         recipe, prepared.inputs, target.calibration_samples, images, prepared.folder, split is not None
     )
@@ -167,7 +166,7 @@ def _diagnose(
             out["search"] = found
             nodes = found["layers_changed"] or []
             if found["met"]:
-                found["recipe_change"] = recipe_change(target, nodes)
+                found["recipe_change"] = recipe_change(nodes, split is not None)
             if "held_out" in judged:
                 chosen = converters.quantize_calibrated(calibrated, target, nodes, []) if nodes else quant
                 out["held_out"] = {
@@ -177,12 +176,13 @@ def _diagnose(
                     else None,
                 }
         out["calibration_sizes"] = calibration_sweep(
-            prepared, base, images, judged["search"], list(sizes), graph_file
+            prepared, plain, images, judged["search"], list(sizes), graph_file
         )
     finally:
         graph_file.unlink()
     if goal is not None and out["search"]["met"]:
-        out["next_run"] = next_run(prepared, fixed_target(target, nodes), folder, run_images)
+        fixed = fixed_target(target, nodes, split is not None)
+        out["next_run"] = next_run(prepared, fixed, folder, run_images)
     out["run_images"] = str(run_images)
     out["calibration_frames"] = len(data)
     out["warnings"] = warnings_of(out, goal, images, run_images)
@@ -193,10 +193,10 @@ def _diagnose(
     return out
 
 
-def recipe_change(target: Target, nodes: list[str]) -> dict[str, Any]:
+def recipe_change(nodes: list[str], split: bool) -> dict[str, Any]:
     from zookit.quantize.recipe_edit import fix_fields
 
-    return fix_fields(nodes) | ({"keep_float": None} if not nodes and target.keep_float else {})
+    return fix_fields(nodes, split)
 
 
 def next_run(prepared: Any, target: Target, folder: Path, images: Path) -> dict[str, Any]:

@@ -1,5 +1,5 @@
 """Write a search's answer into the recipe file: a textual, comment-preserving edit of one target's item
-(its ``keep_float`` and ``calibration_pictures`` replaced or added). A target written in flow style
+(its ``keep_float`` and ``calibration_pictures`` replaced, added or, when not part of the fix, removed). A target written in flow style
 (``- {name: ..., format: ...}``, as `zoo new` and the tutorial write it) is rewritten as a block with the
 same fields. The edited text must read back as the same document with only those fields changed before
 the file is replaced: a temporary file in the real file's folder, given the file's mode, renamed over it
@@ -31,17 +31,19 @@ def recipe_file(folder: Path, name: str) -> Path:
     raise UsageError(f"no recipe file for {name} in {folder}")
 
 
-def fix_fields(nodes: list[str]) -> dict[str, Any]:
-    """The target fields that reproduce what diagnose measured: the layers kept in float (if any) and
-    calibration on the calibration part of the pictures."""
-    fields: dict[str, Any] = {"calibration_pictures": "split"}
+def fix_fields(nodes: list[str], split: bool = True) -> dict[str, Any]:
+    """The target fields that reproduce what diagnose measured: the layers kept in float (if any) and,
+    for a model calibrated on pictures, calibration on the calibration part of them."""
+    fields: dict[str, Any] = {"calibration_pictures": "split"} if split else {}
     if nodes:
         fields["keep_float"] = {"nodes": list(nodes)}
     return fields
 
 
 def field_lines(indent: str, fields: dict[str, Any]) -> list[str]:
-    lines = [f"{indent}calibration_pictures: {fields['calibration_pictures']}    {MARK}"]
+    lines = []
+    if "calibration_pictures" in fields:
+        lines.append(f"{indent}calibration_pictures: {fields['calibration_pictures']}    {MARK}")
     if "keep_float" in fields:
         lines += [f"{indent}keep_float:    {MARK}", f"{indent}  nodes:"]
         lines += [f"{indent}    - {json.dumps(n)}" for n in fields["keep_float"]["nodes"]]
@@ -134,7 +136,7 @@ def edited(path: Path, target: str, fields: dict[str, Any]) -> str:
     keep = got.keep_float.model_dump(exclude_defaults=True) if got.keep_float else None
     if (
         keep != fields.get("keep_float")
-        or got.calibration_pictures != fields["calibration_pictures"]
+        or got.calibration_pictures != fields.get("calibration_pictures", "all")
         or _without(yaml.safe_load(new), target) != _without(yaml.safe_load(text), target)
     ):
         raise UsageError(f"{path}: the edit did not read back as intended; " + _by_hand(target, fields))
