@@ -131,13 +131,17 @@ def edited(path: Path, target: str, fields: dict[str, Any]) -> str:
     otherwise the same document as before."""
     text = path.read_text(encoding="utf-8")
     new = edit_text(text, target, fields)
-    recipe = load_recipe(path, yaml.safe_load(new))
-    got = recipe.target(target)
-    keep = got.keep_float.model_dump(exclude_defaults=True) if got.keep_float else None
+    try:
+        doc, before = yaml.safe_load(new), yaml.safe_load(text)
+    except yaml.YAMLError:
+        doc = before = None
+    got = load_recipe(path, doc).target(target) if isinstance(doc, dict) else None
+    keep = got.keep_float.model_dump(exclude_defaults=True) if got and got.keep_float else None
     if (
-        keep != fields.get("keep_float")
+        got is None
+        or keep != fields.get("keep_float")
         or got.calibration_pictures != fields.get("calibration_pictures", "all")
-        or _without(yaml.safe_load(new), target) != _without(yaml.safe_load(text), target)
+        or _without(doc, target) != _without(before, target)
     ):
         raise UsageError(f"{path}: the edit did not read back as intended; " + _by_hand(target, fields))
     return new
