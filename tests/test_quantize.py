@@ -302,3 +302,19 @@ def test_diagnose_on_a_stand_in_int16x8_and_int8_target_with_a_search(
     held = result["held_out"]
     assert shown["held_out_top1"] == [held["before"]["top1"], held["after"]["top1"]]
     assert shown["next_run_top1"] == result["next_run"]["top1"]
+
+
+def test_diagnose_refuses_fewer_pictures_than_its_three_disjoint_parts(tmp_path: Path) -> None:
+    from zookit.quantize.diagnose import _parts
+
+    pictures = tmp_path / "pictures"
+    pictures.mkdir()
+    for name in ("a.jpg", "b.jpg"):
+        (pictures / name).write_bytes(b"\xff\xd8")  # listed by suffix; nothing decoded before the split
+    (tmp_path / "parts").mkdir()
+    with pytest.raises(UsageError, match="3 or more"):
+        _parts(pictures, tmp_path / "parts")
+    (pictures / "c.jpg").write_bytes(b"\xff\xd8")
+    split = _parts(pictures, tmp_path / "parts")
+    assert sorted(len(v) for v in split.values()) == [1, 1, 1]
+    assert {p.name for p in (tmp_path / "parts").iterdir()} == {"calibration", "search", "held_out"}
