@@ -436,9 +436,7 @@ def test_cli_fetch_all_from_mirror_with_json(
     ]
     assert main(argv) == 0
     out = json.loads(capsys.readouterr().out)
-    assert out["failed"] == 0 and {f["status"] for f in out["files"]} == {
-        "copied"
-    }  # from a mirror folder, not the network
+    assert out["failed"] == 0 and {f["status"] for f in out["files"]} == {"copied"}  # from a mirror folder, not the network
     assert (tmp_path / "zoo" / "b" / "source" / "b.pb").read_bytes() == b"bbb"
     assert main(argv) == 0
     assert {f["status"] for f in json.loads(capsys.readouterr().out)["files"]} == {"present"}
