@@ -37,6 +37,27 @@ def image_files(folder: Path) -> list[Path]:
     return files
 
 
+SPLIT_PARTS = ("calibration", "search", "held_out")
+
+
+def split_pictures(files: list[Path]) -> dict[str, list[Path]]:
+    """The deterministic three-way split of a picture set that `zoo diagnose` calibrates, searches and
+    judges on, and a target with ``calibration_pictures: split`` calibrates on: the files ordered by the
+    SHA-256 of their names (not their folder's order, so no part is one photographer's run of shots),
+    then cut into thirds (the calibration part takes the remainder). Each file's part depends only on
+    the names in the set."""
+    import hashlib
+
+    ordered = sorted(files, key=lambda f: (hashlib.sha256(f.name.encode()).hexdigest(), f.name))
+    third = len(ordered) // 3
+    cut = len(ordered) - 2 * third
+    return {
+        "calibration": ordered[:cut],
+        "search": ordered[cut : cut + third],
+        "held_out": ordered[cut + third :],
+    }
+
+
 def random_inputs(
     recipe: Recipe, inputs: list[Port], count: int, seed: int = 0
 ) -> list[dict[str, np.ndarray]]:
@@ -140,23 +161,33 @@ def _spatial(port: Port, layout: str) -> tuple[int, int]:
 
 
 def image_inputs(
-    recipe: Recipe, inputs: list[Port], folder: Path, limit: int | None = None
+    recipe: Recipe, inputs: list[Port], folder: Path, limit: int | None = None, part: str | None = None
 ) -> list[dict[str, np.ndarray]]:
+    """One preprocessed sample per picture of ``folder`` (``part``: of that part of split_pictures)."""
     if recipe.preprocessing is None:
         raise UsageError(
             f"{recipe.name}: the model takes no pictures (its recipe has no preprocessing section)"
         )
     if len(inputs) != 1:
         raise UsageError(f"{recipe.name}: images can feed only a single-input model, it has {len(inputs)}")
-    files = image_files(folder)[:limit]
+    files = image_files(folder)
+    if part is not None:
+        files = split_pictures(files)[part]
+    files = files[:limit]
     p = recipe.preprocessing
     return [{inputs[0].name: preprocess_image(f, p, inputs[0])} for f in files]
 
 
 def calibration_samples(
-    recipe: Recipe, inputs: list[Port], count: int, images: Path | None, folder: Path | None = None
+    recipe: Recipe,
+    inputs: list[Port],
+    count: int,
+    images: Path | None,
+    folder: Path | None = None,
+    split: bool = False,
 ) -> list[dict[str, np.ndarray]]:
-    """Images from ``images`` when given (cycled up to ``count``), else seeded random data (with a warning,
+    """Images from ``images`` when given (cycled up to ``count``; ``split``: only the calibration part of
+    split_pictures), else seeded random data (with a warning,
     unless the model takes no pictures). A model that takes no pictures calibrates on the recipe's
     samples marked for calibration (``folder``: its sources) and the ``.npy`` files of ``images``
     (``--samples DIR``) when there are any, cycled up to ``count``; else on random data within the
@@ -171,7 +202,9 @@ def calibration_samples(
             return [real[i % len(real)] for i in range(max(count, len(real)))]
         return random_inputs(recipe, inputs, count, seed=1)
     if images is not None:
-        samples = image_inputs(recipe, inputs, images)
+        samples = image_inputs(recipe, inputs, images, part="calibration" if split else None)
+        if not samples:
+            raise UsageError(f"{images}: too few pictures for a calibration part (give 3 or more)")
         return [samples[i % len(samples)] for i in range(max(count, len(samples)))]
     log.warning(
         "%s: calibrating on seeded random data: fine for testing, not for a model you ship; "

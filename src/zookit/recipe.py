@@ -295,6 +295,12 @@ class Target(_Model):
     )
     per_channel: bool = Field(True, description="Per-channel weight quantization (false: per-tensor).")
     calibration_samples: PositiveInt = 16
+    calibration_pictures: Literal["all", "split"] = Field(
+        "all",
+        description="int8/int16x8 targets calibrated on pictures: all the pictures given, or (split) only "
+        "the calibration third of them (data.split_pictures), as `zoo diagnose` calibrates: what its --write "
+        "sets, so the next run converts the model it measured.",
+    )
     compare_with: RelPath | None = Field(
         None,
         description="A TFLite file among the sources (an upstream's own quantized model) run on the same "

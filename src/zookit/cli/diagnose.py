@@ -1,16 +1,19 @@
 """`zoo diagnose NAME --target T`: where a quantized target loses accuracy, layer by layer; with
 ``--goal top1=A`` (or ``max_rel=R``) the fewest layers to keep in float that meet it, every candidate
-converted and measured; with ``--write`` that change written into the recipe file."""
+converted and measured; with ``--write`` that change written into the recipe file (checked before the
+search: a recipe that cannot be edited is refused at once). What TensorFlow prints (its converter logs
+every quantization pass) is captured and shown with -v or for a failure."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
-from zookit.cli import folder_arg, positive_int
+from zookit.cli import existing_dir, positive_int
 
 
 def add_parser(add: Any) -> None:
@@ -22,7 +25,10 @@ def add_parser(add: Any) -> None:
     p.add_argument("name", metavar="NAME", help="recipe name")
     p.add_argument("--target", required=True, help="a TFLite int8 or int16x8 target of the recipe")
     p.add_argument(
-        "--images", type=folder_arg, metavar="DIR", help="pictures to measure on (default: shipped)"
+        "--images",
+        type=existing_dir,
+        metavar="DIR",
+        help="pictures, split into calibration, search and held-out thirds (default: shipped)",
     )
     p.add_argument("--zoo-dir", metavar="DIR", help="zoo folder (default: $ZOO_DIR or ./zoo)")
     p.add_argument(
@@ -57,11 +63,13 @@ def _sizes(text: str) -> tuple[int, ...]:
 def cmd_diagnose(args: argparse.Namespace) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from zookit.cli.common import book as _book
+    from zookit.cli.stages import _show_log
     from zookit.data import default_images
-    from zookit.errors import UsageError
+    from zookit.errors import UsageError, ZooError
     from zookit.fetch import default_zoo_dir
+    from zookit.pipeline.run import captured_output
     from zookit.quantize.diagnose import diagnose
-    from zookit.quantize.recipe_edit import recipe_file, write_keep_float
+    from zookit.quantize.recipe_edit import check_writable, recipe_file, write_fix
     from zookit.quantize.search import parse_goal
 
     goal = parse_goal(args.goal) if args.goal else None
@@ -71,14 +79,24 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
     book = _book(args)
     recipe = book.get(args.name)
     recipe.target(args.target)
+    path = recipe_file(book.folder, recipe.name) if args.write else None
+    if path is not None:
+        check_writable(path, args.target)  # before the search, not after it
     zoo_dir = Path(args.zoo_dir) if args.zoo_dir else default_zoo_dir()
     images = Path(args.images) if args.images else default_images()
-    result = diagnose(recipe, zoo_dir, args.target, images, goal, sizes, args.workers)
+    failure: ZooError | None = None
+    with captured_output() as log:  # TensorFlow's converter logs: shown for a failure, or with -v
+        try:
+            result = diagnose(recipe, zoo_dir, args.target, images, goal, sizes, args.workers)
+        except ZooError as exc:
+            failure = exc
+    _show_log(args, recipe.name, log[0], failure is not None)
+    if failure is not None:
+        raise failure
     search = result.get("search")
     written = None
-    if args.write and search and search["recipe_change"]:
-        nodes = search["recipe_change"]["keep_float"]["nodes"]
-        written = write_keep_float(recipe_file(book.folder, recipe.name), args.target, nodes)
+    if path is not None and search and search["met"]:
+        written = write_fix(path, args.target, search["recipe_change"])
     if args.json:
         print(json.dumps(result | {"written": str(written) if written else None}, indent=2))
         return 0 if not search or search["met"] else 1
@@ -87,6 +105,8 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
     print(f"written: {folder / 'diagnosis.json'}, {folder / 'diagnosis.svg'}, manifest.json (diagnosis)")
     if written:
         print(f"recipe updated: {written}")
+    for warning in result["warnings"]:
+        print(f"warning: {warning}", file=sys.stderr)
     return 0 if not search or search["met"] else 1
 
 
@@ -124,25 +144,65 @@ def _report(name: str, r: dict[str, Any], top: int) -> str:
         if s["met"]:
             b, a = s["before"], s["after"]
             lines.append(
-                f"goal met: top-1 {_pct(b['top1'])} -> {_pct(a['top1'])}, max_rel {_pct(b['max_rel'])} -> "
-                f"{_pct(a['max_rel'])}, size {b['size']} -> {a['size']} B, {len(a['nodes'])} layer(s) "
-                f"in float ({a['share_outside_int8']:.1%} of ops outside int8)"
+                f"goal met on the search samples: top-1 {_pct(b['top1'])} -> {_pct(a['top1'])}, max_rel "
+                f"{_pct(b['max_rel'])} -> {_pct(a['max_rel'])}, size {b['size']} -> {a['size']} B, "
+                f"{len(a['nodes'])} layer(s) in float ({a['share_outside_int8']:.1%} of ops outside int8), "
+                f"decided on {a['decisive']} sample(s)"
             )
-            if s["recipe_change"]:
-                lines.append(f"recipe change (targets: {r['target']}):")
-                lines.append(
-                    "  keep_float:\n    nodes:\n" + "\n".join(f"      - {json.dumps(n)}" for n in a["nodes"])
-                )
         else:
             lines.append("goal not met even with every ranked layer in float")
+        held = r.get("held_out")
+        if held:
+            hb, ha = held["before"], held["after"]
+            after = (
+                f" -> {_pct(ha['top1'])}, max_rel {_pct(hb['max_rel'])} -> {_pct(ha['max_rel'])}"
+                if ha
+                else ""
+            )
+            lines.append(
+                f"held-out pictures (never calibrated or searched on, {hb['decisive']} decisive): top-1 "
+                f"{_pct(hb['top1'])}{after}{'' if not ha else '  meets' if ha['meets'] else '  misses the goal'}"
+            )
+        if s["met"]:
+            lines.append(f"recipe change (targets: {r['target']}):")
+            change = s["recipe_change"]
+            if not change:
+                lines.append("  none: the target meets the goal as it is")
+            if change.get("calibration_pictures"):
+                lines.append(f"  calibration_pictures: {change['calibration_pictures']}")
+            if change.get("keep_float"):
+                lines.append(
+                    "  keep_float:\n    nodes:\n"
+                    + "\n".join(f"      - {json.dumps(n)}" for n in change["keep_float"]["nodes"])
+                )
+        nxt = r.get("next_run")
+        if nxt:
+            lines.append(
+                f"next `zoo run` (calibrated and verified on {nxt['images']}): top-1 {_pct(nxt['top1'])}, "
+                f"max_rel {_pct(nxt['max_rel'])}, {nxt['size']} B, {'passes' if nxt['passes'] else 'FAILS'} "
+                "the target's tolerance"
+            )
+            tflm = nxt.get("tflm")
+            if tflm and tflm["runs"]:
+                top1 = (
+                    f", top-1 {_pct(tflm['top1'])} on {tflm['samples']} real sample(s)"
+                    if tflm["top1"] is not None
+                    else ""
+                )
+                lines.append(
+                    f"TensorFlow Lite Micro runs the fix ({len(tflm['ops'])} op types{top1})"
+                    + (f"; {tflm['note']}" if s["layers_changed"] else "")
+                )
     for row in r.get("calibration_sizes", []):
         lines.append(
             f"calibrated on {row['frames']:>3} picture(s): top-1 {_pct(row['top1'])}, max_rel {_pct(row['max_rel'])}"
         )
-    lines.append(f"calibration: {r['calibration_images']} ({r['calibration_frames']} frames)")
-    if r["same_pictures"]:
+    split = r.get("split")
+    if split:
         lines.append(
-            "note: calibration and verification used the same pictures; agreement measured on them "
-            "flatters the model (pass --images with other pictures)"
+            f"pictures: {r['images']}, split {len(split['calibration'])} calibration / {len(split['search'])} "
+            f"search / {len(split['held_out'])} held-out (diagnosis.json lists them)"
         )
+    else:
+        lines.append(f"calibration: {r['calibration_images']} ({r['calibration_frames']} frames)")
     return "\n".join(lines)

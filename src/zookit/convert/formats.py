@@ -70,11 +70,14 @@ def tflite_from_graph(prepared: Prepared, target: Target, images: Path | None, o
         options["postprocess"] = extras["postprocess"]
     samples = None
     if target.quantization in ("int8", "int16x8"):
-        data = calibration_samples(recipe, inputs, target.calibration_samples, images, prepared.folder)
+        split = target.calibration_pictures == "split"
+        data = calibration_samples(recipe, inputs, target.calibration_samples, images, prepared.folder, split)
         if not takes_pictures(recipe, inputs):
             options["calibration"] = _non_picture_calibration(recipe, images)
         else:
             options["calibration"] = str(images) if images else "seeded random data (testing only)"
+            if split and images:
+                options["calibration_part"] = "the calibration third of the pictures (data.split_pictures)"
 
         def samples() -> Iterator[list[np.ndarray]]:
             for sample in data:

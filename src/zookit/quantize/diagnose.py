@@ -1,10 +1,18 @@
 """`zoo diagnose`: one quantized TFLite target's per-layer error, the search (with a goal) and the
 calibration sweep, written beside the target (diagnosis.json, diagnosis.svg) and into its manifest
-(``extras["diagnosis"]``: {"layers": [...], "search": {...}, "calibration_sizes": [...], ...})."""
+(``extras["diagnosis"]``: {"layers": [...], "search": {...}, "held_out": {...}, "split": {...}, ...}).
+
+The pictures are split three ways (data.split_pictures, recorded): the target is calibrated on the
+calibration part, as a target with ``calibration_pictures: split`` is by `zoo run`; the layers are
+measured and the search decides on the search part; the chosen model is judged again on the held-out
+part, which nothing was tuned on. With a goal met, the fix is also converted and verified exactly as the
+next `zoo run` without picture options will (``next_run``), so the figures it will print are known now."""
 
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,11 +25,37 @@ from zookit.fsutil import write_bytes, write_json
 from zookit.layout import Layout
 from zookit.quantize.chart import sqnr_svg
 from zookit.quantize.layers import layer_errors, layer_names, op_census
-from zookit.quantize.search import Goal, calibration_sweep, search
+from zookit.quantize.search import Goal, calibration_sweep, measure, search
 from zookit.recipe import Recipe, Target
+from zookit.recipe_quant import KeepFloat
 from zookit.records import Manifest
 
 DEFAULT_SIZES = (8, 16, 32)
+FEW_DECISIVE = 30  # fewer samples deciding a goal: a warning (one picture is then >3% of the figure)
+
+
+def fixed_target(target: Target, nodes: list[str] | None, split: bool = True) -> Target:
+    """The target as the recipe will say after --write: its layers kept in float, calibrated on the
+    calibration part of the pictures (``split``: a model that takes pictures)."""
+    keep = KeepFloat(nodes=list(nodes)) if nodes else None
+    return target.model_copy(update={"keep_float": keep, "calibration_pictures": "split" if split else "all"})
+
+
+def _parts(images: Path, root: Path) -> dict[str, Any]:
+    """The split of ``images`` as folders under ``root`` (copies: verification reads a folder)."""
+    from zookit.data import image_files, split_pictures
+
+    parts = split_pictures(image_files(images))
+    if any(not files for files in parts.values()):
+        raise UsageError(
+            f"{images}: {len(image_files(images))} picture(s); diagnose needs 3 or more (calibration, "
+            "search and held-out pictures are disjoint), 30 or more for figures worth trusting"
+        )
+    for name, files in parts.items():
+        (root / name).mkdir()
+        for f in files:
+            shutil.copyfile(f, root / name / f.name)
+    return {name: [f.name for f in files] for name, files in parts.items()}
 
 
 def diagnose(
@@ -32,12 +66,10 @@ def diagnose(
     goal: Goal | None = None,
     sizes: tuple[int, ...] = DEFAULT_SIZES,
     workers: int | None = None,
+    run_images: Path | None = None,
 ) -> dict[str, Any]:
-    from zookit.convert import converters
-    from zookit.convert.prepare import prepare
-    from zookit.convert.target import convert_model
-    from zookit.data import calibration_samples
-    from zookit.verify.model import random_sample_count, reference_outputs
+    """``run_images``: the pictures the next `zoo run` without picture options uses (default: shipped)."""
+    from zookit.data import default_images, takes_pictures
 
     target = recipe.target(target_name)
     where = f"{recipe.name}/{target.name}"
@@ -52,31 +84,48 @@ def diagnose(
         raise UsageError(
             f"{where} is not converted; run `zoo convert {recipe.name} --target {target.name}` first"
         )
+    from zookit.convert.prepare import prepare
+
     prepared = prepare(recipe, zoo_dir)
     if prepared.kind != "tf-graph":
         raise UsageError(f"{where}: diagnose needs a TF source to convert from (this one is {prepared.kind})")
+    run_images = run_images or default_images()
+    with tempfile.TemporaryDirectory(prefix="zoo-diagnose-") as tmp:
+        if takes_pictures(recipe, prepared.inputs):
+            split = _parts(images, Path(tmp))
+            judged = {"search": Path(tmp) / "search", "held_out": Path(tmp) / "held_out"}
+        else:  # samples, not pictures: too few to split (the warnings say so)
+            split, judged = None, {"search": images}
+        out = _diagnose(prepared, target, folder, images, judged, split, goal, sizes, workers, run_images)
+    manifest.extras["diagnosis"] = out
+    manifest.save(folder)
+    return out
+
+
+def _diagnose(
+    prepared: Any,
+    target: Target,
+    folder: Path,
+    images: Path,
+    judged: dict[str, Path],
+    split: dict[str, list[str]] | None,
+    goal: Goal | None,
+    sizes: tuple[int, ...],
+    workers: int | None,
+    run_images: Path,
+) -> dict[str, Any]:
+    from zookit.convert import converters
+    from zookit.convert.target import convert_model
+    from zookit.data import calibration_samples
+    from zookit.verify.model import random_sample_count, reference_outputs
+
+    recipe = prepared.recipe
     workers = workers or max(1, min(2, os.cpu_count() or 1))
     started = time.monotonic()
-    quant = (folder / manifest.output.file).read_bytes()
-    pairs = reference_outputs(prepared, target, images).result()  # the source runs once per sample
-    real = [x for x, _ in pairs[random_sample_count(recipe) :]] or [x for x, _ in pairs]
-    float_model = convert_model(
-        prepared, Target(name=f"{target.name}-float", format="tflite"), images, folder
-    ).model
-    layers = layer_errors(float_model, quant, real)
-    census = op_census(quant)
-    out: dict[str, Any] = {
-        "target": target.name,
-        "quantization": target.quantization,
-        "samples": len(real),
-        "images": str(images),
-        "calibration_images": manifest.options.get("calibration"),
-        "same_pictures": manifest.options.get("calibration") == str(images),
-        "ops": census,
-        "layers": [layer.as_dict() for layer in layers],
-    }
-    plain = target.model_copy(update={"keep_float": None})
-    data = calibration_samples(recipe, prepared.inputs, target.calibration_samples, images, prepared.folder)
+    plain = fixed_target(target, None, split is not None)  # calibrated as diagnose does, none in float
+    data = calibration_samples(
+        recipe, prepared.inputs, target.calibration_samples, images, prepared.folder, split is not None
+    )
 
     def samples() -> Iterator[list[np.ndarray]]:
         for sample in data:
@@ -84,21 +133,122 @@ def diagnose(
 
     graph_file = converters.write_graph_def(prepared.graph_def, folder)
     try:
+        allow = recipe.custom_ops.allow
+        quant = converters.to_tflite(graph_file, prepared.inputs, prepared.outputs, plain, allow, samples)
+        pairs = reference_outputs(prepared, target, judged["search"]).result()
+        real = [x for x, _ in pairs[random_sample_count(recipe) :]] or [x for x, _ in pairs]
+        float_model = convert_model(
+            prepared, Target(name=f"{target.name}-float", format="tflite"), images, folder
+        ).model
+        layers = layer_errors(float_model, quant, real)
+        out: dict[str, Any] = {
+            "target": target.name,
+            "quantization": target.quantization,
+            "samples": len(real),
+            "images": str(images),
+            "split": split,
+            "split_rule": "data.split_pictures: files ordered by the SHA-256 of their names, cut in thirds"
+            if split
+            else None,
+            "calibration_images": f"{images} (calibration part)" if split else str(images),
+            "same_pictures": split is None,
+            "ops": op_census(quant),
+            "layers": [layer.as_dict() for layer in layers],
+        }
+        nodes: list[str] = []
         if goal is not None:
             calibrated = converters.calibrated_tflite(
-                graph_file, prepared.inputs, prepared.outputs, plain, recipe.custom_ops.allow, samples
+                graph_file, prepared.inputs, prepared.outputs, plain, allow, samples
             )
             known = layer_names(calibrated)
             ranked = [layer.tensor for layer in layers if layer.tensor in known]
-            out["search"] = search(prepared, target, images, goal, quant, calibrated, ranked, workers)
-        out["calibration_sizes"] = calibration_sweep(prepared, target, images, list(sizes), graph_file)
+            found = search(prepared, target, judged["search"], goal, quant, calibrated, ranked, workers)
+            out["search"] = found
+            nodes = found["layers_changed"] or []
+            if found["met"]:
+                found["recipe_change"] = recipe_change(nodes, split is not None)
+            if "held_out" in judged:
+                chosen = converters.quantize_calibrated(calibrated, target, nodes, []) if nodes else quant
+                out["held_out"] = {
+                    "before": measure(prepared, target, quant, judged["held_out"], goal, []).as_dict(),
+                    "after": measure(prepared, target, chosen, judged["held_out"], goal, nodes).as_dict()
+                    if found["met"]
+                    else None,
+                }
+        out["calibration_sizes"] = calibration_sweep(
+            prepared, plain, images, judged["search"], list(sizes), graph_file
+        )
     finally:
         graph_file.unlink()
+    if goal is not None and out["search"]["met"]:
+        fixed = fixed_target(target, nodes, split is not None)
+        out["next_run"] = next_run(prepared, fixed, folder, run_images)
+    out["run_images"] = str(run_images)
     out["calibration_frames"] = len(data)
+    out["warnings"] = warnings_of(out, goal, images, run_images)
     out["seconds"] = round(time.monotonic() - started, 2)
     write_json(folder / "diagnosis.json", out)
     write_bytes(folder / "diagnosis.svg", sqnr_svg(f"{recipe.name}/{target.name}", layers).encode())
     out["files"] = ["diagnosis.json", "diagnosis.svg"]
-    manifest.extras["diagnosis"] = out
-    manifest.save(folder)
     return out
+
+
+def recipe_change(nodes: list[str], split: bool) -> dict[str, Any]:
+    from zookit.quantize.recipe_edit import fix_fields
+
+    return fix_fields(nodes, split)
+
+
+def next_run(prepared: Any, target: Target, folder: Path, images: Path) -> dict[str, Any]:
+    """The fix converted and verified as `zoo run`'s convert stage will (the same functions, the same
+    pictures): the figures the next run prints."""
+    from zookit.convert.target import convert_model
+    from zookit.quantize.tflm import tflm_check
+    from zookit.verify.model import verify_model
+
+    model = convert_model(prepared, target, images, folder).model
+    report = verify_model(prepared, target, model, images)
+    figures = report.as_dict()
+    rels = [o["max_rel"] for o in figures.get("outputs", {}).values() if o.get("max_rel") is not None]
+    return {
+        "images": str(images),
+        "top1": figures.get("top1_agreement"),
+        "top1_decisive_samples": figures.get("top1_decisive_samples"),
+        "max_rel": max(rels) if rels else None,
+        "size": len(model),
+        "passes": report.passed,
+        "failures": list(report.failures),
+        **({"tflm": tflm_check(prepared, target, model, images)} if target.c_array else {}),
+    }
+
+
+def warnings_of(out: dict[str, Any], goal: Goal | None, images: Path, run_images: Path) -> list[str]:
+    """What makes the diagnosis's figures weaker than they look, one sentence each."""
+    found: list[str] = []
+    s = out.get("search")
+    if out["split"] is None:
+        found.append(
+            "the model takes no pictures: calibration, search and per-layer figures share its few real "
+            "samples (no held-out figure)"
+        )
+    if s is not None:
+        decisive = (s["after"] or s["before"])["decisive"]
+        if decisive < FEW_DECISIVE:
+            found.append(
+                f"the goal was decided on {decisive} sample(s), fewer than {FEW_DECISIVE}: one sample moves "
+                f"top-1 by {1 / max(decisive, 1):.0%}; give more pictures (--images DIR)"
+            )
+        held = out.get("held_out") or {}
+        if s["met"] and held.get("after") and goal is not None and not held["after"]["meets"]:
+            found.append(f"the fix meets {goal} on the search pictures but not on the held-out ones")
+    if images.resolve() != run_images.resolve():
+        found.append(
+            f"diagnosed on {images}; `zoo run` without picture options calibrates and verifies on "
+            f"{run_images}: give it --images {images} for these figures (its own figures are next_run's)"
+        )
+    nxt = out.get("next_run")
+    if nxt and not nxt["passes"]:
+        found.append("the next `zoo run` will fail this target: " + "; ".join(nxt["failures"]))
+    if nxt and nxt.get("tflm") and not nxt["tflm"]["runs"]:
+        found.append(f"TensorFlow Lite Micro cannot run the fix: {nxt['tflm']['reason']}")
+    return found

@@ -65,6 +65,7 @@ class Measured:
     float_ops: int
     conversion_ops: int
     meets: bool
+    decisive: int  # the samples the goal's figure was counted on (top-1: the real ones)
 
     @property
     def share_outside_int8(self) -> float:
@@ -84,6 +85,10 @@ def measure(
     top1, max_rel = report.get("top1_agreement"), (max(rels) if rels else None)
     census = op_census(model)
     meets = goal.met(top1, max_rel) if goal else False
+    if goal is None or goal.metric == "top1":
+        decisive = int(report.get("top1_decisive_samples") or 0)
+    else:
+        decisive = int(report.get("samples") or 0)
     return Measured(
         list(nodes),
         top1,
@@ -93,6 +98,7 @@ def measure(
         census["float_ops"],
         census["conversion_ops"],
         meets,
+        decisive,
     )
 
 
@@ -128,7 +134,7 @@ def search(
         return (top1, rel, -m.size) if goal.metric == "top1" else (rel, top1, -m.size)
 
     first = measure(prepared, target, baseline, images, goal, [])
-    record("the target as converted (no layer kept in float)", first)
+    record("no layer kept in float", first)
     chosen: Measured | None = first if first.meets else None
     kept: list[str] = []
     pool_ranked = list(dict.fromkeys(ranked))[:max_candidates]
@@ -165,17 +171,24 @@ def short(tensor: str) -> str:
 
 
 def calibration_sweep(
-    prepared: Prepared, target: Target, images: Path | None, sizes: list[int], graph_file: Path
+    prepared: Prepared,
+    target: Target,
+    images: Path | None,
+    judge: Path | None,
+    sizes: list[int],
+    graph_file: Path,
 ) -> list[dict[str, Any]]:
-    """Top-1 agreement and max_rel of the target calibrated on the first N pictures, for each N of
-    ``sizes`` (sizes beyond the pictures there are are left out)."""
+    """Top-1 agreement and max_rel on the pictures of ``judge`` of the target calibrated on the first N
+    pictures of ``images`` (of their calibration part when the target says ``calibration_pictures:
+    split``), for each N of ``sizes`` (sizes beyond the pictures there are are left out)."""
     from zookit.convert.converters import to_tflite
     from zookit.data import image_inputs, takes_pictures
 
     recipe, inputs = prepared.recipe, prepared.inputs
     if images is None or not takes_pictures(recipe, inputs):
         return []
-    pictures = image_inputs(recipe, inputs, images)
+    part = "calibration" if target.calibration_pictures == "split" else None
+    pictures = image_inputs(recipe, inputs, images, part=part)
     plain = target.model_copy(update={"keep_float": None})
     rows = []
     for n in sizes:
@@ -187,6 +200,6 @@ def calibration_sweep(
                 yield [sample[p.name] for p in inputs]
 
         model = to_tflite(graph_file, inputs, prepared.outputs, plain, recipe.custom_ops.allow, samples)
-        m = measure(prepared, target, model, images, None, [])
+        m = measure(prepared, target, model, judge, None, [])
         rows.append({"frames": n, "top1": m.top1, "max_rel": m.max_rel, "size": m.size})
     return rows

@@ -124,6 +124,29 @@ def _reference(v: dict[str, Any]) -> dict[str, Any] | None:
     }
 
 
+def _diagnosis_figures(data: Any) -> dict[str, Any] | None:
+    """A diagnosis's search and held-out figures (issue 27): top-1 before/after on each part, how many
+    samples decided, the layers kept in float, what the next run prints."""
+    if not isinstance(data, dict) or not isinstance(data.get("search"), dict):
+        return None
+    search, held, nxt = data["search"], _dict(data.get("held_out")), _dict(data.get("next_run"))
+
+    def top1(part: Any) -> float | None:
+        return number(part.get("top1")) if isinstance(part, dict) else None
+
+    changed = search.get("layers_changed")
+    return {
+        "goal": str(search.get("goal", "")),
+        "met": search.get("met") is True,
+        "search_top1": [top1(search.get("before")), top1(search.get("after"))],
+        "held_out_top1": [top1(held.get("before")), top1(held.get("after"))],
+        "decisive": number(_dict(search.get("after") or search.get("before")).get("decisive")),
+        "held_out_decisive": number(_dict(held.get("before")).get("decisive")),
+        "layers_changed": len(changed) if isinstance(changed, list) else None,
+        "next_run_top1": number(nxt.get("top1")),
+    }
+
+
 def _diagnosis(data: Any) -> list[dict[str, Any]] | None:
     """Per-layer figures of a quantization diagnosis: a list of rows, or {"layers": [...]}."""
     rows = data.get("layers") if isinstance(data, dict) else data
@@ -196,6 +219,7 @@ def _manifest_figures(data: dict[str, Any]) -> dict[str, Any]:
         or (f"{v.get('samples')} samples" if v.get("samples") else None),
         "reference": _reference(v),
         DIAGNOSIS: _diagnosis(data.get(DIAGNOSIS)),
+        "diagnosis_figures": _diagnosis_figures(data.get(DIAGNOSIS)),
         "settings": {
             **{k: target.get(k) for k in SETTINGS},
             "tolerance": {k: val for k, val in _dict(target.get("tolerance")).items() if val is not None},
