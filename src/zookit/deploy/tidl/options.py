@@ -20,7 +20,6 @@ from zookit.recipe import Recipe
 from zookit.recipe_tidl import Tidl, deny_list_problems, operator_names, tflite_operator_codes
 from zookit.records import Manifest
 
-TOOLS_ENV = "TIDL_TOOLS_PATH"
 ARTIFACTS = (
     "artifacts"  # TI's compile step writes here; it must exist and be empty (TIDL_readInterfaceOptions)
 )

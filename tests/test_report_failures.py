@@ -1,0 +1,149 @@
+"""Issue 28, points 3 and 9 (the report's part): every failure shows as a failure. A stage that failed in the
+last `zoo run` is failed in the report's page, its header counts, report.json and ``Zoo.report()``; the
+stages a failure stopped are listed in the run summary (text and --json) as skipped, with the failure that
+stopped them. `zoo report --all` lists the recipe folder's models only.
+
+The models are the small ONNX classifier of test_pipeline (onnxruntime and OpenVINO's float IR: quick),
+served from 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import standins
+from conftest import FileServer, write_recipe
+from test_convert import serve_source
+from test_pipeline import onnx_model
+from test_report import in_chromium, needs_chromium, no_traceback, zoo
+
+
+def failing_zoo(server: FileServer, tmp_path: Path) -> Path:
+    """``ov_fails``: an OpenVINO IR that misses its limit (FP16 weights judged against a max_abs of 1e-12);
+    ``unfetched``: a source the server does not have, so that no later stage runs."""
+    data = standins.onnx_classifier(tmp_path / "c.onnx")
+    recipes = tmp_path / "recipes"
+    ov_fails = onnx_model("ov_fails")
+    ov_fails["openvino"] = {
+        "target": "onnx",
+        "fp16": True,
+        "int8": False,
+        "latency": False,
+        "tolerance": {"max_abs": 1e-12},
+    }
+    serve_source(ov_fails, server, "c.onnx", data)
+    unfetched = onnx_model("unfetched")
+    serve_source(unfetched, server, "gone.onnx", data + b"\0")  # bytes the download cache has not seen
+    server.add("gone.onnx", b"", mode="404")
+    for doc in (ov_fails, unfetched):
+        write_recipe(recipes, doc)
+    return recipes
+
+
+@needs_chromium
+def test_failed_stages_are_failures_and_the_stages_they_stopped_are_skipped_with_why(
+    server: FileServer, tmp_path: Path
+) -> None:
+    failing_zoo(server, tmp_path)
+    zoo_dir = str(tmp_path / "zoo")
+    proc = zoo(tmp_path, "run", "--all", "--zoo-dir", zoo_dir, "--report", str(tmp_path / "run.json"))
+    assert proc.returncode == 1, proc.stderr
+    run = json.loads((tmp_path / "run.json").read_text())  # what --json prints
+    stages = {(m["model"], s["stage"]): s for m in run["models"] for s in m["stages"]}
+    assert stages[("ov_fails", "openvino")]["status"] == "failed"
+    assert stages[("ov_fails", "tidl")]["status"] == "done"
+    assert stages[("unfetched", "fetch")]["status"] == "failed"
+    for stage in ("convert:onnx", "tidl"):  # they used to vanish from the summary
+        assert stages[("unfetched", stage)]["status"] == "skipped"
+        assert stages[("unfetched", stage)]["reason"] == "fetch failed"
+    # the text summary: the same rows
+    assert re.search(r"unfetched\s+convert:onnx\s+skipped\s+\S+\s+not run: fetch failed", proc.stdout)
+    assert re.search(r"unfetched\s+tidl\s+skipped\s+\S+\s+not run: fetch failed", proc.stdout)
+
+    out = tmp_path / "page"
+    proc = zoo(tmp_path, "report", "--all", "--zoo-dir", zoo_dir, "--out", str(out), "--json")
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    models = {m["name"]: m for m in doc["models"]}
+    ov = {d["deployer"]: d for d in models["ov_fails"]["deployers"]}["openvino"]
+    assert ov["status"] == "failed" and "does not match the source" in ov["problem"]
+    assert doc["totals"]["deploy_failed"] == 2  # ov_fails' openvino, unfetched's fetch
+    unfetched = {d["deployer"]: d for d in models["unfetched"]["deployers"]}
+    assert unfetched["tidl"]["problem"] == "not run: fetch failed"
+    assert models["unfetched"]["targets"][0]["problem"] == "not run: fetch failed"
+    assert json.loads((out / "report.json").read_text())["totals"] == doc["totals"]
+
+    proc = zoo(tmp_path, "report", "--all", "--zoo-dir", zoo_dir, "--out", str(out))
+    assert "2 package(s) failed" in proc.stdout
+    assert "failed: ov_fails openvino: the last run failed" in no_traceback(proc)
+    dom = in_chromium(out / "index.html", tmp_path / "page.png")
+    assert dom.rows()[("ov_fails", "onnx")] == "passed"
+    text = "".join(dom.text)
+    assert "2 package(s) failed" in text and "the last run failed" in text
+    assert "not packaged yet" not in text  # what a failed stage used to look like
+
+    import zookit
+
+    api = zookit.Zoo.open(tmp_path / "recipes", zoo_dir=tmp_path / "zoo", cache_dir=tmp_path / "cache")
+    assert api.report()["totals"]["deploy_failed"] == 2
+
+
+def test_a_failure_fixed_since_is_not_shown(server: FileServer, tmp_path: Path) -> None:
+    """A stage that failed in the last run but is current now (made by another command since) is not
+    reported as failed: the record of the last run only speaks for stages still to redo. A damaged
+    record is no failure of the report."""
+    failing_zoo(server, tmp_path)
+    zoo_dir = tmp_path / "zoo"
+    assert zoo(tmp_path, "run", "ov_fails", "--zoo-dir", str(zoo_dir)).returncode == 1
+    record = json.loads((zoo_dir / "ov_fails/last-run.json").read_text())
+    record["stages"] = [
+        {"stage": "convert:onnx", "status": "failed", "error": "an old failure", "reason": ""},
+        {"stage": "openvino", "status": "failed", "error": "   ", "reason": ""},
+        {"stage": ["junk"], "status": {}, "error": None},
+        "junk",
+    ]
+    (zoo_dir / "ov_fails/last-run.json").write_text(json.dumps(record))
+    proc = zoo(tmp_path, "report", "ov_fails", "--zoo-dir", str(zoo_dir), "--json")
+    no_traceback(proc)
+    model = json.loads(proc.stdout)["models"][0]
+    assert model["targets"][0]["status"] == "passed"
+    ov = {d["deployer"]: d for d in model["deployers"]}["openvino"]
+    assert (ov["status"], ov["problem"]) == ("failed", "the last run failed: failed")
+
+
+def test_report_all_lists_only_the_recipe_folders_models(tmp_path: Path) -> None:
+    from test_report import a_zoo_of_records
+
+    a_zoo_of_records(tmp_path)  # its zoo also holds "stray", which no recipe names
+    for other in ("mobilenet_v1", "ic_mine"):
+        (tmp_path / f"zoo/{other}/onnx").mkdir(parents=True)
+        (tmp_path / f"zoo/{other}/onnx/manifest.json").write_text("{}")
+    proc = zoo(tmp_path, "report", "--all", "--zoo-dir", str(tmp_path / "zoo"), "--out", str(tmp_path / "o"))
+    assert proc.returncode == 0, proc.stderr
+    assert "2 model(s)" in proc.stdout
+    lines = [line for line in proc.stdout.splitlines() if "left out" in line]
+    assert lines == [
+        f"left out 3 model folder(s) of the zoo that no recipe in {tmp_path / 'recipes'} names: "
+        "ic_mine, mobilenet_v1, stray"
+    ]
+    doc: dict[str, Any] = json.loads((tmp_path / "o/report.json").read_text())
+    assert sorted(m["name"] for m in doc["models"]) == ["foreign", "good"]
+    assert doc["left_out"] == ["ic_mine", "mobilenet_v1", "stray"]
+
+
+def test_report_caps_its_lines_about_targets(tmp_path: Path) -> None:
+    """A stale zoo of many models: ten lines about targets, then how many more and where to look."""
+    recipes = tmp_path / "recipes"
+    from conftest import minimal_recipe
+
+    for i in range(14):
+        write_recipe(recipes, minimal_recipe(f"m{i:02d}"))
+    proc = zoo(tmp_path, "report", "--all", "--zoo-dir", str(tmp_path / "zoo"))
+    err = [line for line in no_traceback(proc).splitlines() if line]
+    assert len(err) == 11 and all(line.startswith("missing: m") for line in err[:10])
+    assert err[10] == (
+        f"... and 4 more; see {tmp_path / 'zoo/report/index.html'} or {tmp_path / 'zoo/report/report.json'}"
+    )
