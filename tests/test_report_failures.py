@@ -147,3 +147,35 @@ def test_report_caps_its_lines_about_targets(tmp_path: Path) -> None:
     assert err[10] == (
         f"... and 4 more; see {tmp_path / 'zoo/report/index.html'} or {tmp_path / 'zoo/report/report.json'}"
     )
+
+
+def test_the_tidl_package_names_the_recipes_real_file(server: FileServer, tmp_path: Path) -> None:
+    """A recipe in my_recipes/: the import config and README say so (relative to the working folder when
+    the recipe is below it, else its absolute path), not recipes/<name>.yaml."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    data = standins.onnx_classifier(tmp_path / "c.onnx")
+    doc = onnx_model("ic_mine")
+    serve_source(doc, server, "c.onnx", data)
+    write_recipe(tmp_path / "work/my_recipes", doc)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    for cwd, shown in ((tmp_path / "work", "my_recipes/ic_mine.yaml"), (elsewhere, None)):
+        recipes = (tmp_path / "work/my_recipes").resolve()
+        shown = shown or str(recipes / "ic_mine.yaml")
+        proc = subprocess.run(
+            [sys.executable, "-m", "zookit", "--recipes", str(recipes), "run", "--all",
+             "--zoo-dir", str(tmp_path / "zoo")],
+            capture_output=True, text=True, cwd=cwd, timeout=300,
+            env=dict(os.environ, ZOO_CACHE_DIR=str(tmp_path / "cache")),
+        )  # fmt: skip
+        assert proc.returncode == 0, proc.stderr
+        package = tmp_path / "zoo/ic_mine/tidl"
+        config = (package / "tidl_import_ic_mine.txt").read_text()
+        assert f"# TIDL import config for ic_mine, written by zookit from {shown}." in config
+        assert f"from `{shown}`" in (package / "README.md").read_text()
+        assert "recipes/ic_mine.yaml" not in config.replace(shown, "")
+        shutil.rmtree(package)  # the next run packages it again (the converted target stays current)
