@@ -112,6 +112,19 @@ def test_a_failure_fixed_since_is_not_shown(server: FileServer, tmp_path: Path) 
     assert model["targets"][0]["status"] == "passed"
     ov = {d["deployer"]: d for d in model["deployers"]}["openvino"]
     assert (ov["status"], ov["problem"]) == ("failed", "the last run failed: failed")
+    record_file = zoo_dir / "ov_fails/last-run.json"
+    for hostile in ("[" * 100_000 + "]" * 100_000, b"\xff\xfe", "/dev/zero"):
+        record_file.unlink()
+        if hostile == "/dev/zero":
+            record_file.symlink_to(hostile)  # read, it would never end
+        elif isinstance(hostile, bytes):
+            record_file.write_bytes(hostile)
+        else:
+            record_file.write_text(hostile)
+        proc = zoo(tmp_path, "report", "ov_fails", "--zoo-dir", str(zoo_dir), "--json")
+        assert proc.returncode == 0, no_traceback(proc)
+        ov = {d["deployer"]: d for d in json.loads(proc.stdout)["models"][0]["deployers"]}["openvino"]
+        assert ov["status"] == "missing"  # no record of the run: what the other records say
 
 
 def test_report_all_lists_only_the_recipe_folders_models(tmp_path: Path) -> None:

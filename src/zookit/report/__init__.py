@@ -98,17 +98,33 @@ def _join_last_runs(layout: Any, models: list[dict[str, Any]], plans: dict[str, 
     """Each model's ``last-run.json`` (pipeline.run): a stage that failed in the model's last `zoo run`, or
     that a failure stopped, and is still not current, is shown so (a failed stage writes no record of
     its own: without this it would look merely not made yet)."""
-    from zookit.fsutil import read_json
-
     for model in models:
         plan = plans.get(model["name"])
-        record = read_json(layout.last_run(model["name"])) if plan else None
+        record = _read_last_run(layout.last_run(model["name"])) if plan else None
         if not isinstance(record, dict) or not isinstance(record.get("stages"), list):
             continue
         stages = [
             s for s in record["stages"] if isinstance(s, dict) and plan.get(str(s.get("stage"))) is not None
         ]
         _mark(model, stages, "the last run")
+
+
+LAST_RUN_LIMIT = 1 << 20  # bytes: a record of a run is a few kB; anything bigger is not one
+
+
+def _read_last_run(path: Path) -> Any:
+    """The record, or None when it is absent, not a regular file (a link to a device would block), too big,
+    or not JSON that parses (a document nested too deep included)."""
+    import json
+    import stat
+
+    try:
+        st = path.lstat()
+        if not stat.S_ISREG(st.st_mode) or st.st_size > LAST_RUN_LIMIT:
+            return None
+        return json.loads(path.read_bytes())
+    except (OSError, ValueError, RecursionError):
+        return None
 
 
 def _first_line(text: Any, default: str) -> str:
