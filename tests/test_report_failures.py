@@ -14,8 +14,11 @@ import re
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pytest
+
 import standins
-from conftest import FileServer, write_recipe
+from conftest import FileServer, minimal_recipe, write_recipe
 from test_convert import serve_source
 from test_pipeline import onnx_model
 from test_report import in_chromium, needs_chromium, no_traceback, zoo
@@ -192,3 +195,38 @@ def test_the_tidl_package_names_the_recipes_real_file(server: FileServer, tmp_pa
         assert f"from `{shown}`" in (package / "README.md").read_text()
         assert "recipes/ic_mine.yaml" not in config.replace(shown, "")
         shutil.rmtree(package)  # the next run packages it again (the converted target stays current)
+
+
+@pytest.mark.slow
+def test_a_failed_conversion_lists_the_tflm_stages_it_stopped(server: FileServer, tmp_path: Path) -> None:
+    """ad_autoencoder's case: a TFLite target misses its limit, and the TFLM stages after it, which used to
+    vanish from the summary, are skipped with the failure that stopped them."""
+
+    def build(tf, rng):  # type: ignore[no-untyped-def]
+        x = tf.compat.v1.placeholder(tf.float32, [1, 4], name="input")
+        w = tf.constant(rng.normal(0, 1.0, (4, 2)).astype(np.float32))
+        tf.identity(tf.matmul(x, w), name="output")
+
+    data = standins._freeze(build, ["output"], tmp_path / "toy.pb")
+    doc = minimal_recipe("mcu_model", num_classes=2)
+    doc["targets"] = [
+        {"name": "tflite-float32", "format": "tflite", "c_array": True},
+        {"name": "tflite-int8", "format": "tflite", "quantization": "int8", "c_array": True,
+         "tolerance": {"max_abs": 1e-9}},  # int8 cannot meet it
+    ]  # fmt: skip
+    serve_source(doc, server, "toy.pb", data)
+    write_recipe(tmp_path / "recipes", doc)
+    proc = zoo(
+        tmp_path, "run", "--all", "--zoo-dir", str(tmp_path / "zoo"), "--report", str(tmp_path / "r.json")
+    )
+    assert proc.returncode == 1, proc.stderr[-3000:]
+    stages = {s["stage"]: s for s in json.loads((tmp_path / "r.json").read_text())["models"][0]["stages"]}
+    assert stages["convert:tflite-int8"]["status"] == "failed"
+    assert stages["convert:tflite-float32"]["status"] == "done"
+    for target in ("tflite-float32", "tflite-int8"):
+        assert (stages[f"tflm:{target}"]["status"], stages[f"tflm:{target}"]["reason"]) == (
+            "skipped", "convert:tflite-int8 failed"
+        )  # fmt: skip
+        assert re.search(
+            rf"mcu_model\s+tflm:{target}\s+skipped\s+\S+\s+not run: convert:tflite-int8 failed", proc.stdout
+        )
