@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from zookit.errors import RecipeError, UsageError
-from zookit.fsutil import display_path
+from zookit.fsutil import display_path as display_path  # re-exported: callers import it from here
 from zookit.hashes import normalize_checksum
 from zookit.recipe_files import ParsedCache, read_document
 from zookit.recipe_mcu import Mcu, Sample, mcu_problems

@@ -18,7 +18,11 @@ from zookit.errors import UsageError
 def add_parser(add: Any) -> None:
     p = add("report", cmd_report, "write an HTML page of the zoo's results (no network needed to view it)")
     p.add_argument("names", nargs="*", metavar="NAME")
-    p.add_argument("--all", action="store_true", help="every recipe of the recipe folder (the zoo's other folders are counted, not shown)")
+    p.add_argument(
+        "--all",
+        action="store_true",
+        help="every recipe of the recipe folder (the zoo's other folders are counted, not shown)",
+    )
     p.add_argument(
         "--zoo-dir", metavar="DIR", type=folder_arg, help="the model zoo folder (default: $ZOO_DIR or ./zoo)"
     )

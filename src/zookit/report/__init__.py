@@ -100,7 +100,9 @@ def _join_last_runs(layout: Any, models: list[dict[str, Any]], plans: dict[str, 
     its own: without this it would look merely not made yet)."""
     for model in models:
         plan = plans.get(model["name"])
-        record = _read_last_run(layout.last_run(model["name"])) if plan else None
+        if not plan:
+            continue
+        record = _read_last_run(layout.last_run(model["name"]))
         if not isinstance(record, dict) or not isinstance(record.get("stages"), list):
             continue
         stages = [
