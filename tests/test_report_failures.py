@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
+import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -46,13 +49,26 @@ def failing_zoo(server: FileServer, tmp_path: Path) -> Path:
     return recipes
 
 
+@pytest.fixture(scope="module")
+def ran(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, subprocess.CompletedProcess[str]]]:
+    """The failing zoo after one `zoo run --all` (its text summary, and its JSON in run.json)."""
+    tmp_path = tmp_path_factory.mktemp("failing")
+    server = FileServer()
+    try:
+        failing_zoo(server, tmp_path)
+        zoo_dir = str(tmp_path / "zoo")
+        proc = zoo(tmp_path, "run", "--all", "--zoo-dir", zoo_dir, "--report", str(tmp_path / "run.json"))
+        yield tmp_path, proc
+    finally:
+        server.stop()
+
+
 @needs_chromium
 def test_failed_stages_are_failures_and_the_stages_they_stopped_are_skipped_with_why(
-    server: FileServer, tmp_path: Path
+    ran: tuple[Path, subprocess.CompletedProcess[str]],
 ) -> None:
-    failing_zoo(server, tmp_path)
+    tmp_path, proc = ran
     zoo_dir = str(tmp_path / "zoo")
-    proc = zoo(tmp_path, "run", "--all", "--zoo-dir", zoo_dir, "--report", str(tmp_path / "run.json"))
     assert proc.returncode == 1, proc.stderr
     run = json.loads((tmp_path / "run.json").read_text())  # what --json prints
     stages = {(m["model"], s["stage"]): s for m in run["models"] for s in m["stages"]}
@@ -94,13 +110,15 @@ def test_failed_stages_are_failures_and_the_stages_they_stopped_are_skipped_with
     assert api.report()["totals"]["deploy_failed"] == 2
 
 
-def test_a_failure_fixed_since_is_not_shown(server: FileServer, tmp_path: Path) -> None:
+def test_a_failure_fixed_since_is_not_shown(
+    ran: tuple[Path, subprocess.CompletedProcess[str]], tmp_path: Path
+) -> None:
     """A stage that failed in the last run but is current now (made by another command since) is not
     reported as failed: the record of the last run only speaks for stages still to redo. A damaged
     record is no failure of the report."""
-    failing_zoo(server, tmp_path)
+    for folder in ("zoo", "recipes"):  # a copy (modification times kept: the records stay current)
+        shutil.copytree(ran[0] / folder, tmp_path / folder, symlinks=True)
     zoo_dir = tmp_path / "zoo"
-    assert zoo(tmp_path, "run", "ov_fails", "--zoo-dir", str(zoo_dir)).returncode == 1
     record = json.loads((zoo_dir / "ov_fails/last-run.json").read_text())
     record["stages"] = [
         {"stage": "convert:onnx", "status": "failed", "error": "an old failure", "reason": ""},
@@ -169,8 +187,6 @@ def test_the_tidl_package_names_the_recipes_real_file(server: FileServer, tmp_pa
     """A recipe in my_recipes/: the import config and README say so (relative to the working folder when
     the recipe is below it, else its absolute path), not recipes/<name>.yaml."""
     import os
-    import shutil
-    import subprocess
     import sys
 
     data = standins.onnx_classifier(tmp_path / "c.onnx")
