@@ -43,7 +43,9 @@ def build(
     run: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The report of ``recipes``' models in ``zoo_dir``; ``foreign``: also the zoo's model folders that no
-    recipe names (else their names are listed as ``left_out``); ``run``: a `zoo run` report (its ``models`` list) whose stage results join the rows."""
+    recipe names (else their names are listed as ``left_out``); ``run``: a `zoo run` report (its
+    ``models`` list) whose stage results join the rows. Each model's ``last-run.json`` joins the same way,
+    for the stages that are still to redo."""
     from zookit import __version__
     from zookit.layout import Layout
 
