@@ -221,7 +221,7 @@ class Zoo:
         or stale. Without ``calibration_images`` the package is written but marked incomplete."""
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
         from zookit.data import default_images
-        from zookit.deploy.tidl.package import tools_path
+        from zookit.deploy.tidl import tools_path
         from zookit.pipeline.commands import package_model
 
         recipe = self.recipe(name)
@@ -251,7 +251,7 @@ class Zoo:
         """Every stage of the models (None: all) that is not current: fetch, convert and verify each target,
         package (`zoo run`). ``jobs`` > 1 runs models in that many spawned processes. A failing model
         never stops the others: its failure is in the report (``raise_for_failures``)."""
-        from zookit.deploy.tidl.package import tools_path
+        from zookit.deploy.tidl import tools_path
         from zookit.pipeline.run import heaviest_first, run_captured, run_model
         from zookit.pipeline.stages import run_options
 
@@ -300,13 +300,13 @@ class Zoo:
         baseline: PathLike | None = None,
     ) -> dict[str, Any]:
         """What `zoo report` makes: the report's document (models, targets, packages, what is out of date;
-        None: every recipe and the zoo's folders no recipe names). ``out``: also write ``out/index.html``
+        None: every recipe; the zoo's folders no recipe names are listed as ``left_out``). ``out``: also write ``out/index.html``
         and ``out/report.json``. ``baseline``: an earlier report.json; ``doc["regressions"]`` then lists
         what got worse, better or changed (UsageError when the file is not a report)."""
         from zookit.report import build, compare, load_baseline, write
 
         old = load_baseline(Path(baseline)) if baseline is not None else None
-        doc = build(self.zoo_dir, self.select(names), foreign=names is None)
+        doc = build(self.zoo_dir, self.select(names))
         if old is not None:
             doc["regressions"] = compare(old, doc)
         if out is not None:

@@ -55,35 +55,37 @@ class VerificationError(ZooError):
 
 # modules of the `convert` extra: a command that needs one says which extra to install
 CONVERT_MODULES = {"tensorflow", "tf2onnx", "onnx", "onnxruntime", "ai_edge_litert", "keras", "google"}
+# modules of the `report` extra: `zoo report` (and `zoo run --report PAGE.html`) draw the page with them
+REPORT_MODULES = {"pygal", "jinja2", "markupsafe"}
+
+
+def _install(extra: str) -> str:
+    return f"install the '{extra}' extra (pip install 'zookit[{extra}]', or pip install -e '.[{extra}]' in a checkout)"
 
 
 def missing_dependency(exc: ModuleNotFoundError) -> str:
     """A missing module as one line: which extra to install (or to reinstall zookit)."""
     name = (exc.name or "").split(".")[0]
     if name in CONVERT_MODULES:
-        return (
-            f"this command needs {name}, which is not installed: install the 'convert' extra "
-            "(pip install 'zookit[convert]', or pip install -e '.[convert]' in a checkout)"
-        )
+        return f"this command needs {name}, which is not installed: {_install('convert')}"
+    if name in REPORT_MODULES:
+        return f"the report's page is drawn with {name}, which is not installed: {_install('report')}"
     if name == "tflite_micro":
         return (
             "TFLite targets with c_array: true run under TensorFlow Lite Micro, which is not installed: "
-            "install the 'mcu' extra (pip install 'zookit[mcu]', or pip install -e '.[mcu]' in a checkout)"
+            + _install("mcu")
         )
     from zookit.deploy import DEPLOYERS
 
     for deployer, d in DEPLOYERS.items():
         if name in d.packages and d.extra:
-            return (
-                f"the {deployer} deployer needs {name}, which is not installed: install the '{d.extra}' extra "
-                f"(pip install 'zookit[{d.extra}]', or pip install -e '.[{d.extra}]' in a checkout)"
-            )
+            return f"the {deployer} deployer needs {name}, which is not installed: {_install(d.extra)}"
     if name in ("dask", "distributed"):
-        return (
-            "--scheduler needs dask.distributed, which is not installed: install the 'dask' extra "
-            "(pip install 'zookit[dask]', or pip install -e '.[dask]' in a checkout)"
-        )
-    return f"a module zookit needs is missing: {exc}; reinstall zookit (pip install -e '.[convert]')"
+        return f"--scheduler needs dask.distributed, which is not installed: {_install('dask')}"
+    return (
+        f"a module zookit needs is missing: {exc}; reinstall zookit "
+        "(pip install --force-reinstall zookit, or pip install -e . in a checkout)"
+    )
 
 
 def describe_os_error(exc: OSError) -> str:

@@ -65,6 +65,14 @@ def write_json(dest: Path, data: Any) -> None:
     write_text(dest, json.dumps(data, indent=2, sort_keys=True) + "\n")
 
 
+def display_path(path: Path) -> str:
+    """The path relative to the working folder when it is below it, for short error messages."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
 def read_json(path: Path) -> Any:
     """The parsed file, or None when it is missing or unreadable (callers treat that as 'not done')."""
     try:

@@ -5,6 +5,7 @@
 <zoo>/<model>/source/.fetched-<file>.json the fetch record of each source file
 <zoo>/<model>/<target>/<model>.<suffix>   a converted target, with manifest.json
 <zoo>/<model>/<deployer>/                 a deployer's package (tidl/), with package.json
+<zoo>/<model>/last-run.json               the stages of the model's last `zoo run` (failures the report shows)
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 
 SOURCE = "source"
 LOCK = ".lock"
+LAST_RUN = "last-run.json"
 ZOO_LOCK = "zoo-lock.json"  # the zoo's checksum lock file (fetch/lockfile.py), beside the model folders
 # what a killed run leaves: temporary files, trimmed graphs being written, deploy staging folders
 STALE_PATTERNS = (".*.tmp", ".trimmed-*.pb", ".tidl-*")
@@ -57,3 +59,6 @@ class Layout:
 
     def deploy(self, name: str, deployer: str) -> Path:
         return self.model(name) / deployer
+
+    def last_run(self, name: str) -> Path:
+        return self.model(name) / LAST_RUN

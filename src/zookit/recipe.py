@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from zookit.errors import RecipeError, UsageError
+from zookit.fsutil import display_path as display_path  # re-exported: callers import it from here
 from zookit.hashes import normalize_checksum
 from zookit.recipe_files import ParsedCache, read_document
 from zookit.recipe_mcu import Mcu, Sample, mcu_problems
@@ -456,6 +457,8 @@ DEPLOY: dict[str, Any] = {"deploy": True}
 class Recipe(_Model):
     """One model: where it comes from, what it computes, and how to make it target-ready."""
 
+    _file: Path | None = None  # the file it was read from (load_recipe): private, in no key or dump
+
     name: ModelName
     description: str = Field(min_length=1)
     task: Literal["classification", "detection", "anomaly-detection"] = Field(
@@ -626,14 +629,6 @@ class LoadedRecipe:
     path: Path
 
 
-def display_path(path: Path) -> str:
-    """The path relative to the working folder when it is below it, for short error messages."""
-    try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return str(path)
-
-
 def parse_recipe(data: Any, where: str) -> Recipe:
     """Validate an already parsed document; ``where`` names it in errors."""
     if not isinstance(data, Mapping):
@@ -653,6 +648,7 @@ def load_recipe(path: Path, document: Any = None) -> Recipe:
     recipe = parse_recipe(data, where)
     if recipe.name != path.stem:
         raise RecipeError(where, [f"name: {recipe.name!r} differs from the file name {path.stem!r}"])
+    recipe._file = path.resolve()
     return recipe
 
 

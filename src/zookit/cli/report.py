@@ -18,7 +18,11 @@ from zookit.errors import UsageError
 def add_parser(add: Any) -> None:
     p = add("report", cmd_report, "write an HTML page of the zoo's results (no network needed to view it)")
     p.add_argument("names", nargs="*", metavar="NAME")
-    p.add_argument("--all", action="store_true", help="every recipe, and the zoo's folders no recipe names")
+    p.add_argument(
+        "--all",
+        action="store_true",
+        help="every recipe of the recipe folder (the zoo's other folders are counted, not shown)",
+    )
     p.add_argument(
         "--zoo-dir", metavar="DIR", type=folder_arg, help="the model zoo folder (default: $ZOO_DIR or ./zoo)"
     )
@@ -69,7 +73,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     # --all over a recipe folder that holds none: the page of an empty zoo
     recipes = [] if args.all and not args.names and not book.names() else book.select(args.names, args.all)
     out = Path(args.out) if args.out else zoo_dir / "report"
-    doc = build(zoo_dir, recipes, foreign=args.all, run=run)
+    doc = build(zoo_dir, recipes, run=run)
     if baseline is not None:
         doc["regressions"] = compare(baseline, doc)
     page = write(doc, out)
@@ -78,24 +82,55 @@ def cmd_report(args: argparse.Namespace) -> int:
         print(json.dumps(doc, indent=2))
     else:
         print_summary(doc, page, args.baseline)
+        if args.all and doc["left_out"]:
+            print(_left_out(doc["left_out"], book))
     return 1 if worse and args.fail_on_regression else 0
+
+
+SHOWN_NOTES = 10  # lines about targets and packages that are not passed-and-current, at most
+FAILED = ("failed", "unreadable")
+
+
+def _why(row: dict[str, Any]) -> str:
+    """Why a target or package row is worth a line (empty: passed and current)."""
+    if row["status"] in ("passed", "ready") and not row.get("stale"):
+        return ""
+    why = row.get("problem") or ""
+    if row.get("stale"):
+        why += ("; " if why else "") + f"out of date: {row['stale']}"
+    return why or row["status"]
+
+
+def _left_out(names: list[str], book: Any) -> str:
+    """One line: the zoo's model folders that no recipe of the recipe folder names, not reported."""
+    from zookit.recipe import display_path
+
+    shown = ", ".join(names[:5]) + (", ..." if len(names) > 5 else "")
+    return (
+        f"left out {len(names)} model folder(s) of the zoo that no recipe in {display_path(book.folder)} "
+        f"names: {shown}"
+    )
 
 
 def print_summary(doc: dict[str, Any], page: Path, baseline: str | None) -> None:
     from zookit.report.compare import describe
 
     t = doc["totals"]
-    for model in doc["models"]:
-        for row in model["targets"]:
-            if row["status"] != "passed" or row["stale"]:
-                why = row["problem"] or ""
-                if row["stale"]:
-                    why += ("; " if why else "") + f"out of date: {row['stale']}"
-                print(f"{row['status']}: {model['name']} {row['target']}: {why}", file=sys.stderr)
+    notes = [
+        f"{row['status']}: {model['name']} {row.get('target') or row.get('deployer')}: {why}"
+        for model in doc["models"]
+        for row in model["targets"] + [d for d in model["deployers"] if d["status"] in FAILED]
+        if (why := _why(row))
+    ]
+    for note in notes[:SHOWN_NOTES]:  # a stale zoo of many models would flood the terminal
+        print(note, file=sys.stderr)
+    if len(notes) > SHOWN_NOTES:
+        document = page.parent / "report.json"
+        print(f"... and {len(notes) - SHOWN_NOTES} more; see {page} or {document}", file=sys.stderr)
     print(
         f"wrote {page}: {t['models']} model(s), {t['targets']} target(s): {t['passed']} passed, "
         f"{t['failed']} failed, {t['missing']} missing, {t['unreadable']} unreadable; "
-        f"{t['out_of_date']} stage(s) to redo"
+        f"{t['deploy_failed']} package(s) failed; {t['out_of_date']} stage(s) to redo"
     )
     reg = doc.get("regressions")
     if reg is not None:

@@ -79,7 +79,7 @@ def add_parser(add: Any) -> None:
 def cmd_run(args: argparse.Namespace) -> int:
     import time
 
-    from zookit.deploy.tidl.package import tools_path
+    from zookit.deploy.tidl import tools_path
     from zookit.fetch import default_mirrors, default_zoo_dir
     from zookit.fsutil import write_json
     from zookit.pipeline.run import (

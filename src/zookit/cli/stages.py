@@ -201,7 +201,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
 def cmd_tidl(args: argparse.Namespace) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from zookit.data import default_images
-    from zookit.deploy.tidl.package import tools_path
+    from zookit.deploy.tidl import tools_path
     from zookit.fetch import default_zoo_dir
     from zookit.pipeline.commands import package_model
     from zookit.pipeline.run import captured_output

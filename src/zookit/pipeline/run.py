@@ -21,8 +21,9 @@ import threading
 import time
 import traceback
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -40,10 +41,11 @@ from zookit.recipe import Recipe
 @dataclass
 class StageResult:
     stage: str  # "fetch", "convert:<target>", "tidl"
-    status: str  # "done", "skipped", "failed"
+    status: str  # "done", "skipped" (current, or not run: see reason), "failed"
     seconds: float = 0.0
     detail: dict[str, Any] = field(default_factory=dict)
     error: str = ""
+    reason: str = ""  # a stage skipped because a stage before it failed: which (``convert:onnx failed``)
 
 
 @dataclass
@@ -101,7 +103,56 @@ StageHook = Callable[[str, str], None]  # (model, stage) as each stage starts: p
 def run_model(recipe: Recipe, options: RunOptions, on_stage: StageHook | None = None) -> ModelResult:
     """All stages of one model, under the model's lock. Never raises for a model's own failure: a
     failed stage fails the model, and the stages that need its result (after a failed fetch, all; after
-    a failed conversion, the deployers) are not run."""
+    a failed conversion, the deployers) are not run: they are listed as skipped, with the failure that
+    stopped them. The result is recorded in the model's folder (``last-run.json``: what `zoo report`
+    shows of the failures)."""
+    result = _run_stages(recipe, options, on_stage)
+    _add_not_run(recipe, result)
+    _record(recipe, options, result)
+    return result
+
+
+def _add_not_run(recipe: Recipe, result: ModelResult) -> None:
+    """The stages a failure stopped, as skipped with why: the failed conversion of the stage's own target
+    when that is the one, else the first stage that failed."""
+    try:
+        names = [s.name for s in stages(recipe)]
+    except Exception:  # the failure is already recorded; listing what it stopped is a courtesy
+        return
+    ran = {s.stage for s in result.stages}
+    failed = [s.stage for s in result.stages if s.status == "failed"]
+    if not failed:
+        return
+    for name in names:
+        if name in ran:
+            continue
+        own = [
+            f for f in failed if f.startswith("convert:") and name.endswith(":" + f.removeprefix("convert:"))
+        ]
+        result.stages.append(StageResult(name, "skipped", reason=f"{(own or failed)[0]} failed"))
+
+
+def _record(recipe: Recipe, options: RunOptions, result: ModelResult) -> None:
+    """``<zoo>/<model>/last-run.json``: the stages of this run (errors and reasons, no figures, no log);
+    not written through a link, and a folder that cannot be written only loses the record."""
+    from zookit.fsutil import write_json
+
+    model_dir = Layout(options.zoo_dir).model(recipe.name)
+    if not model_dir.is_dir() or model_dir.is_symlink():
+        return
+    record = {
+        "model": recipe.name,
+        "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "stages": [
+            {"stage": s.stage, "status": s.status, "error": s.error, "reason": s.reason}
+            for s in result.stages
+        ],
+    }
+    with suppress(OSError):
+        write_json(Layout(options.zoo_dir).last_run(recipe.name), record)
+
+
+def _run_stages(recipe: Recipe, options: RunOptions, on_stage: StageHook | None) -> ModelResult:
     result = ModelResult(recipe.name)
     layout = Layout(options.zoo_dir)
     model_dir = layout.model(recipe.name)

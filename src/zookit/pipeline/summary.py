@@ -49,6 +49,15 @@ def figures_text(detail: dict[str, Any]) -> str:
     return ", ".join(parts)
 
 
+def _last_column(stage: Any) -> str:
+    """A stage's figures; a failed stage's error (its first line); a stage a failure stopped: which."""
+    if stage.status == "failed":
+        return str(stage.error.splitlines()[0][:100]) if stage.error else "failed"
+    if getattr(stage, "reason", ""):
+        return f"not run: {stage.reason}"
+    return figures_text(stage.detail)
+
+
 def summary_table(results: list[Any]) -> str:
     rows = [("model", "stage", "status", "time", "size", "figures")]
     for r in results:
@@ -61,7 +70,7 @@ def summary_table(results: list[Any]) -> str:
                     s.status,
                     f"{s.seconds:.1f}s",
                     f"{size / 1e6:.1f} MB" if size else "",
-                    figures_text(s.detail) if s.status != "failed" else s.error.splitlines()[0][:100],
+                    _last_column(s),
                 )
             )
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]

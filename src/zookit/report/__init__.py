@@ -25,7 +25,7 @@ PAGE, DOCUMENT = "index.html", "report.json"
 def _plan(recipe: Any, zoo_dir: Path) -> tuple[dict[str, str | None], str | None]:
     """Each stage of the model: None when current, else why `zoo run` would redo it (what `zoo run
     --dry-run` says), from the records; a problem reading them is returned, not raised."""
-    from zookit.deploy.tidl.package import tools_path
+    from zookit.deploy.tidl import tools_path
     from zookit.pipeline.stages import RunOptions, plan
 
     try:
@@ -43,24 +43,29 @@ def build(
     run: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The report of ``recipes``' models in ``zoo_dir``; ``foreign``: also the zoo's model folders that no
-    recipe names; ``run``: a `zoo run` report (its ``models`` list) whose stage results join the rows."""
+    recipe names (else their names are listed as ``left_out``); ``run``: a `zoo run` report (its
+    ``models`` list) whose stage results join the rows. Each model's ``last-run.json`` joins the same way,
+    for the stages that are still to redo."""
     from zookit import __version__
     from zookit.layout import Layout
 
     layout = Layout(zoo_dir)
     recipes = list(recipes)
-    models = []
+    models, plans = [], {}
     for recipe in recipes:
         plan, problem = _plan(recipe, zoo_dir)
         entry = model_entry(layout, recipe.name, recipe, plan)
         if problem:
             entry["todo"].append({"stage": "plan", "reason": problem})
         models.append(entry)
+        plans[recipe.name] = plan
+    others = zoo_models(layout, {r.name for r in recipes})
     if foreign:
-        for name in zoo_models(layout, {r.name for r in recipes}):
+        for name in others:
             entry = model_entry(layout, name, None, {})
             entry["todo"].append({"stage": "recipe", "reason": "no recipe names this folder of the zoo"})
             models.append(entry)
+    _join_last_runs(layout, models, plans)
     if run is not None:
         _join_run(models, run)
     return {
@@ -70,6 +75,7 @@ def build(
         "zookit": __version__,
         "zoo_dir": str(zoo_dir),
         "models": models,
+        "left_out": [] if foreign else others,  # model folders of the zoo that none of the recipes names
         "totals": totals(models),
         "regressions": None,
     }
@@ -87,18 +93,70 @@ def _join_run(models: list[dict[str, Any]], run: dict[str, Any]) -> None:
             {k: s.get(k) for k in ("stage", "status", "seconds")} | {"error": str(s.get("error") or "")}
             for s in stages
         ]
-        for s in stages:
-            if s.get("status") != "failed":
-                continue
-            error = str(s.get("error") or "failed").strip().splitlines()[0]
-            stage = str(s.get("stage"))
-            rows = [r for r in model["targets"] if f"convert:{r['target']}" == stage]
-            rows += [d for d in model["deployers"] if d["deployer"] == stage]
-            for row in rows:
-                row.update(status="failed", problem=f"the run failed: {error}")
-            if not rows:
-                item = {"deployer": stage, "status": "failed", "problem": f"the run failed: {error}"}
-                model["deployers"].append(item | {"stale": None})
+        _mark(model, stages, "the run")
+
+
+def _join_last_runs(layout: Any, models: list[dict[str, Any]], plans: dict[str, dict[str, Any]]) -> None:
+    """Each model's ``last-run.json`` (pipeline.run): a stage that failed in the model's last `zoo run`, or
+    that a failure stopped, and is still not current, is shown so (a failed stage writes no record of
+    its own: without this it would look merely not made yet)."""
+    for model in models:
+        plan = plans.get(model["name"])
+        if not plan:
+            continue
+        record = _read_last_run(layout.last_run(model["name"]))
+        if not isinstance(record, dict) or not isinstance(record.get("stages"), list):
+            continue
+        stages = [
+            s for s in record["stages"] if isinstance(s, dict) and plan.get(str(s.get("stage"))) is not None
+        ]
+        _mark(model, stages, "the last run")
+
+
+LAST_RUN_LIMIT = 1 << 20  # bytes: a record of a run is a few kB; anything bigger is not one
+
+
+def _read_last_run(path: Path) -> Any:
+    """The record, or None when it is absent, not a regular file (a link to a device would block), too big,
+    or not JSON that parses (a document nested too deep included)."""
+    import json
+    import stat
+
+    try:
+        st = path.lstat()
+        if not stat.S_ISREG(st.st_mode) or st.st_size > LAST_RUN_LIMIT:
+            return None
+        return json.loads(path.read_bytes())
+    except (OSError, ValueError, RecursionError):
+        return None
+
+
+def _first_line(text: Any, default: str) -> str:
+    lines = str(text or "").strip().splitlines()
+    return lines[0] if lines else default
+
+
+def _mark(model: dict[str, Any], stages: list[dict[str, Any]], run: str) -> None:
+    """The rows of stages that failed in ``run`` marked failed (with its error), and of stages that a
+    failure stopped, while they have no result, marked not run (with which failure)."""
+    for s in stages:
+        stage = str(s.get("stage"))
+        rows = [r for r in model["targets"] if f"convert:{r['target']}" == stage]
+        rows += [d for d in model["deployers"] if d["deployer"] == stage]
+        if s.get("status") == "failed":
+            update = {"status": "failed", "problem": f"{run} failed: {_first_line(s.get('error'), 'failed')}"}
+        elif s.get("status") == "skipped" and s.get("reason"):
+            update = {"status": "missing", "problem": f"not run: {_first_line(s.get('reason'), 'skipped')}"}
+            rows = [r for r in rows if r["status"] == "missing"]
+        else:
+            continue
+        for row in rows:
+            row.update(update)
+        for todo in model["todo"]:  # "not packaged yet" says less than what happened
+            if todo["stage"] == stage and (rows or update["status"] == "failed"):
+                todo["reason"] = update["problem"]
+        if not rows and update["status"] == "failed":
+            model["deployers"].append({"deployer": stage, **update, "stale": None})
 
 
 def totals(models: list[dict[str, Any]]) -> dict[str, int]:

@@ -18,9 +18,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-VERSION = 5  # raised when a chart is drawn differently: cached drawings of the old kind are not used
-COLORS = {"passed": "#2e7d32", "failed": "#c62828", "stale": "#ef6c00"}
+VERSION = 6  # raised when a chart is drawn differently: cached drawings of the old kind are not used
 _MAX_LAYERS = 60
+
+
+# Chart text in SVG pixels: at least the page's small text (.lim, 0.85 x 14 px = 11.9 px). The page never
+# scales a chart down (a narrow window scrolls it sideways), so these are the sizes a reader sees.
+TEXT_PX, TITLE_PX = 12, 14
+# one colour per target (the status is written beside the target's name in the legend); grey: limits
+TARGET_COLORS = ("#1565c0", "#6a1b9a", "#00838f", "#ad1457", "#5d4037", "#558b2f", "#283593", "#ef6c00")
+LIMIT_COLOR = "#9e9e9e"
 
 
 def _style(colors: tuple[str, ...]) -> Any:
@@ -30,13 +37,40 @@ def _style(colors: tuple[str, ...]) -> Any:
         background="white",
         plot_background="white",
         font_family="sans-serif",
-        label_font_size=9,
-        major_label_font_size=9,
-        title_font_size=11,
-        legend_font_size=9,
-        value_label_font_size=8,
+        label_font_size=TEXT_PX,
+        major_label_font_size=TEXT_PX,
+        title_font_size=TITLE_PX,
+        legend_font_size=TEXT_PX,
+        value_label_font_size=TEXT_PX,
+        value_font_size=TEXT_PX,
+        tooltip_font_size=TEXT_PX,
+        no_data_font_size=TITLE_PX,
         colors=colors,
     )
+
+
+def ticks(low: float, high: float, count: int = 5) -> list[float]:
+    """Round axis values covering [low, high]: steps of 1, 2, 2.5 or 5 times a power of ten, about
+    ``count`` of them (a single value gets a range around it)."""
+    if high <= low:
+        low, high = (low - 1, high + 1) if low == 0 else (low - abs(low) / 2, high + abs(high) / 2)
+    raw = (high - low) / count
+    power = 10 ** math.floor(math.log10(raw))
+    step = next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= raw)
+    first = math.floor(low / step + 1e-9) * step
+    out = [first]
+    while out[-1] < high - 1e-9 * step:
+        out.append(first + len(out) * step)
+    return [round(v, 12) for v in out]
+
+
+def tick_label(value: float) -> str:
+    """An axis number as people write it: ``0``, ``2.5``, ``0.85``, ``4000`` (never ``3485.745117``)."""
+    return f"{value:.6g}"
+
+
+def _labels(values: list[float]) -> list[dict[str, Any]]:
+    return [{"value": v, "label": tick_label(v)} for v in values]
 
 
 def _pygal() -> Any:
@@ -89,9 +123,16 @@ def _svg(chart: Any, salt: str) -> str:
     return re.sub(r"<!--Generated with pygal.*?-->", "", text)
 
 
+def _state(row: dict[str, Any]) -> str:
+    if row["status"] == "failed":
+        return " (failed)"
+    return " (out of date)" if row.get("stale") else ""
+
+
 def size_vs_agreement(model: str, rows: list[dict[str, Any]]) -> str | None:
     """A model's targets: size (x) against top-1 agreement, or against the relative error when no target
-    has an agreement figure (an autoencoder, a detector). None when no target has both figures."""
+    has an agreement figure (an autoencoder, a detector). One colour per target, named in the legend with
+    its state; each target's limit a grey dot above or below it. None when no target has both figures."""
     pygal = _pygal()
 
     use_top1 = any(r.get("top1_agreement") is not None for r in rows)
@@ -100,47 +141,59 @@ def size_vs_agreement(model: str, rows: list[dict[str, Any]]) -> str | None:
     if not points:
         return None
     log = not use_top1 and all(r[key] > 0 for r in points)
-    chart = pygal.XY(
-        stroke=False,
-        width=460,
-        height=280,
-        print_labels=True,
-        dots_size=5,
-        truncate_label=-1,  # axis numbers whole
-        x_label_rotation=30,
-        js=[],
-        disable_xml_declaration=True,
-        explicit_size=True,  # width and height on the svg: a flex item sizes to them
-        style=_style((COLORS["passed"], COLORS["failed"], COLORS["stale"], "#555555")),
-        title=f"{model}: size vs {'agreement' if use_top1 else 'error'} (grey: the limit)",
-        x_title="size (KiB)",
-        y_title="top-1 agreement" if use_top1 else "max_rel (error)" + (", log scale" if log else ""),
-        legend_at_bottom=True,
-    )
-    if use_top1:
-        low = min(min(r[key] for r in points), *((r.get("tolerance") or {}).get(key, 1.0) for r in points))
-        chart.range = (max(0.0, low - 0.1), 1.05)
 
     def y(value: float) -> float:  # errors over decades are drawn on a log axis: its powers of ten labelled
         return math.log10(value) if log else value
 
+    limits = [
+        (r, limit)
+        for r in points
+        if (limit := (r.get("tolerance") or {}).get(key)) is not None and (limit > 0 or not log)
+    ]
+    ys = [y(r[key]) for r in points] + [y(limit) for _, limit in limits]
     if log:
-        ys = [y(r[key]) for r in points] + [
-            y(t) for r in points if (t := (r.get("tolerance") or {}).get(key)) and t > 0
-        ]
-        chart.y_labels = [
+        y_labels = [
             {"value": k, "label": f"1e{k}"} for k in range(math.floor(min(ys)), math.ceil(max(ys)) + 1)
         ]
-    series: dict[str, list[dict[str, Any]]] = {"passed": [], "failed": [], "stale": [], "limit": []}
+    elif use_top1:
+        y_labels = _labels(ticks(max(0.0, min(ys) - 0.05), 1.0, 4))
+    else:
+        y_labels = _labels(ticks(min(0.0, *ys), max(ys), 4))
+    x_values = ticks(0.0, max(r["size"] / 1024 for r in points), 4)
+    chart = pygal.XY(
+        stroke=False,
+        width=560,
+        height=300 + 18 * (len(points) + bool(limits)),  # one legend row each
+        dots_size=6,
+        truncate_label=-1,
+        truncate_legend=-1,
+        legend_at_bottom=True,
+        legend_at_bottom_columns=1,  # pygal makes room for whole rows only: one entry a row
+        js=[],
+        disable_xml_declaration=True,
+        explicit_size=True,  # width and height on the svg: a flex item sizes to them
+        style=_style((*(TARGET_COLORS[i % len(TARGET_COLORS)] for i in range(len(points))), LIMIT_COLOR)),
+        title=f"{model}: size vs {'top-1 agreement' if use_top1 else 'error'}",
+        x_title="size (KiB)",
+        y_title="top-1 agreement" if use_top1 else "max_rel" + (" (log scale)" if log else ""),
+        xrange=(x_values[0], x_values[-1]),
+        range=(y_labels[0]["value"], y_labels[-1]["value"]),
+        x_labels=_labels(x_values),
+        y_labels=y_labels,
+        x_value_formatter=lambda x: f"{x:.4g} KiB",  # the points' own descriptions, rounded too
+        value_formatter=lambda v: f"{v:.3g}",
+    )
     for r in points:
-        state = "failed" if r["status"] == "failed" else "stale" if r.get("stale") else "passed"
-        x = r["size"] / 1024
-        series[state].append({"value": (x, y(r[key])), "label": r["target"]})
-        limit = (r.get("tolerance") or {}).get(key)
-        if limit is not None and (limit > 0 or not log):
-            series["limit"].append({"value": (x, y(limit)), "label": f"limit of {r['target']}"})
-    for name, values in series.items():
-        chart.add(name, values, print_labels=name != "limit", dots_size=3 if name == "limit" else 5)
+        chart.add(r["target"] + _state(r), [{"value": (r["size"] / 1024, y(r[key])), "label": r["target"]}])
+    if limits:
+        chart.add(
+            "limit (grey dots)",
+            [
+                {"value": (r["size"] / 1024, y(limit)), "label": f"limit of {r['target']}"}
+                for r, limit in limits
+            ],
+            dots_size=4,
+        )
     return _svg(chart, f"size-{model}")
 
 
@@ -156,8 +209,8 @@ def diagnosis(model: str, target: str, layers: list[dict[str, Any]]) -> str | No
         worst = sorted(range(len(rows)), key=lambda i: rows[i]["sqnr_db"])[:_MAX_LAYERS]
         rows = [rows[i] for i in sorted(worst)]
     chart = pygal.HorizontalBar(
-        width=640,
-        height=int(80 + 19 * len(rows)),
+        width=720,
+        height=int(110 + 24 * len(rows)),
         show_legend=False,
         js=[],
         disable_xml_declaration=True,
@@ -165,9 +218,9 @@ def diagnosis(model: str, target: str, layers: list[dict[str, Any]]) -> str | No
         style=_style(("#1565c0",)),
         title=f"{model} {target}: per-layer quantization error",
         x_title="SQNR (dB), higher is better; red: under 20 dB",
-        truncate_label=48,
+        truncate_label=40,
     )
-    chart.x_labels = [str(r["name"])[:48] for r in rows]
+    chart.x_labels = [str(r["name"])[:40] for r in rows]
     chart.add(
         "SQNR (dB)",
         [{"value": r["sqnr_db"], "color": "#c62828" if r["sqnr_db"] < 20 else "#1565c0"} for r in rows],

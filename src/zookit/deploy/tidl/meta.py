@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from zookit.deploy.tidl import protos
+from zookit.deploy.tidl import protos, recipe_file
 from zookit.deploy.tidl.check import POSTPROCESS_OP, TfliteModel, load_onnx, postprocess_heads
 from zookit.deploy.tidl.inputs import input_geometry, input_layout
 from zookit.errors import ZooError
@@ -98,7 +98,7 @@ def _onnx_ssd_outputs(model: Path, heads: list[str], recipe: Recipe, where: str)
             f"{where}: TIDL's ONNX SSD meta architecture (meta_arch_type 3) needs the model with exactly three "
             f"outputs, boxes (float), labels (int64) and scores (float); {model.name} has {len(found)} "
             f"({', '.join(n for n, _ in found[:4])}{', ...' if len(found) > 4 else ''}). Set tidl.target of "
-            f"recipes/{recipe.name}.yaml to the ONNX target with postprocess: true"
+            f"{recipe_file(recipe)} to the ONNX target with postprocess: true"
         )
     return [name for name, _ in found]
 

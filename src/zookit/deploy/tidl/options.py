@@ -14,13 +14,13 @@ from pathlib import Path
 from typing import Any
 
 from zookit.data import per_channel
+from zookit.deploy.tidl import recipe_file
 from zookit.deploy.tidl.inputs import describe_preprocessing, input_geometry, input_layout, preprocessing_of
 from zookit.errors import UsageError
 from zookit.recipe import Recipe
 from zookit.recipe_tidl import Tidl, deny_list_problems, operator_names, tflite_operator_codes
 from zookit.records import Manifest
 
-TOOLS_ENV = "TIDL_TOOLS_PATH"
 ARTIFACTS = (
     "artifacts"  # TI's compile step writes here; it must exist and be empty (TIDL_readInterfaceOptions)
 )
@@ -240,7 +240,7 @@ def import_config(
     if tools is not None:
         keys.update({key: str(tools / name) for key, name in LEGACY_TOOLS.items()})
     lines = [
-        f"# TIDL import config for {recipe.name}, written by zookit from recipes/{recipe.name}.yaml.",
+        f"# TIDL import config for {recipe.name}, written by zookit from {recipe_file(recipe)}.",
         f"# The model expects: {describe_preprocessing(recipe, width, height)}.",
         "# Calibration images in calibration/ are already resized and cropped to the input size.",
         f"# Calibration as runtime_options.json asks for it (accuracy_level {tidl.accuracy_level})."

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from zookit.data import calibration_pictures
+from zookit.deploy.tidl import TOOLS_ENV
 from zookit.deploy.tidl.check import Finding, check_model, problems
 from zookit.deploy.tidl.inputs import input_geometry, input_layout, preprocessing_of, preprocessing_record
 from zookit.deploy.tidl.meta import caffe_ssd_prototxt, pipeline_config
@@ -29,7 +30,6 @@ from zookit.deploy.tidl.options import (
     ARTIFACTS,
     IMPORT_OUT,
     LEGACY_TOOLS,
-    TOOLS_ENV,
     check_16bit_names,
     import_config,
     legacy_notes,
@@ -47,15 +47,6 @@ from zookit.records import Manifest, Package
 log = logging.getLogger(__name__)
 
 PACKAGE = Package.FILE
-
-
-def tools_path(given: Path | None) -> Path | None:
-    """TI's tidl_tools folder: ``--tidl-tools DIR``, else ``$TIDL_TOOLS_PATH``, else unknown (None)."""
-    path = given or (Path(os.environ[TOOLS_ENV]) if os.environ.get(TOOLS_ENV) else None)
-    if path is not None and not path.is_dir():
-        origin = "--tidl-tools" if given else TOOLS_ENV
-        raise UsageError(f"{origin}: {path} is not a folder (TI's compile step needs the tidl_tools folder)")
-    return path.resolve() if path is not None else None
 
 
 def build_package(

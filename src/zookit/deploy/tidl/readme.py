@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from zookit.deploy.tidl import recipe_file
 from zookit.deploy.tidl.check import Finding, problems
 from zookit.deploy.tidl.inputs import describe_preprocessing, input_geometry, input_layout
 from zookit.deploy.tidl.options import ARTIFACTS, IMPORT_OUT
@@ -20,7 +21,7 @@ def readme(package: PackageFiles, findings: list[Finding], missing: list[str], n
     lines = [
         f"# TIDL import package: {recipe.name}",
         "",
-        f"{recipe.description}. Written by `zoo tidl {recipe.name}` from `recipes/{recipe.name}.yaml`;",
+        f"{recipe.description}. Written by `zoo tidl {recipe.name}` from `{recipe_file(recipe)}`;",
         "`package.json` lists every file with its checksum.",
         "",
         *_file_table(package),
