@@ -70,11 +70,16 @@ def tflite_from_graph(prepared: Prepared, target: Target, images: Path | None, o
         options["postprocess"] = extras["postprocess"]
     samples = None
     if target.quantization in ("int8", "int16x8"):
-        data = calibration_samples(recipe, inputs, target.calibration_samples, images, prepared.folder)
-        if not takes_pictures(recipe, inputs):
-            options["calibration"] = _non_picture_calibration(recipe, images)
+        if prepared.labelled is not None:  # the labelled set's calibration part (never judged on)
+            from zookit.evaluate import labelled_calibration
+
+            data, options["calibration"] = labelled_calibration(prepared, target.calibration_samples)
         else:
-            options["calibration"] = str(images) if images else "seeded random data (testing only)"
+            data = calibration_samples(recipe, inputs, target.calibration_samples, images, prepared.folder)
+            if not takes_pictures(recipe, inputs):
+                options["calibration"] = _non_picture_calibration(recipe, images)
+            else:
+                options["calibration"] = str(images) if images else "seeded random data (testing only)"
 
         def samples() -> Iterator[list[np.ndarray]]:
             for sample in data:
