@@ -71,9 +71,10 @@ def tflite_from_graph(prepared: Prepared, target: Target, images: Path | None, o
     samples = None
     if target.quantization in ("int8", "int16x8"):
         if prepared.labelled is not None:  # the labelled set's calibration part (never judged on)
-            from zookit.evaluate import labelled_calibration
+            from zookit.evaluate import calibration_digest, labelled_calibration
 
             data, options["calibration"] = labelled_calibration(prepared, target.calibration_samples)
+            options["calibration_set"] = calibration_digest(prepared)
         else:
             data = calibration_samples(recipe, inputs, target.calibration_samples, images, prepared.folder)
             if not takes_pictures(recipe, inputs):

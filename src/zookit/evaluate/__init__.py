@@ -175,3 +175,21 @@ def labelled_calibration(prepared: Prepared, count: int) -> tuple[list[dict[str,
         f"name; the other {len(held_out)} are the ones evaluated), digest {labelled.digest(calibration)}"
     )
     return feeds, what
+
+
+def calibration_digest(prepared: Prepared) -> str:
+    labelled: LabelledSet = prepared.labelled
+    return labelled.digest(labelled.split()[0])
+
+
+def recorded_calibration_set(recipe: Recipe, layout: Layout) -> str | None:
+    """The calibration part an int8 target of the model was made with (its manifest's options), if any."""
+    from zookit.fsutil import read_json
+
+    if recipe.evaluation is None:
+        return None
+    for target in recipe.targets:
+        manifest = read_json(layout.target(recipe.name, target.name) / "manifest.json")
+        if isinstance(manifest, dict) and (manifest.get("options") or {}).get("calibration_set"):
+            return str(manifest["options"]["calibration_set"])
+    return None

@@ -131,9 +131,14 @@ class ModelWork:
 
     @cached_property
     def calibration_set(self) -> str | None:
-        """The checksum of the labelled set's calibration part when int8 targets calibrate on it."""
+        """The checksum of the labelled set's calibration part when int8 targets calibrate on it; a run
+        naming no data keeps what was calibrated on one (as with images): the digest its targets record."""
         labelled = self.labelled
-        if labelled is None or not labelled.evaluation.calibrate:
+        if labelled is None:
+            from zookit.evaluate import recorded_calibration_set
+
+            return recorded_calibration_set(self.recipe, self.layout)
+        if not labelled.evaluation.calibrate:
             return None
         return str(labelled.digest(labelled.split()[0]))
 
