@@ -43,8 +43,9 @@ def held_out_inputs(prepared: Prepared, labelled: LabelledSet) -> tuple[list[np.
 def calibration_feeds(
     recipe: Recipe, ports: list[Any], labelled: LabelledSet, count: int
 ) -> list[dict[str, np.ndarray]]:
-    """``count`` model inputs from the set's calibration part (never judged on): every sample when
-    there are fewer, else evenly spaced ones (a clip's windows are many)."""
+    """``count`` model inputs from the set's calibration part (never judged on): its samples cycled
+    when there are fewer (as calibration_samples cycles pictures), else evenly spaced ones (a clip's
+    windows are many)."""
     calibration, _ = labelled.split()
     port = ports[0]
     arrays = [x for item in calibration for x in read_item(labelled, item, recipe, port)]
@@ -52,6 +53,8 @@ def calibration_feeds(
         return []
     if len(arrays) > count:
         arrays = [arrays[int(i)] for i in np.linspace(0, len(arrays) - 1, count).round()]
+    else:
+        arrays = [arrays[i % len(arrays)] for i in range(count)]
     return [{port.name: a[np.newaxis]} for a in arrays]
 
 
@@ -170,7 +173,8 @@ def labelled_calibration(prepared: Prepared, count: int) -> tuple[list[dict[str,
     feeds = calibration_feeds(prepared.recipe, prepared.inputs, labelled, count)
     calibration, held_out = labelled.split()
     what = (
-        f"real samples: {len(feeds)} inputs from the calibration part of labelled set {labelled.name} "
+        f"real samples: {len(feeds)} inputs (cycled if fewer) from the calibration part of labelled set "
+        f"{labelled.name} "
         f"({len(calibration)} files: the first {labelled.evaluation.calibration_per_class} of each class by "
         f"name; the other {len(held_out)} are the ones evaluated), digest {labelled.digest(calibration)}"
     )

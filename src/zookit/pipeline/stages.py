@@ -340,7 +340,8 @@ def deploy_stage(name: str, target: str | None = None) -> Stage:
                 "model": manifest.output.checksum if manifest else None,
                 "tools": str(tool_folder) if tool_folder else None,
                 "versions": tool_versions() | package_versions(deployer.packages),
-                **_calibration_set(work, True),
+                # a per-target deployer's calibration is its target's (in the model's checksum)
+                **_calibration_set(work, not per_target),
             }
         )
 
