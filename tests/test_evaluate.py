@@ -349,3 +349,39 @@ def test_the_genuine_sets_are_read_with_the_shipped_recipes(name: str, files: in
     assert x.shape == (windows, *recipe.inputs[0].shape[1:]) and np.isfinite(x).all()
     low, high = recipe.inputs[0].value_range or (0.0, 255.0)
     assert low - 1 <= float(x.min()) and float(x.max()) <= high + 1  # the models' own input ranges
+
+
+# --- the report ---------------------------------------------------------------------------------------
+
+
+def test_the_report_shows_the_evaluation_table_and_chart(tmp_path: Path) -> None:
+    import json
+
+    from zookit.report import build, write
+
+    model = tmp_path / "zoo" / "toy"
+    (model / "source").mkdir(parents=True)
+    figures = [
+        {"name": "source", "value": 0.9, "drop": 0.0, "passes": None, "runtime": "TensorFlow", "size": 9000},
+        {
+            "name": "tflite-int8",
+            "value": 0.844,
+            "drop": 0.056,
+            "passes": False,
+            "runtime": "LiteRT",
+            "size": 3000,
+        },
+        {"name": "junk"},  # a malformed figure is left out, not fatal
+    ]
+    record = {"metric": "top1", "measured_on": "kws01: 440 held-out files", "quality_target": 0.9}
+    record |= {"max_drop": 0.01, "split": {"calibration": 60}, "passed": False, "figures": figures}
+    record["failures"] = ["toy/tflite-int8: top1 0.844 vs the source's 0.900"]
+    (model / "evaluation.json").write_text(json.dumps(record))
+    page = write(build(tmp_path / "zoo", [], foreign=True), tmp_path / "out", cache=tmp_path / "charts")
+    html = page.read_text()
+    assert "Accuracy on labelled data" in html and "top1 on kws01: 440 held-out files" in html
+    assert 'class="chart chart-evaluation"' in html and "<svg" in html
+    assert "toy/tflite-int8: top1 0.844 vs the source&#39;s 0.900" in html and ">FAIL<" in html
+    (model / "evaluation.json").write_text("[1, 2]")  # foreign: no section
+    html = write(build(tmp_path / "zoo", [], foreign=True), tmp_path / "out").read_text()
+    assert "Accuracy on labelled data" not in html
