@@ -73,9 +73,13 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             if t != "openvino":
                 recipe.target(t)
     given = data_option(args, recipes)
-    sets = {r.name: locate(r.evaluation, given) for r in recipes if r.evaluation is not None}
-    if any(s is None for s in sets.values()):
-        raise UsageError("no data folder: give --data DIR (or $ZOO_DATA) holding the labelled sets")
+    sets = {}
+    for r in recipes:
+        assert r.evaluation is not None
+        found = locate(r.evaluation, given)
+        if found is None:
+            raise UsageError("no data folder: give --data DIR (or $ZOO_DATA) holding the labelled sets")
+        sets[r.name] = found
     zoo_dir = Path(args.zoo_dir) if args.zoo_dir else default_zoo_dir()
     only = set(args.target) if args.target else None
     results: dict[str, Any] = {}

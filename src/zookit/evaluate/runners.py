@@ -162,7 +162,8 @@ def _target_entries(
 
 def _tflm_runner(model: bytes, arena: int, prepared: Prepared) -> Runner:
     from zookit.deploy.mcu import runtime
-    from zookit.deploy.mcu.package import _dequantize, _raw_inputs
+    from zookit.deploy.mcu.package import _raw_inputs
+    from zookit.verify.runners import _dequantize
 
     ins, outs = runtime.boundaries(model)
     in_index = runtime.match(prepared.inputs, ins, "input")

@@ -222,7 +222,7 @@ def _pictures_bin(data: bytes, path: Path, recipe: Recipe, port: Port, size: int
     hwc = [*port.shape[2:4], port.shape[1]] if p.layout == "NCHW" else list(port.shape[1:])
     pixels = np.frombuffer(data, np.uint8).reshape([1, *hwc])
     if port.dtype == "uint8":
-        return pixels.copy()
+        return np.asarray(pixels.copy())
     return normalize(pixels, p, port.dtype)
 
 

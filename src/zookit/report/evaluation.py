@@ -22,7 +22,7 @@ def evaluation_entry(model_dir: Path) -> dict[str, Any] | None:
         for f in data["figures"]
         if isinstance(f, dict) and isinstance(f.get("value"), int | float) and isinstance(f.get("name"), str)
     ]
-    split = data.get("split") if isinstance(data.get("split"), dict) else {}
+    split = data["split"] if isinstance(data.get("split"), dict) else {}
     return {
         "metric": str(data.get("metric")),
         "measured_on": str(data.get("measured_on")),
