@@ -47,8 +47,9 @@ def test_mlperf_tiny_zoo_on_the_genuine_files(
         doc = yaml.safe_load((REPO / "recipes" / "mlperf_tiny" / f"{name}.yaml").read_text())
         serve_genuine(server, doc)
         write_recipe(tmp_path / "recipes", doc)
-    code, _, err = zoo_run(tmp_path)
+    code, _, err = zoo_run(tmp_path, "--data", str(TINY / "eval"))  # issue 27: labelled sets (kws01, ...)
     assert code == 0, err
+    check_evaluation(tmp_path / "zoo")
     table = {}
     for name in MODELS:
         for target in ("tflite-float32", "tflite-int8"):
@@ -94,6 +95,25 @@ def test_mlperf_tiny_zoo_on_the_genuine_files(
     ad = json.loads((tmp_path / "zoo" / "ad_autoencoder" / "tflite-int8" / "tflm.json").read_text())
     ref = ad["verification"]["reference"]
     assert ref["target_error_real"]["dense_9"]["max_abs"] <= ref["upstream_error_real"]["dense_9"]["max_abs"]
+
+
+def check_evaluation(zoo: Path) -> None:
+    """Issue 27: every artefact measured on the held-out part of its shared set, int8 calibrated on the
+    other part; every target within its recipe's max_drop of the source (KWS: 1 point)."""
+    expected = {"ic_resnet8": 80, "vww_mobilenet": 218, "kws_dscnn": 440, "ad_autoencoder": 58}
+    for name, count in expected.items():
+        record = json.loads((zoo / name / "evaluation.json").read_text())
+        assert record["passed"] and record["split"]["evaluation"] == count, record["failures"]
+        figures = {m["name"]: m for m in record["figures"]}
+        assert {"source", "tflite-int8", "tflm:tflite-int8", "openvino:float", "openvino:int8"} <= set(
+            figures
+        )
+        assert any(n.startswith("upstream:") and m["passes"] is None for n, m in figures.items())
+        int8 = json.loads((zoo / name / "tflite-int8" / "manifest.json").read_text())
+        assert f"calibration part of labelled set {record['set']['name']}" in int8["options"]["calibration"]
+    kws = {m["name"]: m for m in json.loads((zoo / "kws_dscnn" / "evaluation.json").read_text())["figures"]}
+    assert kws["source"]["value"] == pytest.approx(0.9, abs=0.005)  # 396 of the 440 held-out maps
+    assert max(kws[n]["drop"] for n in ("tflite-int8", "tflm:tflite-int8", "openvino:int8")) <= 0.01
 
 
 def check_openvino(model: Path, name: str) -> None:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from zookit import __version__
-from zookit.cli import check, diagnose, inspect, new, path_arg, recipes, report, run, stages
+from zookit.cli import check, diagnose, evaluate, inspect, new, path_arg, recipes, report, run, stages
 from zookit.cli.common import book, print_json
 from zookit.errors import RecipeError, UsageError, ZooError, describe_os_error, missing_dependency
 
@@ -114,6 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_parser(add)
     inspect.add_parser(add)
     diagnose.add_parser(add)
+    evaluate.add_parser(add)
     new.add_parser(add)
     report.add_parser(add)
     return parser

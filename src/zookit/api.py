@@ -247,10 +247,12 @@ class Zoo:
         calibration_images: PathLike | None = None,
         tidl_tools: PathLike | None = None,
         on_stage: StageHook | None = None,
+        data: Iterable[PathLike] = (),
     ) -> RunReport:
         """Every stage of the models (None: all) that is not current: fetch, convert and verify each target,
-        package (`zoo run`). ``jobs`` > 1 runs models in that many spawned processes. A failing model
-        never stops the others: its failure is in the report (``raise_for_failures``)."""
+        package (`zoo run`), evaluate on the labelled sets found below ``data`` (``--data``). ``jobs`` > 1
+        runs models in that many spawned processes. A failing model never stops the others: its failure
+        is in the report (``raise_for_failures``)."""
         from zookit.deploy.tidl import tools_path
         from zookit.pipeline.run import heaviest_first, run_captured, run_model
         from zookit.pipeline.stages import run_options
@@ -272,6 +274,7 @@ class Zoo:
             self.offline,
             tuple(self.mirrors),
             jobs,
+            tuple(Path(d) for d in data),
         )
         started = time.monotonic()
         results: list[ModelResult] = []

@@ -25,6 +25,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 from zookit.errors import RecipeError, UsageError
 from zookit.fsutil import display_path as display_path  # re-exported: callers import it from here
 from zookit.hashes import normalize_checksum
+from zookit.recipe_evaluation import Evaluation, evaluation_problems
 from zookit.recipe_files import ParsedCache, read_document
 from zookit.recipe_mcu import Mcu, Sample, mcu_problems
 from zookit.recipe_openvino import OpenVino, openvino_problems
@@ -492,10 +493,15 @@ class Recipe(_Model):
     openvino: OpenVino | None = Field(
         None, description="OpenVINO IR, float and int8 (recipe_openvino.py).", json_schema_extra=DEPLOY
     )
+    evaluation: Evaluation | None = Field(
+        None,
+        description="A labelled set, its metric, quality target and allowed drop (recipe_evaluation.py).",
+        json_schema_extra=DEPLOY,
+    )
 
     @model_validator(mode="after")
     def _check(self) -> Recipe:
-        problems = mcu_problems(self) + openvino_problems(self)
+        problems = mcu_problems(self) + openvino_problems(self) + evaluation_problems(self)
         problems += _duplicates("sources", "file", [s.file for s in self.sources])
         problems += _duplicates("sources", "save_as", [s.dest for s in self.sources])
         problems += _duplicates("targets", "name", [t.name for t in self.targets])

@@ -18,6 +18,7 @@ from zookit.cli.common import (
     print_json,
     scheduler_arg,
 )
+from zookit.cli.evaluate import add_data, data_option
 from zookit.errors import UsageError
 
 
@@ -59,6 +60,7 @@ def add_parser(add: Any) -> None:
         "--mirror", action="append", metavar="URL_OR_DIR", help="look files up here first (repeatable)"
     )
     p.add_argument("--offline", action="store_true", help="use only the cache and mirrors")
+    add_data(p)
     p.add_argument(
         "--report",
         metavar="FILE",
@@ -109,6 +111,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         args.offline,
         tuple(args.mirror or default_mirrors()),
         None if args.scheduler else args.jobs,
+        data_option(args, recipes),
     )
     if args.dry_run:
         return _dry_run(recipes, options, args.json)

@@ -70,14 +70,20 @@ def tflite_from_graph(prepared: Prepared, target: Target, images: Path | None, o
         options["postprocess"] = extras["postprocess"]
     samples = None
     if target.quantization in ("int8", "int16x8"):
-        split = target.calibration_pictures == "split"
-        data = calibration_samples(recipe, inputs, target.calibration_samples, images, prepared.folder, split)
-        if not takes_pictures(recipe, inputs):
-            options["calibration"] = _non_picture_calibration(recipe, images)
+        if prepared.labelled is not None:  # the labelled set's calibration part (never judged on)
+            from zookit.evaluate import calibration_digest, labelled_calibration
+
+            data, options["calibration"] = labelled_calibration(prepared, target.calibration_samples)
+            options["calibration_set"] = calibration_digest(prepared)
         else:
-            options["calibration"] = str(images) if images else "seeded random data (testing only)"
-            if split and images:
-                options["calibration_part"] = "the calibration third of the pictures (data.split_pictures)"
+            split = target.calibration_pictures == "split"
+            data = calibration_samples(recipe, inputs, target.calibration_samples, images, prepared.folder, split)
+            if not takes_pictures(recipe, inputs):
+                options["calibration"] = _non_picture_calibration(recipe, images)
+            else:
+                options["calibration"] = str(images) if images else "seeded random data (testing only)"
+                if split and images:
+                    options["calibration_part"] = "the calibration third of the pictures (data.split_pictures)"
 
         def samples() -> Iterator[list[np.ndarray]]:
             for sample in data:

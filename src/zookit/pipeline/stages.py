@@ -50,6 +50,7 @@ class RunOptions:
     mirrors: tuple[str, ...] = ()
     threads: int | None = None  # per model, for parallel workers; None: every core
     strict: bool = False  # deployers: fail when the device would not run part of the model
+    data: tuple[Path, ...] = ()  # folders labelled sets are found below (--data; $ZOO_DATA is added)
 
 
 def run_options(
@@ -63,6 +64,7 @@ def run_options(
     offline: bool,
     mirrors: tuple[str, ...],
     parallel: int | None,
+    data: tuple[Path, ...] = (),
 ) -> RunOptions:
     """The options of a run as `zoo run` and ``Zoo.run`` take them: folders resolved here (a worker, a
     Dask worker on another machine included, must not pick its own default), the cache resolved to its
@@ -81,6 +83,7 @@ def run_options(
         offline=offline,
         mirrors=mirrors,
         threads=max(1, (os.cpu_count() or 1) // parallel) if parallel and parallel > 1 else None,
+        data=tuple(d.resolve() for d in data),
     )
 
 
@@ -113,7 +116,31 @@ class ModelWork:
             from zookit.convert.prepare import prepare
 
             self._prepared = prepare(self.recipe, self.options.zoo_dir)
+            if self.calibration_set is not None:  # int8 calibrates on the set's calibration part
+                self._prepared.labelled = self.labelled
         return self._prepared
+
+    @cached_property
+    def labelled(self) -> Any:
+        """The recipe's labelled set (evaluate.sets.LabelledSet); None without evaluation section or data."""
+        if self.recipe.evaluation is None:
+            return None
+        from zookit.evaluate.sets import locate
+
+        return locate(self.recipe.evaluation, self.options.data)
+
+    @cached_property
+    def calibration_set(self) -> str | None:
+        """The checksum of the labelled set's calibration part when int8 targets calibrate on it; a run
+        naming no data keeps what was calibrated on one (as with images): the digest its targets record."""
+        labelled = self.labelled
+        if labelled is None:
+            from zookit.evaluate import recorded_calibration_set
+
+            return recorded_calibration_set(self.recipe, self.layout)
+        if not labelled.evaluation.calibrate:
+            return None
+        return str(labelled.digest(labelled.split()[0]))
 
 
 # (why the stage must run, None when its result in the zoo is current; the figures of a current result)
@@ -204,8 +231,14 @@ def convert_key(work: ModelWork, target: Target) -> str:
             "target": target.model_dump(mode="json"),
             "sources": stamps,
             "versions": tool_versions(),
+            **_calibration_set(work, target.quantization in ("int8", "int16x8")),
         }
     )
+
+
+def _calibration_set(work: ModelWork, calibrates: bool) -> dict[str, str]:
+    """The labelled calibration part in a key (only when there is one: keys made without stay the same)."""
+    return {"calibration_set": work.calibration_set} if calibrates and work.calibration_set else {}
 
 
 def convert_stage(target: Target) -> Stage:
@@ -307,6 +340,8 @@ def deploy_stage(name: str, target: str | None = None) -> Stage:
                 "model": manifest.output.checksum if manifest else None,
                 "tools": str(tool_folder) if tool_folder else None,
                 "versions": tool_versions() | package_versions(deployer.packages),
+                # a per-target deployer's calibration is its target's (in the model's checksum)
+                **_calibration_set(work, not per_target),
             }
         )
 
@@ -348,7 +383,9 @@ def stages(recipe: Recipe) -> list[Stage]:
         if d.section(recipe) is not None
         for target in d.target_names(recipe)
     ]
-    return [FETCH, *(convert_stage(t) for t in recipe.targets), *deploys]
+    from zookit.pipeline.evaluation import evaluation_stages
+
+    return [FETCH, *(convert_stage(t) for t in recipe.targets), *deploys, *evaluation_stages(recipe)]
 
 
 def plan(recipe: Recipe, options: RunOptions) -> list[tuple[str, str | None]]:

@@ -43,6 +43,8 @@ def figures_text(detail: dict[str, Any]) -> str:
         if key in ("max_abs", "max_rel") and detail.get(f"upstream_{key}") is not None:
             text += f" (upstream {detail.get('upstream', 'model')}: {_number(detail[f'upstream_{key}'])})"
         parts.append(text)
+    if detail.get("evaluation"):  # the evaluate stage: figures on a labelled set, or why there are none
+        parts.append(detail["evaluation"])
     data = detail.get("data")
     if data and data.startswith("random"):
         parts.append(data)

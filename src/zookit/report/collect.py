@@ -349,6 +349,8 @@ def fetched(source: Path) -> dict[str, Any]:
 
 
 def model_entry(layout: Layout, name: str, recipe: Any | None, plan: dict[str, str | None]) -> dict[str, Any]:
+    from zookit.report.evaluation import evaluation_entry
+
     folder = layout.model(name)
     targets = [t.model_dump(mode="json") for t in recipe.targets] if recipe is not None else []
     names = [t["name"] for t in targets]
@@ -382,6 +384,7 @@ def model_entry(layout: Layout, name: str, recipe: Any | None, plan: dict[str, s
         "todo": todo,
         "sources": fetched(layout.source(name)),
         "run": None,
+        "evaluation": evaluation_entry(folder),  # accuracy on labelled data (report.evaluation)
     }
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from zookit.report import charts
 from zookit.report.compare import describe
+from zookit.report.evaluation import accuracy_vs_size
 
 NONE = "\u2013"  # an en dash: no figure
 
@@ -77,5 +78,8 @@ def render(doc: dict[str, Any], cache: Path | None = None) -> str:
                 for row in model["targets"]
                 if row.get("diagnosis")
             },
+            "evaluation": charts.cached(cache, accuracy_vs_size, model["name"], model["evaluation"])
+            if model.get("evaluation")
+            else None,
         }
     return template.render(doc=doc, charts=figures, safe=markupsafe.Markup)

@@ -159,12 +159,20 @@ def _quantize(job: DeployJob, model: Any) -> tuple[Any, dict[str, Any]]:
     like = int8_like(recipe)
     count = settings.calibration_samples or (like.calibration_samples if like else 16)
     images = job.calibration_images
-    data = calibration_samples(recipe, prepared.inputs, count, images, prepared.folder)
+    labelled = None
+    if prepared.labelled is not None:  # the labelled set's calibration part, as tflite-int8's
+        from zookit.evaluate import labelled_calibration
+
+        data, labelled = labelled_calibration(prepared, count)
+    else:
+        data = calibration_samples(recipe, prepared.inputs, count, images, prepared.folder)
     nchw = recipe.target(recipe.openvino.target).inputs_as_nchw
     quantized = runtime.quantize(
         model, [runtime.ordered_inputs(model, prepared.inputs, s, nchw) for s in data], settings.preset
     )
-    if takes_pictures(recipe, prepared.inputs):
+    if labelled is not None:
+        what = labelled
+    elif takes_pictures(recipe, prepared.inputs):
         what = str(images) if images else "seeded random data (testing only)"  # as tflite-int8 records it
     else:
         from zookit.convert.formats import _non_picture_calibration

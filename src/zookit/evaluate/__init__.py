@@ -1,0 +1,199 @@
+"""Evaluation on labelled data: the source model and every artefact of the zoo measured on the held-out
+part of the recipe's labelled set (``evaluation:`` in the recipe), judged by the drop against the source
+on the same files, with the absolute quality target shown beside.
+
+The record is ``zoo/<model>/evaluation.json``: the set and its split, and per artefact the figure, what
+it was measured on (set, sample count, runtime and kernels), its size and whether it passes the gate.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from zookit.errors import ZooError
+from zookit.evaluate.sets import LabelledSet, read_item
+from zookit.layout import Layout
+from zookit.recipe import Recipe
+from zookit.reference import Prepared
+
+RECORD = "evaluation.json"
+FORMAT = 1  # the record's format: raise it when the record is written differently
+
+
+class EvaluationError(ZooError):
+    """A target whose figure drops more than the recipe allows below the source's."""
+
+
+def record_path(zoo_dir: Path, name: str) -> Path:
+    return Layout(zoo_dir).model(name) / RECORD
+
+
+def held_out_inputs(prepared: Prepared, labelled: LabelledSet) -> tuple[list[np.ndarray], list[int]]:
+    """The model inputs ([n, ...] per file) and labels of the set's evaluation part."""
+    _, held_out = labelled.split()
+    port = prepared.inputs[0]
+    return [read_item(labelled, i, prepared.recipe, port) for i in held_out], [i.label for i in held_out]
+
+
+def calibration_feeds(
+    recipe: Recipe, ports: list[Any], labelled: LabelledSet, count: int
+) -> list[dict[str, np.ndarray]]:
+    """``count`` model inputs from the set's calibration part (never judged on): its samples cycled
+    when there are fewer (as calibration_samples cycles pictures), else evenly spaced ones (a clip's
+    windows are many)."""
+    calibration, _ = labelled.split()
+    port = ports[0]
+    arrays = [x for item in calibration for x in read_item(labelled, item, recipe, port)]
+    if not arrays:
+        return []
+    if len(arrays) > count:
+        arrays = [arrays[int(i)] for i in np.linspace(0, len(arrays) - 1, count).round()]
+    else:
+        arrays = [arrays[i % len(arrays)] for i in range(count)]
+    return [{port.name: a[np.newaxis]} for a in arrays]
+
+
+def outputs_of(run: Any, prepared: Prepared, inputs: list[np.ndarray], batched: bool) -> list[np.ndarray]:
+    """The first output for every sample (all windows of a clip stacked). ``batched``: the runtime may
+    take the whole set as one batch; one that refuses it runs one sample at a time."""
+    port, out = prepared.inputs[0].name, prepared.outputs[0].name
+    if batched:
+        stacked = np.concatenate(inputs)
+        try:
+            y = np.asarray(run({port: stacked})[out])
+        except Exception:  # a static batch of 1: the runtime's own error type, whichever it is
+            y = None
+        if y is not None and len(y) == len(stacked):
+            return np.split(y, np.cumsum([len(x) for x in inputs])[:-1])
+    return [
+        np.concatenate([np.asarray(run({port: x[j : j + 1]})[out]) for j in range(len(x))]) for x in inputs
+    ]
+
+
+def evaluate_model(
+    prepared: Prepared,
+    zoo_dir: Path,
+    labelled: LabelledSet,
+    only: set[str] | None = None,
+    key: str | None = None,
+) -> dict[str, Any]:
+    """Measure every artefact, write the record, and raise EvaluationError (after writing it) naming each
+    target over the allowed drop with both figures."""
+    from zookit.evaluate.metrics import figure
+    from zookit.evaluate.runners import entries
+
+    recipe = prepared.recipe
+    ev = recipe.evaluation
+    assert ev is not None
+    inputs, labels = held_out_inputs(prepared, labelled)
+    samples = sum(len(x) for x in inputs)
+    measured: list[dict[str, Any]] = []
+    source_value: float | None = None
+    for entry in entries(prepared, zoo_dir, only):
+        started = time.monotonic()
+        run = entry.make()
+        value = figure(ev.metric, labels, outputs_of(run, prepared, inputs, entry.batched), inputs)
+        if entry.name == "source":
+            source_value = value
+        measured.append(
+            {
+                "name": entry.name,
+                "value": round(value, 6),
+                "runtime": entry.runtime,
+                "size": entry.size,
+                "checksum": entry.checksum,
+                "gated": entry.gated,
+                "seconds": round(time.monotonic() - started, 3),
+            }
+        )
+    assert source_value is not None
+    failures = judge(recipe, measured, source_value, labelled, len(labels))
+    record = {
+        "format": FORMAT,
+        "recipe": recipe.name,
+        "metric": ev.metric,
+        "quality_target": ev.quality_target,
+        "max_drop": ev.max_drop,
+        "set": {
+            "name": labelled.name,
+            "folder": str(labelled.folder),
+            "format": ev.format,
+            "files": len(labelled.items),
+            "digest": labelled.digest(),
+        },
+        "split": labelled.split_record(),
+        "measured_on": f"{labelled.name}: {len(labels)} held-out files"
+        + (f" ({samples} windows)" if samples != len(labels) else ""),
+        "figures": measured,
+        "failures": failures,
+        "passed": not failures,
+        "stage_key": key,
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+    from zookit.fsutil import write_json
+
+    write_json(record_path(zoo_dir, recipe.name), record)
+    if failures:
+        raise EvaluationError("; ".join(failures))
+    return record
+
+
+def judge(
+    recipe: Recipe, measured: list[dict[str, Any]], source: float, labelled: LabelledSet, count: int
+) -> list[str]:
+    """The gate: each judged figure's drop below the source's, against max_drop (one line each)."""
+    ev = recipe.evaluation
+    assert ev is not None
+    failures = []
+    target = f" (quality target {ev.quality_target:g})" if ev.quality_target is not None else ""
+    for m in measured:
+        name = m["name"]
+        drop = source - m["value"]
+        m["drop"] = round(drop, 6)
+        m["passes"] = drop <= ev.max_drop + 1e-9 if m["gated"] else None
+        m["meets_target"] = None if ev.quality_target is None else m["value"] >= ev.quality_target
+        if m["passes"] is False:
+            failures.append(
+                f"{recipe.name}/{name}: {ev.metric} {m['value']:.3f} vs the source's {source:.3f} on "
+                f"{labelled.name} ({count} held-out files): a drop of {drop:.3f} > max_drop {ev.max_drop:g}"
+                f"{target}"
+            )
+    return failures
+
+
+def labelled_calibration(prepared: Prepared, count: int) -> tuple[list[dict[str, np.ndarray]], str]:
+    """The calibration data of an int8 conversion from the labelled set's calibration part, and the
+    line the manifest records for it (the split's rule and counts)."""
+    labelled: LabelledSet = prepared.labelled
+    feeds = calibration_feeds(prepared.recipe, prepared.inputs, labelled, count)
+    calibration, held_out = labelled.split()
+    what = (
+        f"real samples: {len(feeds)} inputs (cycled if fewer) from the calibration part of labelled set "
+        f"{labelled.name} "
+        f"({len(calibration)} files: the first {labelled.evaluation.calibration_per_class} of each class by "
+        f"name; the other {len(held_out)} are the ones evaluated), digest {labelled.digest(calibration)}"
+    )
+    return feeds, what
+
+
+def calibration_digest(prepared: Prepared) -> str:
+    labelled: LabelledSet = prepared.labelled
+    return labelled.digest(labelled.split()[0])
+
+
+def recorded_calibration_set(recipe: Recipe, layout: Layout) -> str | None:
+    """The calibration part an int8 target of the model was made with (its manifest's options), if any."""
+    from zookit.fsutil import read_json
+
+    if recipe.evaluation is None:
+        return None
+    for target in recipe.targets:
+        manifest = read_json(layout.target(recipe.name, target.name) / "manifest.json")
+        if isinstance(manifest, dict) and (manifest.get("options") or {}).get("calibration_set"):
+            return str(manifest["options"]["calibration_set"])
+    return None
