@@ -37,38 +37,51 @@ def evaluation_entry(model_dir: Path) -> dict[str, Any] | None:
 
 
 def accuracy_vs_size(model: str, entry: dict[str, Any]) -> str | None:
-    """Each artefact's figure (y) against its size (x); the quality target and the gate as lines."""
-    from zookit.report.charts import COLORS, _pygal, _style, _svg
+    """Each artefact's figure (y) against its size (x), one colour per artefact named in the legend with
+    whether it passes the gate; the quality target as a grey line. Styled as the page's other charts
+    (text at least the page's small text, round axis numbers, no labels on the points to overlap)."""
+    from zookit.report.charts import LIMIT_COLOR, TARGET_COLORS, _labels, _pygal, _style, _svg, ticks
 
     pygal = _pygal()
-    points = [r for r in entry["figures"] if r.get("size")]
+    points = [r for r in entry["figures"] if r.get("size") and isinstance(r.get("value"), int | float)]
     if not points:
         return None
+    target = entry.get("quality_target")
+    has_target = isinstance(target, int | float)
+    ys = [r["value"] for r in points] + ([target] if has_target else [])
+    y_values = ticks(max(0.0, min(ys) - 0.05), min(1.0, max(ys) + 0.02) if max(ys) <= 1 else max(ys), 4)
+    x_values = ticks(0.0, max(r["size"] / 1024 for r in points), 4)
     chart = pygal.XY(
         stroke=False,
-        width=460,
-        height=280,
-        print_labels=True,
-        dots_size=5,
+        width=560,
+        height=300 + 18 * (len(points) + has_target),  # one legend row each
+        dots_size=6,
         truncate_label=-1,
-        x_label_rotation=30,
+        truncate_legend=-1,
+        legend_at_bottom=True,
+        legend_at_bottom_columns=1,
         js=[],
         disable_xml_declaration=True,
         explicit_size=True,
-        style=_style((COLORS["passed"], COLORS["failed"], "#1565c0", "#555555")),
-        title=f"{model}: {entry['metric']} vs size ({entry['measured_on']})",
+        style=_style((*(TARGET_COLORS[i % len(TARGET_COLORS)] for i in range(len(points))), LIMIT_COLOR)),
+        title=f"{model}: {entry['metric']} vs size",
         x_title="size (KiB)",
-        y_title=entry["metric"],
-        legend_at_bottom=True,
+        y_title=f"{entry['metric']} ({entry['measured_on']})",
+        xrange=(x_values[0], x_values[-1]),
+        range=(y_values[0], y_values[-1]),
+        x_labels=_labels(x_values),
+        y_labels=_labels(y_values),
+        x_value_formatter=lambda x: f"{x:.4g} KiB",
+        value_formatter=lambda v: f"{v:.3g}",
     )
-    series: dict[str, list[dict[str, Any]]] = {"passes": [], "fails the gate": [], "not judged": []}
     for r in points:
         state = {True: "passes", False: "fails the gate", None: "not judged"}[r.get("passes")]
-        series[state].append({"value": (r["size"] / 1024, r["value"]), "label": r["name"]})
-    for name, values in series.items():
-        chart.add(name, values)
-    target = entry.get("quality_target")
-    if isinstance(target, int | float):
-        xs = [r["size"] / 1024 for r in points]
-        chart.add("quality target", [(min(xs), target), (max(xs), target)], stroke=True, show_dots=False)
+        chart.add(f"{r['name']} ({state})", [{"value": (r["size"] / 1024, r["value"]), "label": r["name"]}])
+    if has_target:
+        chart.add(
+            "quality target",
+            [(x_values[0], target), (x_values[-1], target)],
+            stroke=True,
+            show_dots=False,
+        )
     return _svg(chart, f"evaluation-{model}")
