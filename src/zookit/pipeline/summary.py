@@ -61,7 +61,7 @@ def summary_table(results: list[Any]) -> str:
                     s.status,
                     f"{s.seconds:.1f}s",
                     f"{size / 1e6:.1f} MB" if size else "",
-                    figures_text(s.detail) if s.status != "failed" else s.error.splitlines()[0][:100],
+                    s.error.splitlines()[0][:100] if s.error else figures_text(s.detail),
                 )
             )
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]

@@ -1,0 +1,149 @@
+"""Issue 28 (the first hour, second pass): what a new user meets on the README's path. Each test is named
+after the issue's point it pins: a missing optional deployer library skips that deployer with one line
+(point 1); errors a user caused are one line naming the recipe field (point 6); TensorFlow's own noise
+stays out of the terminal (point 7); every deployer of the table is a command (point 10)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+import standins
+
+# run zookit's command line with the named top-level modules made unimportable, as on an install
+# without their extra (a meta-path finder placed first: `import openvino` raises ModuleNotFoundError)
+BLOCKED_RUN = """
+import sys
+from importlib.abc import MetaPathFinder
+
+class Blocked(MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in {blocked!r}:
+            raise ModuleNotFoundError(f"No module named {{name!r}}", name=name)
+        return None
+
+sys.meta_path.insert(0, Blocked())
+from zookit.__main__ import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def zoo_without(blocked: set[str], *argv: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    code = BLOCKED_RUN.format(blocked=blocked)
+    return subprocess.run(
+        [sys.executable, "-c", code, *argv], capture_output=True, text=True, cwd=cwd, timeout=600
+    )
+
+
+def zoo(*argv: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "zookit", *argv], capture_output=True, text=True, cwd=cwd, timeout=600
+    )
+
+
+def onnx_recipe(tmp: Path, **extra: Any) -> Path:
+    """A recipe `zoo new` wrote for a small ONNX classifier, with ``extra`` sections added."""
+    models = tmp / "models"
+    models.mkdir(parents=True, exist_ok=True)
+    standins.onnx_classifier(models / "c.onnx")
+    made = zoo("new", "m", "--from", str(models / "c.onnx"), "--dir", "recipes", cwd=tmp)
+    assert made.returncode == 0, made.stderr
+    path = tmp / "recipes" / "m.yaml"
+    doc = yaml.safe_load(path.read_text()) | extra
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    return path
+
+
+def test_point1_a_missing_deployer_library_skips_that_deployer_with_one_line(tmp_path: Path) -> None:
+    onnx_recipe(tmp_path, openvino={"target": "onnx", "int8": False, "latency": False})
+    argv = ("--recipes", "recipes", "run", "m", "--mirror", "models", "--offline")
+    run = zoo_without({"openvino", "nncf"}, *argv, "--json", cwd=tmp_path)
+    assert run.returncode == 0, run.stderr  # the model is ok: its conversion was made and verified
+    report = json.loads(run.stdout)
+    stages = {s["stage"]: s for s in report["models"][0]["stages"]}
+    assert stages["convert:onnx"]["status"] == "done"
+    assert stages["openvino"]["status"] == "skipped"
+    assert stages["openvino"]["error"].startswith(
+        "needs the openvino extra (pip install 'zookit[openvino]')"
+    ), stages["openvino"]
+    assert report["failed"] == 0 and report["models"][0]["status"] == "ok"
+
+    table = zoo_without({"openvino", "nncf"}, *argv, cwd=tmp_path)  # nothing silent: the summary says it
+    assert table.returncode == 0, table.stderr
+    row = next(line for line in table.stdout.splitlines() if line.startswith("m ") and "openvino" in line)
+    assert "skipped" in row and "needs the openvino extra" in row, table.stdout
+    assert "skipped: m: openvino: needs the openvino extra (pip install 'zookit[openvino]')" in table.stderr
+    assert "Traceback" not in table.stderr
+
+    made = zoo(*argv, "--json", cwd=tmp_path)  # with the library, the same recipe deploys
+    assert made.returncode == 0, made.stderr
+    assert {s["stage"]: s["status"] for s in json.loads(made.stdout)["models"][0]["stages"]}["openvino"] == "done"
+
+
+def test_point1_a_missing_conversion_library_still_fails_the_model(tmp_path: Path) -> None:
+    """Only a deployer's own library is skipped over: without onnxruntime the target cannot be verified,
+    and that fails the model (exit 1), naming the extra."""
+    onnx_recipe(tmp_path)
+    run = zoo_without(
+        {"onnxruntime"}, "--recipes", "recipes", "run", "m", "--mirror", "models", "--offline", cwd=tmp_path
+    )
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert "install the 'convert' extra" in run.stderr
+
+
+@pytest.mark.slow
+def test_point6_a_frozen_graph_given_another_input_shape_is_one_line_naming_the_field(tmp_path: Path) -> None:
+    models = tmp_path / "models"
+    models.mkdir()
+    standins.mobilenet_like(models / "f.pb")  # input [1, 224, 224, 3], fixed
+    assert zoo("new", "f", "--from", str(models / "f.pb"), "--dir", "recipes", cwd=tmp_path).returncode == 0
+    path = tmp_path / "recipes" / "f.yaml"
+    doc = yaml.safe_load(path.read_text())
+    doc["inputs"][0]["shape"] = [1, 160, 160, 3]
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    run = zoo("--recipes", "recipes", "run", "f", "--mirror", "models", "--offline", cwd=tmp_path)
+    assert run.returncode == 1
+    error = next(line for line in run.stderr.splitlines() if line.startswith("error: "))
+    assert error == (
+        "error: f: convert:tflite-float32: f (f.pb): inputs[0].shape: the recipe says [1, 160, 160, 3], "
+        "the model takes [1, 224, 224, 3] (? = any size); set inputs[0].shape to the model's"
+    )
+    assert "internal error" not in run.stdout + run.stderr
+
+
+def test_point6_every_member_docs_api_names_exists() -> None:
+    """docs/api.md's examples use `zoo.X`, `package.X`, `made.X`, `info.X`: each must be a member of the
+    object the docs say it is (`package.complete`, shown there, had become `ready_to_import`)."""
+    import re
+
+    import zookit
+    from zookit.scaffold import NewRecipe
+
+    docs = (Path(__file__).resolve().parents[1] / "docs" / "api.md").read_text()
+    owners: dict[str, Any] = {
+        "zoo": zookit.Zoo,
+        "package": zookit.Package,
+        "made": NewRecipe,
+        "info": zookit.ModelInfo,
+    }
+    named = set(re.findall(r"\b(zoo|package|made|info)\.([a-z_]+)\b(?!\.)", docs)) - {("package", "json")}
+    assert ("package", "ready_to_import") in named and ("zoo", "tidl") in named
+    for owner, member in sorted(named):
+        cls = owners[owner]
+        members = set(dir(cls)) | set(getattr(cls, "__dataclass_fields__", {}))
+        assert member in members, f"docs/api.md names {owner}.{member}; {cls.__name__} has no {member}"
+
+
+def test_point6_package_complete_is_a_deprecated_name_of_ready_to_import() -> None:
+    import zookit
+
+    package = zookit.Package({"files": {}, "ready_to_import": False, "missing": ["tidl_tools_path: ..."]})
+    with pytest.warns(DeprecationWarning, match="ready_to_import"):
+        assert package.complete is False
+    assert zookit.Package({"files": {}, "ready_to_import": True}).ready_to_import is True
