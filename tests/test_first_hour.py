@@ -83,7 +83,9 @@ def test_point1_a_missing_deployer_library_skips_that_deployer_with_one_line(tmp
 
     made = zoo(*argv, "--json", cwd=tmp_path)  # with the library, the same recipe deploys
     assert made.returncode == 0, made.stderr
-    assert {s["stage"]: s["status"] for s in json.loads(made.stdout)["models"][0]["stages"]}["openvino"] == "done"
+    assert {s["stage"]: s["status"] for s in json.loads(made.stdout)["models"][0]["stages"]}[
+        "openvino"
+    ] == "done"
 
 
 def test_point1_a_missing_conversion_library_still_fails_the_model(tmp_path: Path) -> None:
@@ -98,16 +100,15 @@ def test_point1_a_missing_conversion_library_still_fails_the_model(tmp_path: Pat
 
 
 @pytest.mark.slow
-def test_point6_a_frozen_graph_given_another_input_shape_is_one_line_naming_the_field(tmp_path: Path) -> None:
-    models = tmp_path / "models"
-    models.mkdir()
-    standins.mobilenet_like(models / "f.pb")  # input [1, 224, 224, 3], fixed
-    assert zoo("new", "f", "--from", str(models / "f.pb"), "--dir", "recipes", cwd=tmp_path).returncode == 0
-    path = tmp_path / "recipes" / "f.yaml"
-    doc = yaml.safe_load(path.read_text())
-    doc["inputs"][0]["shape"] = [1, 160, 160, 3]
-    path.write_text(yaml.safe_dump(doc, sort_keys=False))
-    run = zoo("--recipes", "recipes", "run", "f", "--mirror", "models", "--offline", cwd=tmp_path)
+def test_point6_a_frozen_graph_given_another_input_shape_is_one_line_naming_the_field(
+    tmp_path: Path, frozen_new: tuple[Path, subprocess.CompletedProcess[str]]
+) -> None:
+    made, _ = frozen_new
+    doc = yaml.safe_load((made / "recipes" / "f.yaml").read_text())
+    doc["inputs"][0]["shape"] = [1, 160, 160, 3]  # the graph's placeholder is [1, 224, 224, 3]
+    (tmp_path / "recipes").mkdir()
+    (tmp_path / "recipes" / "f.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
+    run = zoo("--recipes", "recipes", "run", "f", "--mirror", str(made / "models"), "--offline", cwd=tmp_path)
     assert run.returncode == 1
     error = next(line for line in run.stderr.splitlines() if line.startswith("error: "))
     assert error == (
@@ -147,3 +148,42 @@ def test_point6_package_complete_is_a_deprecated_name_of_ready_to_import() -> No
     with pytest.warns(DeprecationWarning, match="ready_to_import"):
         assert package.complete is False
     assert zookit.Package({"files": {}, "ready_to_import": True}).ready_to_import is True
+
+
+@pytest.fixture(scope="module")
+def frozen_new(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subprocess.CompletedProcess[str]]:
+    """A small frozen graph (input [1, 224, 224, 3]) in models/, and `zoo new f --from` it into recipes/."""
+    tmp = tmp_path_factory.mktemp("frozen")
+    (tmp / "models").mkdir()
+    standins.mobilenet_like(tmp / "models" / "f.pb")
+    new = zoo("new", "f", "--from", "models/f.pb", "--dir", "recipes", cwd=tmp)
+    assert new.returncode == 0, new.stderr
+    return tmp, new
+
+
+@pytest.mark.slow
+def test_point7_inspect_and_new_print_only_zookits_lines(
+    frozen_new: tuple[Path, subprocess.CompletedProcess[str]],
+) -> None:
+    tmp, new = frozen_new
+    assert new.stdout.startswith("wrote recipes/f.yaml") and new.stderr == ""
+    inspect = zoo("inspect", "models/f.pb", cwd=tmp)
+    assert inspect.returncode == 0 and inspect.stdout.startswith("models/f.pb: tf-frozen-graph")
+    assert inspect.stderr == ""  # TensorFlow's oneDNN and absl lines stay out of the terminal (-v shows them)
+
+
+@pytest.mark.slow
+def test_point7_zoo_convert_from_python_prints_no_tensorflow_deprecation(
+    frozen_new: tuple[Path, subprocess.CompletedProcess[str]],
+) -> None:
+    tmp, _ = frozen_new
+    script = (
+        "import zookit\n"
+        "zoo = zookit.Zoo.open('recipes', zoo_dir='zoo', cache_dir='cache', mirrors=['models'], offline=True)\n"
+        "zoo.fetch()\n"
+        "print(zoo.convert('f')[0].worst_error)\n"
+    )
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=tmp, timeout=600)
+    assert run.returncode == 0, run.stderr
+    assert float(run.stdout) < 1e-3
+    assert "deprecated" not in run.stderr and "WARNING:tensorflow" not in run.stderr, run.stderr
