@@ -187,3 +187,17 @@ def test_point7_zoo_convert_from_python_prints_no_tensorflow_deprecation(
     assert run.returncode == 0, run.stderr
     assert float(run.stdout) < 1e-3
     assert "deprecated" not in run.stderr and "WARNING:tensorflow" not in run.stderr, run.stderr
+
+
+def test_point1_the_all_extra_is_every_extra_and_the_readme_installs_it() -> None:
+    import tomllib
+
+    repo = Path(__file__).resolve().parents[1]
+    extras = tomllib.loads((repo / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    slim = sorted(set(extras) - {"all", "test", "dev"})
+    assert extras["all"] == [f"zookit[{','.join(slim)}]"]
+    assert "zookit[all]" in extras["test"]
+    for doc in ("README.md", "docs/tutorial.md"):  # the set-up and quick-start lines install `all`
+        installs = [line for line in (repo / doc).read_text().splitlines() if "pip install -e" in line]
+        assert any('".[all]"' in line for line in installs), (doc, installs)
+        assert not any('".[convert,mcu]"' in line or '".[convert]"' in line for line in installs), installs
