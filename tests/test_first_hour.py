@@ -201,3 +201,37 @@ def test_point1_the_all_extra_is_every_extra_and_the_readme_installs_it() -> Non
         installs = [line for line in (repo / doc).read_text().splitlines() if "pip install -e" in line]
         assert any('".[all]"' in line for line in installs), (doc, installs)
         assert not any('".[convert,mcu]"' in line or '".[convert]"' in line for line in installs), installs
+
+
+def test_point10_every_deployer_of_the_table_is_a_command(monkeypatch: pytest.MonkeyPatch) -> None:
+    from zookit.__main__ import build_parser
+    from zookit.deploy import DEPLOYERS, Deployer
+
+    monkeypatch.setitem(  # the next deployer: one entry in the table, and its command exists
+        DEPLOYERS,
+        "nextdev",
+        Deployer(section=lambda r: None, target=lambda r: "onnx", reads=repr, build=dict),
+    )
+    commands = build_parser()._subparsers._group_actions[0].choices  # type: ignore[union-attr]
+    assert set(DEPLOYERS) <= set(commands), sorted(set(DEPLOYERS) - set(commands))
+    args = build_parser().parse_args(["openvino", "m", "--target", "onnx", "--json"])
+    assert args.names == ["m"] and args.target == ["onnx"]
+    args = build_parser().parse_args(["nextdev", "--all"])
+    assert args.all and args.handler.args == ("nextdev",)
+
+
+def test_point10_zoo_openvino_deploys_one_model_and_run_finds_it_current(tmp_path: Path) -> None:
+    onnx_recipe(tmp_path, openvino={"target": "onnx", "int8": False, "latency": False})
+    fetched = zoo("--recipes", "recipes", "fetch", "m", "--mirror", "models", "--offline", cwd=tmp_path)
+    assert fetched.returncode == 0, fetched.stderr
+    made = zoo("--recipes", "recipes", "openvino", "m", "--json", cwd=tmp_path)
+    assert made.returncode == 0, made.stderr
+    (row,) = json.loads(made.stdout)["results"]
+    assert row["stage"] == "openvino" and row["status"] == "ok" and row["converted"] is True
+    assert row["figures"]["max_abs"] < 1e-4  # the IR against the ONNX source, on the verification samples
+    assert (tmp_path / "zoo" / "m" / "openvino" / "m.xml").is_file()
+    again = zoo("--recipes", "recipes", "run", "m", "--json", cwd=tmp_path)
+    stages = {s["stage"]: s["status"] for s in json.loads(again.stdout)["models"][0]["stages"]}
+    assert stages == {"fetch": "skipped", "convert:onnx": "skipped", "openvino": "skipped"}
+    refused = zoo("--recipes", "recipes", "tflm", "m", cwd=tmp_path)  # no TFLite C-array target
+    assert refused.returncode == 2 and refused.stderr.startswith("zoo: m: the recipe deploys nothing to tflm")
