@@ -220,7 +220,9 @@ def test_point10_every_deployer_of_the_table_is_a_command(monkeypatch: pytest.Mo
     assert args.all and args.handler.args == ("nextdev",)
 
 
-def test_point10_zoo_openvino_deploys_one_model_and_run_finds_it_current(tmp_path: Path) -> None:
+def test_point10_zoo_openvino_deploys_one_model_run_finds_it_current_and_benchmark_times_it(
+    tmp_path: Path,
+) -> None:
     onnx_recipe(tmp_path, openvino={"target": "onnx", "int8": False, "latency": False})
     fetched = zoo("--recipes", "recipes", "fetch", "m", "--mirror", "models", "--offline", cwd=tmp_path)
     assert fetched.returncode == 0, fetched.stderr
@@ -233,5 +235,33 @@ def test_point10_zoo_openvino_deploys_one_model_and_run_finds_it_current(tmp_pat
     again = zoo("--recipes", "recipes", "run", "m", "--json", cwd=tmp_path)
     stages = {s["stage"]: s["status"] for s in json.loads(again.stdout)["models"][0]["stages"]}
     assert stages == {"fetch": "skipped", "convert:onnx": "skipped", "openvino": "skipped"}
+    timed = zoo(
+        "--recipes",
+        "recipes",
+        "benchmark",
+        "m",
+        "--threads",
+        "1,2",
+        "--warmup",
+        "2",
+        "--runs",
+        "5",
+        "--json",
+        cwd=tmp_path,
+    )
+    assert timed.returncode == 0, timed.stderr
+    (doc,) = json.loads(timed.stdout)["models"]
+    assert doc == json.loads((tmp_path / "zoo" / "m" / "benchmark.json").read_text())  # recorded
+    assert (doc["warmup"], doc["runs"]) == (2, 5)
+    assert [(r["target"], r["runtime"], r["threads"]) for r in doc["results"]] == [
+        ("onnx", "onnxruntime", 1),
+        ("onnx", "onnxruntime", 2),
+        ("openvino", "openvino", 1),
+        ("openvino", "openvino", 2),
+    ]
+    for r in doc["results"]:
+        assert 0 < r["min_ms"] <= r["p10_ms"] <= r["median_ms"] <= r["p90_ms"], r
+    unknown = zoo("--recipes", "recipes", "benchmark", "m", "--target", "tflite-int8", cwd=tmp_path)
+    assert unknown.returncode == 2 and "--target tflite-int8: not made (onnx, openvino)" in unknown.stderr
     refused = zoo("--recipes", "recipes", "tflm", "m", cwd=tmp_path)  # no TFLite C-array target
     assert refused.returncode == 2 and refused.stderr.startswith("zoo: m: the recipe deploys nothing to tflm")

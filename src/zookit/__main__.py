@@ -17,7 +17,19 @@ from pathlib import Path
 from typing import Any
 
 from zookit import __version__
-from zookit.cli import check, deployers, diagnose, inspect, new, path_arg, recipes, report, run, stages
+from zookit.cli import (
+    benchmark,
+    check,
+    deployers,
+    diagnose,
+    inspect,
+    new,
+    path_arg,
+    recipes,
+    report,
+    run,
+    stages,
+)
 from zookit.cli.common import book, print_json
 from zookit.errors import RecipeError, UsageError, ZooError, describe_os_error, missing_dependency
 
@@ -117,6 +129,7 @@ def build_parser() -> argparse.ArgumentParser:
     diagnose.add_parser(add)
     new.add_parser(add)
     report.add_parser(add)
+    benchmark.add_parser(add)
     return parser
 
 
