@@ -265,3 +265,46 @@ def test_point10_zoo_openvino_deploys_one_model_run_finds_it_current_and_benchma
     assert unknown.returncode == 2 and "--target tflite-int8: not made (onnx, openvino)" in unknown.stderr
     refused = zoo("--recipes", "recipes", "tflm", "m", cwd=tmp_path)  # no TFLite C-array target
     assert refused.returncode == 2 and refused.stderr.startswith("zoo: m: the recipe deploys nothing to tflm")
+
+
+def test_point9_adding_a_target_leaves_the_other_targets_tflm_stage_current(tmp_path: Path) -> None:
+    """The tutorial: adding an int8 target makes only the new target. TFLM's stage of the float target
+    read every target of the recipe, so adding one redid it; it reads its own target only."""
+    from zookit.pipeline.stages import ModelWork, RunOptions, deploy_stage
+    from zookit.recipe import parse_recipe
+
+    doc = yaml.safe_load(
+        (Path(__file__).resolve().parents[1] / "src/zookit/recipes/mlperf_tiny/ic_resnet8.yaml").read_text()
+    )
+    doc["targets"] = [t for t in doc["targets"] if t["name"] == "tflite-float32"]
+    doc.pop("openvino", None)
+    options = RunOptions(zoo_dir=tmp_path)
+
+    def key(document: dict[str, Any]) -> str:
+        work = ModelWork(parse_recipe(document, "recipes/ic.yaml"), options)
+        return deploy_stage("tflm", "tflite-float32").key(work)
+
+    before = key(doc)
+    added = doc | {
+        "targets": [
+            *doc["targets"],
+            {
+                "name": "tflite-int8",
+                "format": "tflite",
+                "quantization": "int8",
+                "io_dtype": "int8",
+                "c_array": True,
+            },
+        ]
+    }
+    assert key(added) == before  # the float target's TFLM stage stays current
+    changed = doc | {"targets": [doc["targets"][0] | {"tolerance": {"max_abs": 0.5}}]}
+    assert key(changed) != before  # its own target's settings still count
+
+
+def test_point9_the_readme_says_what_a_run_without_images_keeps() -> None:
+    """A run naming no images keeps results made with the user's own only while they are current: after a
+    recipe edit the stage is redone with the shipped set (what the README claimed otherwise)."""
+    text = " ".join((Path(__file__).resolve().parents[1] / "README.md").read_text().split())
+    assert "A run that names no images keeps results made with your own while they are current" in text
+    assert "the shipped set when it names none, so name your folder again on such a run" in text
