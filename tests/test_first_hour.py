@@ -80,6 +80,7 @@ def test_point1_a_missing_deployer_library_skips_that_deployer_with_one_line(tmp
     assert "skipped" in row and "needs the openvino extra" in row, table.stdout
     assert "skipped: m: openvino: needs the openvino extra (pip install 'zookit[openvino]')" in table.stderr
     assert "Traceback" not in table.stderr
+    assert "nothing changed" not in table.stdout  # the deployer was not current: it was left out
 
     made = zoo(*argv, "--json", cwd=tmp_path)  # with the library, the same recipe deploys
     assert made.returncode == 0, made.stderr

@@ -187,7 +187,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             for s in r.stages:
                 for missing in s.detail.get("missing") or []:
                     print(f"not ready to import: {r.model}: {s.stage}: {missing}", file=sys.stderr)
-        ran = sum(1 for r in results for s in r.stages if s.status != "skipped")
+        ran = sum(1 for r in results for s in r.stages if s.status != "skipped" or s.error)
         print(f"{len(results) - len(failed)} model(s) ok, {len(failed)} failed in {report['seconds']:.1f}s")
         if not ran:
             print("nothing changed: every stage was current")
