@@ -72,8 +72,7 @@ def cmd_deploy(name: str, args: argparse.Namespace) -> int:
         with captured_output() as log:  # the libraries' own lines: shown for a failure, or with -v
             made = deploy_model(recipe, name, options, args.target)
         rows += made
-        failed = any(r["status"] != "ok" for r in made)
-        if log[0].strip() and (failed or args.verbose):
+        if log[0].strip() and (any(r["status"] != "ok" for r in made) or args.verbose):
             print(
                 f"----- {recipe.name} -----\n{log[0].rstrip()}\n----- end {recipe.name} -----",
                 file=sys.stderr,

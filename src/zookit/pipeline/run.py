@@ -149,9 +149,15 @@ def unavailable_deployer(stage: str, exc: ModuleNotFoundError) -> str | None:
     after the summary, and the exit code stays 0 (README: "Exit codes")."""
     deployer = DEPLOYERS.get(stage.split(":")[0])
     name = (exc.name or "").split(".")[0]
-    if deployer is None or deployer.extra is None or name not in {p.replace("-", "_") for p in deployer.packages}:
+    if (
+        deployer is None
+        or deployer.extra is None
+        or name not in {p.replace("-", "_") for p in deployer.packages}
+    ):
         return None
-    return f"needs the {deployer.extra} extra (pip install 'zookit[{deployer.extra}]'): {name} is not installed"
+    return (
+        f"needs the {deployer.extra} extra (pip install 'zookit[{deployer.extra}]'): {name} is not installed"
+    )
 
 
 def _describe(exc: Exception) -> str:
