@@ -14,6 +14,7 @@ from typing import Any
 from zookit.cli import existing_dir
 from zookit.cli.common import add_samples, add_selection, book, data_folder, picture_folder, print_json
 from zookit.deploy import DEPLOYERS
+from zookit.errors import UsageError
 
 OWN_COMMAND = {"tidl"}  # deployers whose command is written by hand
 
@@ -61,6 +62,8 @@ def cmd_deploy(name: str, args: argparse.Namespace) -> int:
     recipes = book(args).select(args.names, args.all)
     if args.all:  # every recipe that deploys here; a model named is deployed or refused
         recipes = [r for r in recipes if deployer.section(r) is not None]
+        if not recipes:
+            raise UsageError(f"no recipe of the folder deploys to {name} (docs/recipes.md)")
     options = RunOptions(
         zoo_dir=(Path(args.zoo_dir) if args.zoo_dir else default_zoo_dir()).resolve(),
         images=data_folder(args, recipes),
