@@ -17,7 +17,20 @@ from pathlib import Path
 from typing import Any
 
 from zookit import __version__
-from zookit.cli import check, diagnose, evaluate, inspect, new, path_arg, recipes, report, run, stages
+from zookit.cli import (
+    benchmark,
+    check,
+    deployers,
+    diagnose,
+    evaluate,
+    inspect,
+    new,
+    path_arg,
+    recipes,
+    report,
+    run,
+    stages,
+)
 from zookit.cli.common import book, print_json
 from zookit.errors import RecipeError, UsageError, ZooError, describe_os_error, missing_dependency
 
@@ -110,6 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
     add("schema", cmd_schema, "print the JSON Schema of the recipe format")
 
     stages.add_parser(add)
+    deployers.add_parser(add)
     run.add_parser(add)
     check.add_parser(add)
     inspect.add_parser(add)
@@ -117,6 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_parser(add)
     new.add_parser(add)
     report.add_parser(add)
+    benchmark.add_parser(add)
     return parser
 
 

@@ -13,6 +13,10 @@ from zookit.fsutil import IMAGE_SUFFIXES
 from zookit.libs import load
 from zookit.ports import Port
 from zookit.recipe import Preprocessing, Recipe
+from zookit.recipe_pictures import (
+    per_channel as per_channel,  # re-exported: the deployers import it from here
+)
+from zookit.recipe_pictures import picture_range
 
 log = logging.getLogger(__name__)
 
@@ -78,17 +82,11 @@ def random_inputs(
 def _default_range(recipe: Recipe, port: Port) -> tuple[float, float]:
     if port.dtype == "uint8":
         return 0.0, 255.0
-    p = recipe.preprocessing
-    if p is None:  # validation asks such recipes for value_range; a trimmed-in input has none
+    if (
+        recipe.preprocessing is None
+    ):  # validation asks such recipes for value_range; a trimmed-in input has none
         return -1.0, 1.0
-    lows = [(0 - m) * s for m, s in zip(per_channel(p.mean), per_channel(p.scale), strict=True)]
-    highs = [(255 - m) * s for m, s in zip(per_channel(p.mean), per_channel(p.scale), strict=True)]
-    return min(lows), max(highs)
-
-
-def per_channel(values: list[float]) -> list[float]:
-    """One value for all three channels, or one each."""
-    return values * 3 if len(values) == 1 else values
+    return picture_range(recipe.preprocessing, port.dtype)
 
 
 def decode_image(path: Path) -> Any:

@@ -29,6 +29,7 @@ from zookit.recipe_evaluation import Evaluation, evaluation_problems
 from zookit.recipe_files import ParsedCache, read_document
 from zookit.recipe_mcu import Mcu, Sample, mcu_problems
 from zookit.recipe_openvino import OpenVino, openvino_problems
+from zookit.recipe_pictures import image_input_problems
 from zookit.recipe_quant import KeepFloat, keep_float_problem
 from zookit.recipe_tidl import Tidl, tidl_problems
 
@@ -509,7 +510,7 @@ class Recipe(_Model):
         if self.task == "detection" and self.detection is None:
             problems.append("detection: required for a detection recipe")
         problems += self._impossible_targets()
-        problems += self._image_inputs()
+        problems += image_input_problems(self)
         for i, t in enumerate(self.targets):
             if not t.postprocess:
                 continue
@@ -551,38 +552,6 @@ class Recipe(_Model):
                     )
                 elif not t.compare_with.endswith(".tflite"):
                     problems.append(f"targets[{i}].compare_with: {t.compare_with!r} is not a .tflite file")
-        return problems
-
-    def _image_inputs(self) -> list[str]:
-        """Preprocessing says the inputs are pictures: each must be a 4-D tensor with 3 colour channels."""
-        problems = []
-        p = self.preprocessing
-        if p is None:
-            if self.tidl is not None:
-                problems.append(
-                    "preprocessing: the tidl section needs it (TIDL's import takes mean and scale)"
-                )
-            if self.task == "detection":
-                problems.append("preprocessing: required for a detection recipe (its inputs are pictures)")
-            problems += [
-                f"inputs[{i}].value_range: required for a model whose inputs are not pictures (random "
-                "verification and calibration data are drawn from it)"
-                for i, spec in enumerate(self.inputs)
-                if spec.value_range is None and spec.dtype.startswith("float")
-            ]
-            return problems
-        for i, spec in enumerate(self.inputs):
-            channels = spec.shape[1] if p.layout == "NCHW" else spec.shape[-1]
-            if len(spec.shape) != 4 or channels not in (3, -1):
-                problems.append(
-                    f"inputs[{i}].shape: {spec.shape} is not a picture in {p.layout} with 3 colour channels, "
-                    "but preprocessing says the inputs are images (leave preprocessing out for a model "
-                    "whose inputs are not pictures)"
-                )
-            elif spec.layout and spec.layout != p.layout:
-                problems.append(
-                    f"inputs[{i}].layout: {spec.layout} differs from preprocessing.layout {p.layout}"
-                )
         return problems
 
     @property

@@ -8,6 +8,7 @@ is-current also checks the files are still the ones recorded (size and modificat
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -152,6 +153,16 @@ class Package:
     def ready_to_import(self) -> bool:
         """The device toolchain can import the package as it is (else ``missing`` says what it lacks)."""
         return bool(self.data.get("ready_to_import"))
+
+    @property
+    def complete(self) -> bool:
+        """The name ``ready_to_import`` had before zookit wrote ``missing`` (kept for older callers)."""
+        warnings.warn(
+            "Package.complete is deprecated: use Package.ready_to_import (and Package.missing for what it lacks)",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return self.ready_to_import
 
     @property
     def missing(self) -> list[str]:

@@ -189,8 +189,21 @@ def _source(path: Path, urls: list[str] | None, save_as: str | None) -> dict[str
     return source
 
 
+QUANTIZED_STEPS = 16  # a quantized source's target may differ by this many of its output's quantization steps
+
+
+def picture_layout(t: TensorInfo) -> str | None:
+    """The layout of a picture input (4-D, 3 colour channels last or first, float or uint8 pixels), else
+    None. Channels last wins a tie ([1, 3, 3, 3])."""
+    if t.shape is None or len(t.shape) != 4 or not (t.dtype.startswith("float") or t.dtype == "uint8"):
+        return None
+    if t.shape[-1] == 3:
+        return "NHWC"
+    return "NCHW" if t.shape[1] == 3 else None
+
+
 def _image_like(t: TensorInfo) -> bool:
-    return t.shape is not None and len(t.shape) == 4 and t.shape[-1] == 3 and t.dtype.startswith("float")
+    return picture_layout(t) is not None
 
 
 def _spec(t: TensorInfo, images: bool, todo: list[str], where: str) -> dict[str, Any]:
@@ -205,9 +218,8 @@ def _spec(t: TensorInfo, images: bool, todo: list[str], where: str) -> dict[str,
         else "float32"
     )
     spec: dict[str, Any] = {"name": t.name, "shape": shape, "dtype": dtype}
-    if images and _image_like(t):
-        spec["layout"] = "NHWC"
-        spec["value_range"] = list(IMAGE_RANGE)
+    if images and where.startswith("inputs") and _image_like(t):
+        spec["layout"] = picture_layout(t)  # value_range follows from preprocessing (recipe_pictures)
     elif where.startswith("inputs") and dtype.startswith("float"):
         spec["value_range"] = [-1.0, 1.0]
         todo.append(
@@ -250,28 +262,44 @@ def _document(
     doc["inputs"] = [_spec(t, images, todo, f"inputs[{i}]") for i, t in enumerate(info.inputs)]
     doc["outputs"] = [_spec(t, images, todo, f"outputs[{i}]") for i, t in enumerate(info.outputs)]
     if images:
-        height, width = info.inputs[0].shape[1:3] if info.inputs[0].shape else (-1, -1)
+        layout = picture_layout(info.inputs[0])
+        shape = info.inputs[0].shape or [-1, -1, -1, -1]
+        height, width = shape[2:4] if layout == "NCHW" else shape[1:3]
         doc["preprocessing"] = {"mean": [0.0], "scale": [1.0]}
+        if layout == "NCHW":
+            doc["preprocessing"]["layout"] = "NCHW"
         if height > 0 and width > 0:
             doc["preprocessing"]["size"] = [height, width]
-        todo.append("preprocessing: mean and scale as the model was trained ((pixel - mean) * scale)")
-    target = _target(model_format, c_array)
+        if any(t.dtype != "uint8" for t in info.inputs):  # uint8 pixels go in as they are
+            todo.append("preprocessing: mean and scale as the model was trained ((pixel - mean) * scale)")
+    target = _target(model_format, c_array, info, todo)
     doc["targets"] = [target]
     if tidl:
         if not images:
-            raise UsageError("--tidl: TIDL's import needs picture inputs (4-D, 3 channels, float)")
+            raise UsageError(
+                "--tidl: TIDL's import needs picture inputs (4-D, 3 colour channels first or last, float "
+                f"or uint8 pixels); this model takes {_shapes(info.inputs)}"
+            )
         doc["tidl"] = {"target": target["name"], "post_proc_type": "classification" if classifier else "none"}
     return doc
 
 
-def _target(model_format: str, c_array: bool) -> dict[str, Any]:
+def _shapes(tensors: list[TensorInfo]) -> str:
+    return ", ".join(f"{t.dtype} {t.shape}" for t in tensors)
+
+
+def _target(model_format: str, c_array: bool, info: ModelInfo, todo: list[str]) -> dict[str, Any]:
     if model_format in ("onnx", "tflite"):
         if c_array:
             raise UsageError(
                 "--c-array: C arrays are written for TFLite targets, made from TensorFlow or Keras sources"
             )
-        return {"name": "onnx", "format": "onnx"}
-    target: dict[str, Any] = {"name": "tflite-float32", "format": "tflite"}
+        target: dict[str, Any] = {"name": "onnx", "format": "onnx"}
+        scales = [float(t.quantization["scale"]) for t in info.outputs if t.quantization]
+        if scales:  # a quantized source: another runtime rounds each requantization its own way
+            target["tolerance"] = {"max_abs": float(f"{QUANTIZED_STEPS * max(scales):.4g}")}
+        return target
+    target = {"name": "tflite-float32", "format": "tflite"}
     if c_array:
         target["c_array"] = True
     return target
@@ -286,6 +314,8 @@ COMMENTS = {
     "inputs": "read from the model file; a leading open batch dimension is set to 1",
     "preprocessing": "EDIT: (pixel - mean) * scale, as the model was trained",
     "targets": "float32, verified against the source on every run",
+    "quantized": f"verified against the source on every run; the source is quantized: the tolerance is "
+    f"{QUANTIZED_STEPS} steps of its output's quantization scale (docs/recipes.md)",
 }
 
 
@@ -293,6 +323,10 @@ def _render(document: dict[str, Any], info: ModelInfo) -> str:
     lines: list[str] = []
     for key, value in document.items():
         comment = COMMENTS.get(key)
+        if key == "targets" and any("tolerance" in t for t in value):
+            comment = COMMENTS["quantized"]
+        if key == "preprocessing" and all(t["dtype"] == "uint8" for t in document["inputs"]):
+            comment = "the model takes uint8 pixels as they are (mean 0, scale 1), resized to size"
         if key == "inputs" and any(
             not _image_like(TensorInfo(t["name"], t["shape"], t["dtype"])) for t in value
         ):

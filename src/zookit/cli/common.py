@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -91,3 +95,19 @@ def add_selection(p: argparse.ArgumentParser, cache_dir: bool = False) -> None:
             type=folder_arg,
             help="the download cache (default: $ZOO_CACHE_DIR or the user cache)",
         )
+
+
+@contextmanager
+def libraries_quiet(args: argparse.Namespace, what: str) -> Iterator[None]:
+    """What TensorFlow and the other libraries print while ``what`` is worked on (oneDNN and absl start-up
+    lines, deprecation warnings) is kept from the terminal, shown with -v (a failure is zookit's one line)."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from zookit.pipeline.run import captured_output
+
+    log: list[str] = []
+    try:
+        with captured_output() as log:
+            yield
+    finally:
+        if log and log[0].strip() and getattr(args, "verbose", False):
+            print(f"----- {what} -----\n{log[0].rstrip()}\n----- end {what} -----", file=sys.stderr)

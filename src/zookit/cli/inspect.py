@@ -34,8 +34,10 @@ def shape_text(shape: list[int] | None) -> str:
 
 def cmd_inspect(args: argparse.Namespace) -> int:
     from zookit.api import inspect
+    from zookit.cli.common import libraries_quiet
 
-    info = inspect(args.model)
+    with libraries_quiet(args, str(args.model)):
+        info = inspect(args.model)
     if args.json:
         print(json.dumps(info.as_dict(), indent=2))
         return 0

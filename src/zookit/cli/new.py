@@ -47,18 +47,20 @@ def add_parser(add: Any) -> None:
 
 def cmd_new(args: argparse.Namespace) -> int:
     from zookit.api import new_recipe, recipe_folder
+    from zookit.cli.common import libraries_quiet
 
     folder = Path(args.dir) if args.dir else (recipe_folder(args.recipes) if args.recipes else Path("."))
-    made = new_recipe(
-        args.name,
-        args.source,
-        folder,
-        force=args.force,
-        url=args.url,
-        tidl=args.tidl,
-        c_array=args.c_array,
-        cache_dir=args.cache_dir,
-    )
+    with libraries_quiet(args, str(args.source)):
+        made = new_recipe(
+            args.name,
+            args.source,
+            folder,
+            force=args.force,
+            url=args.url,
+            tidl=args.tidl,
+            c_array=args.c_array,
+            cache_dir=args.cache_dir,
+        )
     if args.json:
         print(json.dumps(made.as_dict(), indent=2))
         return 0

@@ -182,11 +182,15 @@ def cmd_run(args: argparse.Namespace) -> int:
         for r in failed:  # the whole first error of each failed model: the table only has room for a line
             first = next(s for s in r.stages if s.status == "failed")
             print(f"error: {r.model}: {first.stage}: {first.error}", file=sys.stderr)
+        for r in results:  # a deployer left out because its library is missing: said, never silent
+            for s in r.stages:
+                if s.status == "skipped" and s.error:
+                    print(f"skipped: {r.model}: {s.stage}: {s.error}", file=sys.stderr)
         for r in results:  # what a package lacks before its toolchain can import it (package.json `missing`)
             for s in r.stages:
                 for missing in s.detail.get("missing") or []:
                     print(f"not ready to import: {r.model}: {s.stage}: {missing}", file=sys.stderr)
-        ran = sum(1 for r in results for s in r.stages if s.status != "skipped")
+        ran = sum(1 for r in results for s in r.stages if s.status != "skipped" or s.error)
         print(f"{len(results) - len(failed)} model(s) ok, {len(failed)} failed in {report['seconds']:.1f}s")
         if not ran:
             print("nothing changed: every stage was current")

@@ -184,8 +184,21 @@ def _renamed(reference: str, renames: dict[str, str]) -> str:
     return ("^" if control else "") + name + (sep + index if sep else "")
 
 
+def frozen_graph(path: Path, recipe: Recipe, where: str) -> Any:
+    """A frozen graph, its placeholders' shapes checked against the recipe's inputs (TensorFlow's
+    converters refuse another shape with a ValueError from deep inside)."""
+    graph_def = load_graph_def(path)
+    shapes = {
+        node.name: [d.size if d.size >= 0 else None for d in node.attr["shape"].shape.dim]
+        for node in graph_def.node
+        if node.op == "Placeholder" and "shape" in node.attr and not node.attr["shape"].shape.unknown_rank
+    }
+    _check_shapes(recipe, shapes, where)
+    return graph_def
+
+
 GRAPH_LOADERS: dict[str, Callable[[Path, Recipe, str], Any]] = {
-    "tf-frozen-graph": lambda path, recipe, where: load_graph_def(path),
+    "tf-frozen-graph": frozen_graph,
     "tf-saved-model": saved_model_graph,
     "keras": keras_graph,
 }

@@ -88,8 +88,11 @@ def trim_graph_def(graph_def: tf.compat.v1.GraphDef, recipe: Recipe, where: str)
     out.CopyFrom(graph_def)
     for t in recipe.trim.inputs:
         _replace_with_placeholder(out, node_name(t.tensor), t.name or node_name(t.tensor), t.shape, t.dtype)
+    from tensorflow.python.util import deprecation
+
     try:
-        trimmed = tf.compat.v1.graph_util.extract_sub_graph(out, [p.name for p in outputs])
+        with deprecation.silence():  # its "designed for TensorFlow v1" warning is not the user's to act on
+            trimmed = tf.compat.v1.graph_util.extract_sub_graph(out, [p.name for p in outputs])
     except (AssertionError, ValueError) as exc:
         raise ConversionError(
             f"{where}: cannot cut the graph at {[p.name for p in outputs]}: {exc}"

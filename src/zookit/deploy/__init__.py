@@ -59,7 +59,8 @@ class Deployer:
     # the package format, part of the key: raised when the deployer writes its package differently, so
     # packages written before are written again
     version: int = 1
-    # the libraries it runs (distribution = import name): their versions are part of its stage key
+    # the libraries it runs (distribution names; the import name with "_" for "-"): their versions are part
+    # of its stage key
     packages: tuple[str, ...] = ()
     extra: str | None = None  # the zookit extra that installs them
     shown: dict[str, str] = field(default_factory=dict)  # labels of its figures in the run summary
@@ -136,6 +137,8 @@ DEPLOYERS: dict[str, Deployer] = {
         build=_tflm_build,
         images=lambda options: options.images or options.calibration_images,
         figures=_tflm_figures,
+        packages=("tflite-micro",),
+        extra="mcu",
     ),
 }
 

@@ -128,3 +128,39 @@ def package_model(
         "converted": converted,
         **package.data,
     }
+
+
+def deploy_model(
+    recipe: Recipe,
+    name: str,
+    options: RunOptions,
+    target_names: list[str] | None = None,
+) -> list[dict[str, Any]]:
+    """`zoo <deployer>` for one model (any deployer of the table but TIDL, whose command is its own): each
+    of its stages (one per target for a per-target deployer, or ``target_names`` of them), converting the
+    target first when it is missing or stale, then always deploying; a row per stage, a failure in its
+    row. The stage keys are those `zoo run` records, so a following run finds the results current."""
+    from zookit.deploy import DEPLOYERS
+
+    deployer = DEPLOYERS[name]
+    if deployer.section(recipe) is None:
+        raise UsageError(f"{recipe.name}: the recipe deploys nothing to {name} (docs/recipes.md: '{name}')")
+    targets = deployer.target_names(recipe)
+    unknown = [t for t in target_names or [] if t not in targets]
+    if unknown:
+        raise UsageError(f"{recipe.name}: --target {unknown[0]}: {name} deploys {', '.join(targets)}")
+    work = ModelWork(recipe, options)
+    rows = []
+    for target in [t for t in targets if not target_names or t in target_names]:
+        stage = deploy_stage(name, target if deployer.targets is not None else None)
+        row: dict[str, Any] = {"model": recipe.name, "stage": stage.name, "target": target}
+        try:
+            converted = current_target(work, name, target) is None
+            if converted:
+                convert = convert_stage(recipe.target(target))
+                convert.run(work, convert.key(work))
+            row.update(status="ok", converted=converted, figures=stage.run(work, stage.key(work)))
+        except ZooError as exc:
+            row.update(status="failed", error=str(exc))
+        rows.append(row)
+    return rows

@@ -177,6 +177,11 @@ def _run_stages(recipe: Recipe, options: RunOptions, on_stage: StageHook | None)
                 except ZooError as exc:
                     entry.status, entry.error = "failed", str(exc)
                     entry.seconds = round(time.monotonic() - stage_started, 3)
+                except ModuleNotFoundError as exc:
+                    why = unavailable_deployer(stage.name, exc)
+                    if why is None:
+                        raise
+                    entry.status, entry.error = "skipped", why  # shown, never silent (cli.run)
     except Exception as exc:  # a stage that broke fails this model, never the run
         entry = result.stages[-1] if result.stages else StageResult("setup", "failed")
         if not result.stages:
@@ -186,6 +191,24 @@ def _run_stages(recipe: Recipe, options: RunOptions, on_stage: StageHook | None)
         if not isinstance(exc, (ZooError, OSError)):
             entry.detail["traceback"] = traceback.format_exc()
     return result
+
+
+def unavailable_deployer(stage: str, exc: ModuleNotFoundError) -> str | None:
+    """Why a deployer stage is skipped when the library it runs (its extra's) is not installed: one line
+    naming the extra; None when the missing module is not the deployer's own (then the model fails).
+    A skipped deployer does not fail the model: the run summary shows the line, `zoo run` repeats it
+    after the summary, and the exit code stays 0 (README: "Exit codes")."""
+    deployer = DEPLOYERS.get(stage.split(":")[0])
+    name = (exc.name or "").split(".")[0]
+    if (
+        deployer is None
+        or deployer.extra is None
+        or name not in {p.replace("-", "_") for p in deployer.packages}
+    ):
+        return None
+    return (
+        f"needs the {deployer.extra} extra (pip install 'zookit[{deployer.extra}]'): {name} is not installed"
+    )
 
 
 def _describe(exc: Exception) -> str:

@@ -6,7 +6,9 @@ whether its result in the zoo is current for the key (and if not, why), and runs
     convert:<target>  reads what a conversion reads of the recipe (recipe.conversion_digest: not the
                       description, license, notes, deploy settings or other targets), the target's
                       settings, the fetched files' checksums and the tool versions; the images are
-                      compared apart (a run naming none keeps results made with the user's images)
+                      compared apart (a run naming none keeps results made with the user's images while
+                      they are current; a stage redone for another reason uses the run's images,
+                      else the shipped set)
     <deployer>        reads the recipe facts the deployer names, the converted target's checksum, the
                       deployer's tool folder (the run's, else the one its package records), the
                       package format and the tool versions; the calibration images apart
@@ -328,6 +330,14 @@ def deploy_stage(name: str, target: str | None = None) -> Stage:
         package = record(work)
         return package.tools if package else None
 
+    def reads(work: ModelWork) -> Any:
+        """The recipe facts the stage reads; a per-target stage reads its own target of ``targets``
+        only (adding or changing another target leaves it current)."""
+        facts = deployer.reads(work.recipe)
+        if per_target and isinstance(facts, dict) and "targets" in facts:
+            facts = {**facts, "targets": [t for t in facts["targets"] if t["name"] == target_name(work)]}
+        return facts
+
     def key(work: ModelWork) -> str:
         manifest = current_target(work, name, target_name(work))
         tool_folder = tools(work)
@@ -336,7 +346,7 @@ def deploy_stage(name: str, target: str | None = None) -> Stage:
                 "stage": name,
                 **({"target": target_name(work)} if per_target else {}),
                 "format": deployer.version,
-                "recipe": deployer.reads(work.recipe),
+                "recipe": reads(work),
                 "model": manifest.output.checksum if manifest else None,
                 "tools": str(tool_folder) if tool_folder else None,
                 "versions": tool_versions() | package_versions(deployer.packages),

@@ -55,6 +55,8 @@ def _last_column(stage: Any) -> str:
     """A stage's figures; a failed stage's error (its first line); a stage a failure stopped: which."""
     if stage.status == "failed":
         return str(stage.error.splitlines()[0][:100]) if stage.error else "failed"
+    if stage.error:  # a deployer left out for a missing library says which extra
+        return str(stage.error.splitlines()[0][:100])
     if getattr(stage, "reason", ""):
         return f"not run: {stage.reason}"
     return figures_text(stage.detail)
