@@ -80,6 +80,8 @@ def missing_dependency(exc: ModuleNotFoundError) -> str:
     for deployer, d in DEPLOYERS.items():
         if name in d.packages and d.extra:
             return f"the {deployer} deployer needs {name}, which is not installed: {_install(d.extra)}"
+    if name == "sklearn":
+        return f"accuracy on labelled data needs scikit-learn, which is not installed: {_install('evaluate')}"
     if name in ("dask", "distributed"):
         return f"--scheduler needs dask.distributed, which is not installed: {_install('dask')}"
     return (
