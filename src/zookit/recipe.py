@@ -25,6 +25,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 from zookit.errors import RecipeError, UsageError
 from zookit.hashes import normalize_checksum
 from zookit.recipe_files import ParsedCache, read_document
+from zookit.recipe_labels import Labels, labels_problems
 from zookit.recipe_mcu import Mcu, Sample, mcu_problems
 from zookit.recipe_openvino import OpenVino, openvino_problems
 from zookit.recipe_quant import KeepFloat, keep_float_problem
@@ -458,6 +459,7 @@ class Recipe(_Model):
     )
     license: str = Field(min_length=1)
     num_classes: PositiveInt | None = Field(None, description="Classifier outputs (with background).")
+    labels: Labels | None = Field(None, description="Class names (recipe_labels.py).")
     sources: list[Source] = Field(min_length=1)
     model: ModelFile
     inputs: list[TensorSpec] = Field(min_length=1)
@@ -486,7 +488,7 @@ class Recipe(_Model):
 
     @model_validator(mode="after")
     def _check(self) -> Recipe:
-        problems = mcu_problems(self) + openvino_problems(self)
+        problems = mcu_problems(self) + openvino_problems(self) + labels_problems(self)
         problems += _duplicates("sources", "file", [s.file for s in self.sources])
         problems += _duplicates("sources", "save_as", [s.dest for s in self.sources])
         problems += _duplicates("targets", "name", [t.name for t in self.targets])
