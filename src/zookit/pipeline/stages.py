@@ -231,6 +231,8 @@ def convert_stage(target: Target) -> Stage:
 
 
 def convert_detail(manifest: Manifest) -> dict[str, Any]:
+    from zookit.verify.classes import class_detail
+
     v = manifest.verification
     detail: dict[str, Any] = {
         "size": manifest.output.size,
@@ -248,7 +250,7 @@ def convert_detail(manifest: Manifest) -> dict[str, Any]:
         detail["upstream_max_rel"] = largest_error(ref["upstream_error"], "max_rel")
     if v.get("real"):
         detail["data"] = v["real"]["data"]
-    return detail
+    return detail | class_detail(v)
 
 
 # --- deploy ---------------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ SHOWN = {
     "max_abs": "max_abs",
     "max_rel": "max_rel",
     "top1_agreement": "top1_agreement",
+    "real_top1": "top-1/top-5 on real",
     "detections_matched": "detections_matched",
     "ref_differing": "vs LiteRT ref: differing",
     "ref_max_step": "max step",
@@ -40,9 +41,13 @@ def figures_text(detail: dict[str, Any]) -> str:
         text = f"{label} {_number(value)}"
         if key in ("arena_bytes", "flash_bytes"):
             text += " B"
+        if key == "real_top1" and detail.get("real_top5") is not None:
+            text += f"/{_number(detail['real_top5'])}"
         if key in ("max_abs", "max_rel") and detail.get(f"upstream_{key}") is not None:
             text += f" (upstream {detail.get('upstream', 'model')}: {_number(detail[f'upstream_{key}'])})"
         parts.append(text)
+    if detail.get("classes"):
+        parts.append(f"classes {detail['classes']}")
     data = detail.get("data")
     if data and data.startswith("random"):
         parts.append(data)

@@ -17,6 +17,7 @@ from zookit.recipe import Recipe, Target
 from zookit.records import Manifest
 from zookit.reference import Expected, Prepared
 from zookit.samples import recipe_samples, user_samples
+from zookit.verify.classes import class_figures
 from zookit.verify.compare import (
     Report,
     compare_detections,
@@ -96,6 +97,7 @@ def verify_model(prepared: Prepared, target: Target, model: bytes, images: Path 
     actual = [runner(sample) for sample, _ in pairs]  # once, for the check and the upstream comparison
     report = compare_outputs(pairs, actual, tolerance, classifier, quantized, real)
     report.real = real_figures(pairs, actual, real, random_sample_count(recipe))
+    report.classes = class_figures(recipe, pairs, actual, real, images, prepared.folder)
     if target.compare_with is not None:
         assert prepared.folder is not None
         other = prepared.folder / target.compare_with

@@ -111,6 +111,7 @@ def _check_budgets(recipe: Recipe, figures: dict[str, Any], where: str) -> None:
 def run_and_verify(job: DeployJob, target: Target, model: bytes, arena: int, folder: Path) -> dict[str, Any]:
     """TFLM on the verification samples, in the measured arena: against the source (judged with the
     target's tolerance), against LiteRT's reference kernels, and MLCommons'-style upstream model."""
+    from zookit.verify.classes import class_figures
     from zookit.verify.model import random_sample_count, reference_outputs
 
     assert job.prepared is not None
@@ -137,6 +138,7 @@ def run_and_verify(job: DeployJob, target: Target, model: bytes, arena: int, fol
     tolerance = effective_tolerance(target.tolerance, target.quantization)
     report = compare_outputs(pairs, actual, tolerance, classifier, quantized, real)
     report.real = real_figures(pairs, actual, real, random_sample_count(recipe))
+    report.classes = class_figures(recipe, pairs, actual, real, job.calibration_images, prepared.folder)
     if target.compare_with is not None and prepared.folder is not None:
         upstream = _upstream_runner(prepared.folder / target.compare_with, prepared)
         report.reference = compare_reference(pairs, actual, upstream, target.compare_with, classifier, real)
@@ -222,7 +224,9 @@ def summary(record: dict[str, Any]) -> dict[str, Any]:
         out["upstream"] = ref["file"]
         out["upstream_max_abs"] = largest_error(ref["upstream_error"])
     out["data"] = v.get("real", {}).get("data")
-    return out
+    from zookit.verify.classes import class_detail
+
+    return out | class_detail(v)
 
 
 def _write_firmware(

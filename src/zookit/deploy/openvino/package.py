@@ -93,6 +93,7 @@ def build(job: DeployJob) -> dict[str, Any]:
 def _variant(job: DeployJob, model: Any, xml: Path, fp16: bool, pairs: Any, kind: str) -> dict[str, Any]:
     """Save the IR, read it back, verify it against the source on ``pairs`` and time it."""
     from zookit.libs import load
+    from zookit.verify.classes import class_figures
     from zookit.verify.compare import compare_outputs, real_figures
     from zookit.verify.model import random_sample_count
 
@@ -110,6 +111,7 @@ def _variant(job: DeployJob, model: Any, xml: Path, fp16: bool, pairs: Any, kind
     classifier = recipe.task == "classification"
     report = compare_outputs(pairs, actual, tolerance, classifier, kind == "int8", real)
     report.real = real_figures(pairs, actual, real, random_sample_count(recipe))
+    report.classes = class_figures(recipe, pairs, actual, real, job.calibration_images, prepared.folder)
     where = f"{recipe.name}/{NAME} ({kind})"
     if not report.passed:
         raise VerificationError(
@@ -266,4 +268,6 @@ def summary(record: dict[str, Any]) -> dict[str, Any]:
     if tflite:
         out["tflite_int8_max_abs"] = tflite["max_abs"]
     out["data"] = record["float"]["verification"].get("real", {}).get("data")
-    return out
+    from zookit.verify.classes import class_detail
+
+    return out | class_detail(record["float"]["verification"])
