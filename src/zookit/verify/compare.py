@@ -270,6 +270,7 @@ def compare_detections(
         "compared": match.considered,
         "matched": match.matched,
         "min_iou": round(match.min_iou, 4),
+        "mean_iou": round(float(np.mean(match.ious)), 6) if match.ious else None,
         "max_score_diff": float(f"{match.max_score_diff:.3g}"),
         "counts": counts,
         "missed_boxes": [[round(v, 4) for v in box] for box in match.missed[:5]],
