@@ -70,9 +70,8 @@ def classes_text(record: dict[str, Any] | None, count: int = SHOWN_PICTURES) -> 
     whole = [r for r in rows if "-full." in r["sample"]]  # the shipped set: whole photos before crops
     parts = []
     for row in (whole + [r for r in rows if r not in whole])[:count]:
-        best = row["source"][0]
-        label = best.get("name", f"class {best['class']}")
-        parts.append(f"{row['sample']}: {label} ({best['score']:.2g})")
+        found = [f"{c.get('name', 'class ' + str(c['class']))} ({c['score']:.2g})" for c in row["source"]]
+        parts.append(f"{row['sample']}: {', '.join(found[:1] if 'target' in row else found) or 'nothing'}")
     return "; ".join(parts)
 
 
@@ -81,11 +80,38 @@ def class_detail(verification: dict[str, Any]) -> dict[str, Any]:
     record = verification.get("classes")
     if not record:
         return {}
-    out: dict[str, Any] = {
-        "real_top1": record["top1_agreement"],
-        "real_top5": record["top5_agreement"],
-    }
+    out: dict[str, Any] = {}
+    if "top1_agreement" in record:  # a classifier's (a detector's record names its detections only)
+        out = {"real_top1": record["top1_agreement"], "real_top5": record["top5_agreement"]}
     text = classes_text(record)
     if text and record.get("labels"):
         out["classes"] = text
     return out
+
+
+def detection_figures(
+    recipe: Recipe,
+    expected: list[tuple[dict[str, np.ndarray], dict[str, np.ndarray]]],
+    outputs: list[str],
+    label_offset: int,
+    real: list[bool],
+    images: Path | None,
+    folder: Path | None,
+) -> dict[str, Any] | None:
+    """The source detector's best detections on each real picture, named (``outputs``: boxes, scores,
+    classes, count); None without real pictures."""
+    chosen = [i for i, is_real in enumerate(real) if is_real]
+    if not chosen:
+        return None
+    names = class_names(recipe, folder)
+    rows = []
+    for sample, i in zip(_sample_names(recipe, images, len(chosen)), chosen, strict=True):
+        _, scores, classes, count = (np.asarray(expected[i][1][n]) for n in outputs)
+        kept = min(int(count.ravel()[0]), SHOWN_PICTURES)
+        found = []
+        for c, s in zip(classes.ravel()[:kept], scores.ravel()[:kept], strict=True):
+            index = int(c) - label_offset
+            label = {"name": names[index]} if names is not None and 0 <= index < len(names) else {}
+            found.append({"class": index, **label, "score": round(float(s), 6)})
+        rows.append({"sample": sample, "source": found})
+    return {"on": f"{len(chosen)} real pictures", "labels": names is not None, "samples": rows}

@@ -17,7 +17,7 @@ from zookit.recipe import Recipe, Target
 from zookit.records import Manifest
 from zookit.reference import Expected, Prepared
 from zookit.samples import recipe_samples, user_samples
-from zookit.verify.classes import class_figures
+from zookit.verify.classes import class_figures, detection_figures
 from zookit.verify.compare import (
     Report,
     compare_detections,
@@ -81,7 +81,7 @@ def verify_model(prepared: Prepared, target: Target, model: bytes, images: Path 
     expected = reference_outputs(prepared, target, images)
     inputs, outputs = prepared.inputs, prepared.outputs
     if target.postprocess and target.format == "tflite":
-        return _verify_detections(prepared, target, model, expected.result())
+        return _verify_detections(prepared, target, model, expected.result(), images)
     if target.postprocess:  # an ONNX SSD with its own post-process: the same outputs as the source's
         outputs = declared_ports(prepared.recipe)[1]
     host = HOST_RUNNERS.get(target.format)
@@ -110,7 +110,9 @@ def verify_model(prepared: Prepared, target: Target, model: bytes, images: Path 
     return report
 
 
-def _verify_detections(prepared: Prepared, target: Target, model: bytes, expected: Expected) -> Report:
+def _verify_detections(
+    prepared: Prepared, target: Target, model: bytes, expected: Expected, images: Path | None
+) -> Report:
     """The converted SSD's detections against the whole source graph's own, on the same pictures; the
     converted model takes each picture normalised as the recipe's preprocessing says."""
     recipe = prepared.recipe
@@ -133,15 +135,19 @@ def _verify_detections(prepared: Prepared, target: Target, model: bytes, expecte
     ):  # boxes, classes, scores, count as the op gives them; compared as boxes, scores, classes
         names = [names[0], names[2], names[1], names[3]]
     tolerance = target.tolerance
-    return compare_detections(
+    offset = 0 if tflite_source else TF_OD_API_LABEL_OFFSET
+    report = compare_detections(
         converted,
         pairs,
         names,
         min_iou=tolerance.box_iou if tolerance.box_iou is not None else 0.9,
         score_abs=tolerance.score_abs if tolerance.score_abs is not None else 1e-3,
-        label_offset=0 if tflite_source else TF_OD_API_LABEL_OFFSET,
+        label_offset=offset,
         required=tolerance.detection_match if tolerance.detection_match is not None else 1.0,
     )
+    real = [i >= random_sample_count(recipe) for i in range(len(expected))]
+    report.classes = detection_figures(recipe, expected, names, offset, real, images, prepared.folder)
+    return report
 
 
 def reverify(prepared: Prepared, target: Target, folder: Path, images: Path | None) -> Manifest:

@@ -30,12 +30,36 @@ RECORD = "tflm.json"
 ARENA_METHOD = "bisection over arena_size with TFLM's AllocateTensors (the smallest arena that allocates)"
 
 
+UINT8_KERNELS = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED")
+
+
+def _refuse_uint8(model: bytes, where: str) -> None:
+    """TFLM's convolution and matrix kernels take int8 (or float) tensors: a uint8 model (TensorFlow 1's
+    quantization-aware releases, e.g. Google's 2018 quantized MobileNet and SSD-MobileNet) fails in
+    their prepare step with 'Hybrid models are not supported on TFLite Micro' (conv_common.cc). Said
+    plainly, before the arena search turns it into an allocation failure."""
+    from zookit.convert.tflite_trim import load_model, op_name
+
+    tflite = load_model(model, where)
+    graph = tflite.subgraphs[0]
+    uint8 = 3  # TensorType.UINT8
+    for op in graph.operators:
+        name = op_name(tflite, op)
+        if name in UINT8_KERNELS and op.inputs is not None and graph.tensors[int(op.inputs[0])].type == uint8:
+            raise ZooError(
+                f"{where}: TensorFlow Lite Micro cannot run this uint8-quantized model: its {name} kernel "
+                "takes int8 or float tensors only (TFLM: 'Hybrid models are not supported'); give TFLM an "
+                "int8 model (a target with quantization int8 and io_dtype int8 made from a float source)"
+            )
+
+
 def build(job: DeployJob) -> dict[str, Any]:
     recipe = job.recipe
     target = recipe.target(job.manifest.target["name"])
     where = f"{recipe.name}/{target.name}"
     folder = Layout(job.zoo_dir).target(recipe.name, target.name)
     model = _model_bytes(folder, job.manifest, where)
+    _refuse_uint8(model, where)
     try:
         figures = measure(recipe, target, model)
         _check_budgets(recipe, figures, where)
