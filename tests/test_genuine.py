@@ -166,3 +166,12 @@ def test_genuine_ssd_and_classifier_through_every_route(tmp_path: Path) -> None:
     stages = {(m["model"], s["stage"]): s for m in report["models"] for s in m["stages"]}
     detail = stages[("mobilenet_v1_quant", "convert:tflite-uint8")]["detail"]
     assert detail["real_top1"] == 1.0 and "chelsea-full.jpg: " in detail["classes"]
+
+    # the report's page says what each model sees, named
+    argv = [sys.executable, "-m", "zookit", "--recipes", str(REPO / "recipes"), "report", "--all"]
+    page = subprocess.run([*argv, "--zoo-dir", str(zoo)], capture_output=True, text=True, timeout=300)
+    assert page.returncode == 0, page.stderr
+    html = (zoo / "report" / "index.html").read_text()
+    sees = [line for line in html.splitlines() if "What it sees" in line]
+    assert len(sees) == 2 and f"chelsea-full.jpg: {cat['source'][0]['name']}" in html
+    assert any("person (" in line for line in sees)

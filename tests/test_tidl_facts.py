@@ -272,8 +272,7 @@ def test_ssd_pipeline_config_parses_under_tis_protos_and_names_the_heads(
 def test_runtime_options_carry_what_tis_compile_step_requires(
     server: FileServer, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    tools = tmp_path / "tidl_tools"
-    tools.mkdir()
+    tools = tidl_tools_folder(tmp_path / "tidl_tools")
     monkeypatch.delenv("TIDL_TOOLS_PATH", raising=False)
     doc = r34_recipe(server, tmp_path)
     first = zoo(tmp_path, [doc], capsys, "tidl")
