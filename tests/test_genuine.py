@@ -166,6 +166,8 @@ def test_genuine_ssd_and_classifier_through_every_route(tmp_path: Path) -> None:
     stages = {(m["model"], s["stage"]): s for m in report["models"] for s in m["stages"]}
     detail = stages[("mobilenet_v1_quant", "convert:tflite-uint8")]["detail"]
     assert detail["real_top1"] == 1.0 and "chelsea-full.jpg: " in detail["classes"]
+    ssd = stages[("ssd_mobilenet_v1_quant", "convert:tflite-zookit-postprocess")]["detail"]
+    assert ssd["anchors_diff"] == anchors["largest_difference"] and ssd["detections_matched"] == 1.0
 
     # the report's page says what each model sees, named
     argv = [sys.executable, "-m", "zookit", "--recipes", str(REPO / "recipes"), "report", "--all"]

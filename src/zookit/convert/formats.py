@@ -68,11 +68,11 @@ def _tflite_detections(prepared: Prepared, target: Target) -> Converted:
     anchors = tp.recipe_anchors(recipe)
     check = tp.check_file_anchors(prepared.whole_tflite, anchors, where)
     if target.as_released:
-        options = {"converter": "none: the source TFLite file as released, with its own post-process"}
-        return Converted(prepared.whole_tflite, options, postprocess_outputs(recipe), {"anchors": check})
+        released = {"converter": "none: the source TFLite file as released, with its own post-process"}
+        return Converted(prepared.whole_tflite, released, postprocess_outputs(recipe), {"anchors": check})
     model = tp.attach_postprocess(prepared.tflite_model or b"", recipe, anchors, where)
     record = {"op": POSTPROCESS_OP, "anchors": len(anchors), **tp.postprocess_options(recipe)}
-    options = {
+    options: dict[str, Any] = {
         "converter": "zookit: the heads with zookit's anchors and TFLite_Detection_PostProcess",
         "postprocess": record,
     }

@@ -83,7 +83,7 @@ def op_name(model: Any, op: Any) -> str:
     schema = _schema()
     builtin = max(code.builtinCode, code.deprecatedBuiltinCode)
     names = {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}
-    return names.get(builtin, str(builtin))
+    return str(names.get(builtin, builtin))
 
 
 def trim_tflite(

@@ -243,6 +243,9 @@ def convert_detail(manifest: Manifest) -> dict[str, Any]:
         detail["top1_agreement"] = v["top1_agreement"]
     if v.get("detections"):
         detail["detections_matched"] = v["detections"].get("matched_share")
+    anchors = manifest.extras.get("anchors")
+    if isinstance(anchors, dict) and anchors.get("checked"):  # zookit's anchors against the file's own
+        detail["anchors_diff"] = anchors["largest_difference"]
     ref = v.get("reference")
     if ref:  # the upstream's own model (compare_with) on the same samples, shown beside the target's error
         detail["upstream"] = ref["file"]

@@ -15,6 +15,7 @@ SHOWN = {
     "top1_agreement": "top1_agreement",
     "real_top1": "top-1/top-5 on real",
     "detections_matched": "detections_matched",
+    "anchors_diff": "anchors vs file's",
     "ref_differing": "vs LiteRT ref: differing",
     "ref_max_step": "max step",
     "ref_max_abs": "max abs",

@@ -146,7 +146,7 @@ def _dequantizing(run: Any, onnx_file: Path) -> Any:
         return run
 
     def dequantized(feed: dict[str, Any]) -> dict[str, Any]:
-        out = run(feed)
+        out: dict[str, Any] = run(feed)
         for name, value in out.items():
             q = quantized.get(onnx_tensor_name(name, quantized) or name)
             if q is not None and value.dtype != np.float32:
