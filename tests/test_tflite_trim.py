@@ -268,3 +268,49 @@ def test_the_genuine_ssd_cut_at_its_heads_gives_the_same_codes() -> None:
         d = next(o for o in outs if o["name"] == name)
         assert d["quantization"] == by_name[name]["quantization"] and value.dtype == np.uint8
         np.testing.assert_array_equal(value, full.get_tensor(by_name[name]["index"]))
+
+
+def _heads_model(n: int, classes: int, quantized: bool) -> bytes:
+    """No operators: the graph's inputs are the two heads, named as the genuine SSD names them."""
+    from ai_edge_litert import schema_py_generated as s
+
+    kind = s.TensorType.UINT8 if quantized else s.TensorType.FLOAT32
+    tensors = [
+        _tensor("Squeeze", [1, n, 4], kind, 0, (0.1, 128) if quantized else None),
+        _tensor("convert_scores", [1, n, classes + 1], kind, 0, (1 / 256, 0) if quantized else None),
+    ]
+    return _model([], tensors, [0, 1], [0, 1], [s.BufferT()], [])
+
+
+@pytest.mark.parametrize("quantized", [False, True], ids=["float-heads", "uint8-heads"])
+def test_zookits_postprocess_decodes_each_anchor_where_the_recipe_puts_it(quantized: bool) -> None:
+    """Zero box encodings decode to the anchor itself: the best-scoring anchor's box must come out as
+    zookit's anchor in corner form (within half a step of uint8 anchors beside uint8 heads)."""
+    import yaml
+
+    from conftest import REPO
+    from zookit.convert.anchors import to_corners
+    from zookit.convert.tflite_postprocess import attach_postprocess, recipe_anchors
+    from zookit.recipe import parse_recipe
+
+    doc = yaml.safe_load((REPO / "recipes" / "ssd_mobilenet_v1_quant.yaml").read_text())
+    doc["detection"]["anchors"]["feature_map_sizes"] = [2, 1, 1, 1, 1, 1]  # 4 x 3 + 5 x 6 = 42 anchors
+    recipe = parse_recipe(doc, "ssd_mobilenet_v1_quant.yaml")
+    anchors = recipe_anchors(recipe)
+    assert anchors.shape == (42, 4)
+    model = attach_postprocess(_heads_model(42, 90, quantized), recipe, anchors, "toy")
+    for best in (5, 17, 41):
+        scores = np.zeros((1, 42, 91), np.float32)
+        scores[0, best, 3] = 0.9  # class index 2 of the op (background is column 0)
+        boxes = np.zeros((1, 42, 4), np.float32)
+        feeds = {"Squeeze": boxes, "convert_scores": scores}
+        if quantized:
+            feeds = {
+                "Squeeze": np.full((1, 42, 4), 128, np.uint8),
+                "convert_scores": (scores * 256).astype(np.uint8),
+            }
+        out = _run(model, feeds)
+        got = out["TFLite_Detection_PostProcess"][0, 0]
+        assert out["TFLite_Detection_PostProcess:1"][0, 0] == 2
+        step = float(anchors.max()) / 255 if quantized else 0.0
+        np.testing.assert_allclose(got, to_corners(anchors)[best], atol=step + 1e-6)
