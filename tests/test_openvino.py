@@ -52,6 +52,8 @@ def test_the_shipped_recipes_deploy_to_openvino() -> None:
         "ic_resnet8": "onnx",
         "kws_dscnn": "onnx",
         "vww_mobilenet": "onnx",
+        "mobilenet_v1_quant": "onnx",  # the IR of tf2onnx's QDQ reading of Google's uint8 files
+        "ssd_mobilenet_v1_quant": "onnx",
     }
 
 

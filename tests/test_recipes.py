@@ -28,11 +28,14 @@ def test_every_shipped_recipe_validates(path: Path) -> None:
 
 
 def test_the_four_mlperf_models_are_there() -> None:
+    # and Google's genuine quantized SSD-MobileNet v1 and MobileNet v1 (issue 29)
     assert RecipeBook(REPO / "recipes").names() == [
         "mobilenet_v1",
+        "mobilenet_v1_quant",
         "resnet34_ssd1200",
         "resnet50_v1",
         "ssd_mobilenet_v1",
+        "ssd_mobilenet_v1_quant",
     ]
 
 

@@ -272,8 +272,7 @@ def test_ssd_pipeline_config_parses_under_tis_protos_and_names_the_heads(
 def test_runtime_options_carry_what_tis_compile_step_requires(
     server: FileServer, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    tools = tmp_path / "tidl_tools"
-    tools.mkdir()
+    tools = tidl_tools_folder(tmp_path / "tidl_tools")
     monkeypatch.delenv("TIDL_TOOLS_PATH", raising=False)
     doc = r34_recipe(server, tmp_path)
     first = zoo(tmp_path, [doc], capsys, "tidl")
@@ -536,6 +535,23 @@ TI_LEGACY_TOOLS = {
 TI_CALIBRATION_OPTION = {0: 64, 1: 7, 9: 1 * 1 + 1 * 2 + 1 * 4 + 0 * 8 + 0 * 64}
 
 
+# The TFLite route's delegate inside tidl_tools: examples/osrt_python/tfl/tflrt_delegate.py:300
+TI_TFLITE_DELEGATE = "tidl_model_import_tflite.so"
+# TIDL itidl_ti.h quantization styles and TI's compile-step map of quantization_scale_type onto them
+# (tidl_runtimes_import_common.cpp, TIDL_readInterfaceOptions): "0" NP2Fixed 2, "1" P2Dynamic 3,
+# "3" AsymNP2_TFL 5, "4" AsymNP2 6
+TI_QUANTIZATION_STYLE = {0: 2, 1: 3, 3: 5, 4: 6}
+
+
+def tidl_tools_folder(folder: Path) -> Path:
+    """A folder holding the files of TI's tidl_tools the package names (empty files: only their presence is
+    checked here; TI's tools are not on this machine)."""
+    folder.mkdir()
+    for name in [TI_TFLITE_DELEGATE, *TI_LEGACY_TOOLS.values()]:
+        (folder / name).write_bytes(b"")
+    return folder
+
+
 def ti_comma_list(value: str) -> list[str]:
     """TI's reading of a comma-separated option (TIDL_readCommaSeparatedString: split on ',', spaces removed)."""
     return [token.replace(" ", "") for token in value.split(",")]
@@ -632,14 +648,18 @@ def test_19_4_prequantized_tflite_gets_scale_type_3_without_data_conversion(
     assert options["advanced_options:quantization_scale_type"] == TI_SCALE_TYPE_TFLITE_PREQUANTIZED
     # TI's rule, examples/osrt_python/common_utils.py:90-91: scale type 3 -> data_convert = 0
     assert options["advanced_options:add_data_convert_ops"] == 0
+    # #29 4a: the legacy config says the same (its default, NP2Fixed 2, is not pre-quantized)
+    config = written(tmp_path, "mobilenet_v1")[1]
+    assert config["quantizationStyle"] == [str(TI_QUANTIZATION_STYLE[3])] == ["5"]
 
     doc["tidl"]["target"] = "tflite-float32"  # the float model keeps TI's default of that file (line 88: 3)
     write_recipe(tmp_path / "recipes", doc)
     code, result = again(tmp_path, capsys, "tidl", "mobilenet_v1")
     assert code == 0, result
-    options = written(tmp_path, "mobilenet_v1")[0]
+    options, config, _ = written(tmp_path, "mobilenet_v1")
     assert options["advanced_options:quantization_scale_type"] == 0
     assert options["advanced_options:add_data_convert_ops"] == 3 and 3 in TI_DATA_CONVERT
+    assert config["quantizationStyle"] == [str(TI_QUANTIZATION_STYLE[0])]
 
 
 def test_19_5_the_import_configs_output_folder_exists(
@@ -661,8 +681,7 @@ def test_19_6_legacy_config_names_tis_tools_and_calibrates_as_the_runtime_option
     server: FileServer, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("TIDL_TOOLS_PATH", raising=False)
-    tools = tmp_path / "tidl_tools"
-    tools.mkdir()
+    tools = tidl_tools_folder(tmp_path / "tidl_tools")
     doc = mobilenet(server, tmp_path)
     assert zoo(tmp_path, [doc], capsys, "tidl", "--tidl-tools", str(tools))["exit"] == 0
     options, config, _ = written(tmp_path, "mobilenet_v1")
@@ -713,8 +732,7 @@ def test_19_7_without_the_tools_folder_the_package_is_not_ready_and_says_how_to_
 
     model = tmp_path / "zoo" / "mobilenet_v1" / "tflite-float32" / "mobilenet_v1.tflite"
     converted = (model.stat().st_mtime_ns, model.read_bytes())
-    tools = tmp_path / "tidl_tools"
-    tools.mkdir()
+    tools = tidl_tools_folder(tmp_path / "tidl_tools")
     code, result = again(tmp_path, capsys, "tidl", "mobilenet_v1", "--tidl-tools", str(tools))
     assert code == 0 and not result["packages"][0]["converted"], result
     assert (model.stat().st_mtime_ns, model.read_bytes()) == converted  # the target was not converted again
@@ -730,6 +748,40 @@ def test_19_7_without_the_tools_folder_the_package_is_not_ready_and_says_how_to_
     assert {s["status"] for s in stages.values()} == {"skipped"}, stages
     assert stages["tidl"]["detail"]["ready_to_import"] is True and stages["tidl"]["detail"]["missing"] == []
     assert written(tmp_path, "mobilenet_v1")[0]["tidl_tools_path"] == str(tools.resolve())
+
+
+def test_29_4b_4c_out_names_are_the_packaged_models_and_a_tools_folder_without_tis_files_is_not_ready(
+    server: FileServer, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import onnx
+
+    monkeypatch.delenv("TIDL_TOOLS_PATH", raising=False)
+    empty = tmp_path / "not_tidl_tools"
+    empty.mkdir()
+    (empty / "PC_dsp_test_dl_algo.out").write_bytes(b"")  # one of TI's files, the others absent
+    doc = mobilenet(server, tmp_path, ("tflite-float32", "onnx"), target="onnx")
+    result = zoo(tmp_path, [doc], capsys, "tidl", "--tidl-tools", str(empty))
+    assert result["exit"] == 0, result
+    _, config, package = written(tmp_path, "mobilenet_v1")
+    packaged = tmp_path / "zoo" / "mobilenet_v1" / "tidl" / "mobilenet_v1.onnx"
+    names = [o.name for o in onnx.load(str(packaged), load_external_data=False).graph.output]
+    assert names[0].endswith(":0")  # tf2onnx's spelling, which the manifest's name leaves off
+    assert ti_comma_list(config["outDataNamesList"][0]) == names
+    assert package["ready_to_import"] is False and len(package["missing"]) == 1
+    absent = sorted(set(TI_LEGACY_TOOLS.values()) - {"PC_dsp_test_dl_algo.out"})
+    assert all(name in package["missing"][0] for name in absent)
+    assert (
+        "PC_dsp_test_dl_algo.out" not in package["missing"][0]
+        and str(empty.resolve()) in package["missing"][0]
+    )
+    assert (
+        TI_TFLITE_DELEGATE not in package["missing"][0]
+    )  # an ONNX package does not load TI's TFLite delegate
+    for name in absent:
+        (empty / name).write_bytes(b"")
+    code, result = again(tmp_path, capsys, "tidl", "mobilenet_v1", "--tidl-tools", str(empty))
+    assert code == 0, result
+    assert written(tmp_path, "mobilenet_v1")[2]["ready_to_import"] is True
 
 
 # --- #21: TIDL mixed precision on the stand-in MobileNet's package -------------------------------------

@@ -218,6 +218,22 @@ ONNX_CASES: list[Case] = [
         _conv(X4, [4, 4, 3, 3], strides=[1, 2]),
         "strides",
     ),
+    # TI's "input width less than MAX(pad left, pad right)": pads implied by auto_pad count (#29 4d). A
+    # width-2 input: a 1x3 kernel pads 1 and 1, a 1x7 one 3 and 3 (SAME_UPPER), a 1x8 one 4 and 3 (SAME_LOWER)
+    *pair(
+        "1",
+        "Conv",
+        _conv([1, 4, 8, 2], [4, 4, 1, 3], auto_pad="SAME_UPPER"),
+        _conv([1, 4, 8, 2], [4, 4, 1, 7], auto_pad="SAME_UPPER"),
+        "auto_pad SAME_UPPER pads over the width",
+    ),
+    *pair(
+        "1",
+        "Conv",
+        _conv([1, 4, 8, 2], [4, 4, 1, 3], auto_pad="SAME_LOWER"),
+        _conv([1, 4, 8, 2], [4, 4, 1, 8], auto_pad="SAME_LOWER"),
+        "auto_pad SAME_LOWER pads over the width",
+    ),
     *pair(
         "1",
         "Conv",

@@ -2,7 +2,7 @@
 
 For a TF frozen graph, a SavedModel, a Keras model, a TFLite or an ONNX file: its format (as a recipe's
 ``model.format`` names it), inputs and outputs with shapes and dtypes (-1: a dimension the file leaves
-open), operator counts and, for the formats a recipe can trim (TF graphs and ONNX), the likely trim points.
+open), operator counts and, for the formats a recipe can trim (TF graphs, ONNX, TFLite), the likely trim points.
 
 Likely trim points, the heuristic (``trim_points``), in this order:
 
@@ -129,6 +129,7 @@ class ModelInfo:
     operators: dict[str, int]  # operator type -> count, most frequent first
     trim_points: list[TrimPoint] = field(default_factory=list)
     signature: str | None = None  # tf-saved-model: the signature read
+    facts: dict[str, Any] = field(default_factory=dict)  # e.g. a TFLite post-process op's options
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -223,32 +224,9 @@ def _counts(ops: Iterable[str]) -> dict[str, int]:
 
 
 def _inspect_tflite(path: Path) -> ModelInfo:
-    from ai_edge_litert import schema_py_generated as schema
+    from zookit.modelinfo_tflite import inspect_tflite
 
-    from zookit.deploy.tidl.graphs import TfliteModel
-
-    model = TfliteModel(path)
-    type_names = {v: k.lower() for k, v in vars(schema.TensorType).items() if not k.startswith("_")}
-
-    def info(index: int) -> TensorInfo:
-        t = model.graph.Tensors(index)
-        signature = [int(d) for d in t.ShapeSignatureAsNumpy()] if t.ShapeSignatureLength() else None
-        quant = t.Quantization()
-        q = None
-        if quant is not None and quant.ScaleLength() == 1:
-            q = {"scale": float(quant.Scale(0)), "zero_point": int(quant.ZeroPoint(0))}
-        return TensorInfo(
-            model.name(index), signature or model.shape(index), type_names.get(t.Type(), "?"), q
-        )
-
-    return ModelInfo(
-        str(path),
-        "tflite",
-        [info(int(i)) for i in model.graph.InputsAsNumpy()] if model.graph.InputsLength() else [],
-        [info(int(i)) for i in model.graph.OutputsAsNumpy()] if model.graph.OutputsLength() else [],
-        _counts(op.name for op in model.ops),
-        notes=["a TFLite source is used as it is: recipes do not trim it"],
-    )
+    return inspect_tflite(path)
 
 
 def _inspect_onnx(path: Path) -> ModelInfo:

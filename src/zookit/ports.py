@@ -42,8 +42,13 @@ def onnx_tensor_name(name: str, known: Iterable[str]) -> str | None:
 def declared_ports(recipe: Recipe) -> tuple[list[Port], list[Port]]:
     """The recipe's own inputs and outputs (an untrimmed model's: an SSD's picture and detections)."""
     picture = [Port(node_name(s.name), tuple(s.shape), s.dtype) for s in recipe.inputs]
-    declared = [Port(node_name(s.name), tuple(s.shape), s.dtype) for s in recipe.outputs]
+    # an output 'op:1' keeps its index (a TFLite op's second output); 'op:0' is 'op'
+    declared = [Port(_output_name(s.name), tuple(s.shape), s.dtype) for s in recipe.outputs]
     return picture, declared
+
+
+def _output_name(tensor: str) -> str:
+    return tensor[:-2] if tensor.endswith(":0") else tensor
 
 
 def postprocess_outputs(recipe: Recipe) -> list[Port]:

@@ -27,6 +27,7 @@ from zookit.fsutil import display_path as display_path  # re-exported: callers i
 from zookit.hashes import normalize_checksum
 from zookit.recipe_evaluation import Evaluation, evaluation_problems
 from zookit.recipe_files import ParsedCache, read_document
+from zookit.recipe_labels import Labels, labels_problems
 from zookit.recipe_mcu import Mcu, Sample, mcu_problems
 from zookit.recipe_openvino import OpenVino, openvino_problems
 from zookit.recipe_pictures import image_input_problems
@@ -323,6 +324,11 @@ class Target(_Model):
         "source's own post-process is kept (the model TIDL's meta architecture replaces after the heads); "
         "without it an ONNX SSD target is cut after its head convolutions.",
     )
+    as_released: bool = Field(
+        False,
+        description="A TFLite source cut before its own post-process: with postprocess, this target is the file "
+        "as released (its own TFLite_Detection_PostProcess) instead of the heads with zookit's.",
+    )
     tolerance: Tolerance = Field(default_factory=Tolerance)
     keep_float: KeepFloat | None = Field(
         None, description="int8/int16x8 TFLite targets: layers kept in float (recipe_quant.py; zoo diagnose)."
@@ -337,6 +343,8 @@ class Target(_Model):
                 raise ValueError("quantization: ONNX targets are float32 (TIDL calibrates them itself)")
         elif self.opset is not None or self.inputs_as_nchw:
             raise ValueError("opset/inputs_as_nchw: only for onnx targets")
+        if self.as_released and not (self.postprocess and self.format == "tflite"):
+            raise ValueError("as_released: only for a TFLite target with postprocess: true")
         if self.c_array and self.format != "tflite":
             raise ValueError("c_array: only TFLite targets are written as C arrays")
         full_int = self.quantization in ("int8", "int16x8")
@@ -469,6 +477,7 @@ class Recipe(_Model):
     )
     license: str = Field(min_length=1)
     num_classes: PositiveInt | None = Field(None, description="Classifier outputs (with background).")
+    labels: Labels | None = Field(None, description="Class names (recipe_labels.py).")
     sources: list[Source] = Field(min_length=1)
     model: ModelFile
     inputs: list[TensorSpec] = Field(min_length=1)
@@ -502,7 +511,7 @@ class Recipe(_Model):
 
     @model_validator(mode="after")
     def _check(self) -> Recipe:
-        problems = mcu_problems(self) + openvino_problems(self) + evaluation_problems(self)
+        problems = mcu_problems(self) + openvino_problems(self) + evaluation_problems(self) + labels_problems(self)
         problems += _duplicates("sources", "file", [s.file for s in self.sources])
         problems += _duplicates("sources", "save_as", [s.dest for s in self.sources])
         problems += _duplicates("targets", "name", [t.name for t in self.targets])
@@ -542,8 +551,11 @@ class Recipe(_Model):
                     f"targets[{i}].format: a TFLite target needs a TensorFlow, Keras or TFLite source; "
                     "this model is ONNX (converters go from TensorFlow to ONNX, not back)"
                 )
-            if self.model.format == "tflite" and t.postprocess:
-                problems.append(f"targets[{i}].postprocess: a TFLite source is packaged as it is")
+            if self.model.format == "tflite" and t.postprocess and not self.trim.outputs:
+                problems.append(
+                    f"targets[{i}].postprocess: a TFLite source gets a post-process only when trim.outputs "
+                    "cuts it at its heads"
+                )
             if t.compare_with is not None:
                 if t.compare_with not in files:
                     problems.append(

@@ -36,7 +36,8 @@ class Prepared:
     prior_counts: list[int] | None = None
     whole_onnx: Any = None  # an ONNX SSD with its own post-process kept (static shapes, heads named)
     whole_reference: Runner | None = None  # the source ONNX SSD as shipped, to check whole_onnx against
-    tflite_model: bytes | None = None  # TFLite sources
+    tflite_model: bytes | None = None  # TFLite sources (cut at the recipe's trim points, when it has them)
+    whole_tflite: bytes | None = None  # a trimmed TFLite source as released (its own post-process kept)
     tflite_path: Path | None = None
     folder: Path | None = None  # the model's source folder (for files a target is compared with)
     kind: str = ""  # what the converters take: "tf-graph", "onnx" or "tflite" (convert.prepare.SOURCES)

@@ -60,6 +60,11 @@ def cmd_inspect(args: argparse.Namespace) -> int:
         print("likely trim points (trim.outputs in a recipe):")
         for p in info.trim_points:
             print(f"  {p.tensor}  {shape_text(p.shape)}: {p.reason}")
+    for title, facts in info.facts.items():
+        print(f"{title}:")
+        for key, value in facts.items():
+            shown = value if not isinstance(value, dict) else ", ".join(f"{k} {v}" for k, v in value.items())
+            print(f"  {key}: {shown}")
     for note in info.notes:
         print(f"note: {note}")
     print("('?' is a dimension the file leaves open)")

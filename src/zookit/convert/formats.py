@@ -50,9 +50,33 @@ def tflite_as_is(prepared: Prepared, target: Target, images: Path | None, out_di
     from zookit.convert.mcu import tflite_facts
 
     assert prepared.tflite_model is not None
+    if target.postprocess:
+        return _tflite_detections(prepared, target)
     facts = tflite_facts(prepared.tflite_model, target, prepared.recipe)
     options = {"converter": "none: the source TFLite file as it is", **facts}
     return Converted(prepared.tflite_model, options, prepared.outputs)
+
+
+def _tflite_detections(prepared: Prepared, target: Target) -> Converted:
+    """A TFLite SSD cut before its post-process: the file as released (as_released), or its heads with
+    zookit's anchors and post-process op, after checking zookit's anchors against the file's."""
+    from zookit.convert import tflite_postprocess as tp
+
+    recipe, where = prepared.recipe, f"{prepared.recipe.name}/{target.name}"
+    if prepared.whole_tflite is None:
+        raise ConversionError(f"{where}: postprocess needs a TFLite source cut at its heads (trim.outputs)")
+    anchors = tp.recipe_anchors(recipe)
+    check = tp.check_file_anchors(prepared.whole_tflite, anchors, where)
+    if target.as_released:
+        released = {"converter": "none: the source TFLite file as released, with its own post-process"}
+        return Converted(prepared.whole_tflite, released, postprocess_outputs(recipe), {"anchors": check})
+    model = tp.attach_postprocess(prepared.tflite_model or b"", recipe, anchors, where)
+    record = {"op": POSTPROCESS_OP, "anchors": len(anchors), **tp.postprocess_options(recipe)}
+    options: dict[str, Any] = {
+        "converter": "zookit: the heads with zookit's anchors and TFLite_Detection_PostProcess",
+        "postprocess": record,
+    }
+    return Converted(model, options, postprocess_outputs(recipe), {"postprocess": record, "anchors": check})
 
 
 def tflite_from_graph(prepared: Prepared, target: Target, images: Path | None, out_dir: Path) -> Converted:

@@ -71,14 +71,45 @@ def _prepare_onnx(recipe: Recipe, path: Path, where: str) -> Prepared:
 
 
 def _prepare_tflite(recipe: Recipe, path: Path, where: str) -> Prepared:
-    """A TFLite source runs as it is in LiteRT (the reference for every target made from it)."""
+    """A TFLite source runs in LiteRT (the reference for every target made from it), cut first at the
+    recipe's trim points when it has them (the cut file is kept beside the source)."""
     inputs, outputs = source_ports(recipe)
-    model = path.read_bytes()
+    whole = model = path.read_bytes()
+    trimmed = bool(recipe.trim.outputs or recipe.trim.inputs)
+    if trimmed:
+        path, model = _trimmed_tflite(recipe, path, model, where)
     try:
         reference = tflite_runner(model, inputs, outputs)
+        # a detector cut before its post-process: the file as released gives the detections to match
+        whole_reference = (
+            tflite_runner(whole, *declared_ports(recipe)) if trimmed and recipe.detection else None
+        )
     except VerificationError as exc:
         raise ConversionError(f"{where}: {exc}") from None
-    return Prepared(recipe, inputs, outputs, tflite_model=model, tflite_path=path, reference=reference)
+    return Prepared(
+        recipe,
+        inputs,
+        outputs,
+        tflite_model=model,
+        tflite_path=path,
+        reference=reference,
+        whole_tflite=whole if trimmed else None,
+        whole_reference=whole_reference,
+    )
+
+
+def _trimmed_tflite(recipe: Recipe, path: Path, model: bytes, where: str) -> tuple[Path, bytes]:
+    from zookit.convert.tflite_trim import trim_tflite
+    from zookit.fsutil import write_bytes
+
+    outputs = list(recipe.trim.outputs) or [s.name for s in recipe.outputs]
+    inputs = [t.tensor for t in recipe.trim.inputs] or None
+    renames = {t.tensor: t.name for t in recipe.trim.inputs if t.name and t.name != t.tensor}
+    trimmed = trim_tflite(model, outputs, inputs, where, renames)
+    target = path.with_name(f"{path.stem}.trimmed.tflite")
+    if not target.is_file() or target.read_bytes() != trimmed:
+        write_bytes(target, trimmed)
+    return target, trimmed
 
 
 def _prepare_onnx_ssd(recipe: Recipe, original: Any, inputs: list[Port], where: str) -> Prepared:

@@ -266,6 +266,8 @@ def convert_stage(target: Target) -> Stage:
 
 
 def convert_detail(manifest: Manifest) -> dict[str, Any]:
+    from zookit.verify.classes import class_detail
+
     v = manifest.verification
     detail: dict[str, Any] = {
         "size": manifest.output.size,
@@ -276,6 +278,9 @@ def convert_detail(manifest: Manifest) -> dict[str, Any]:
         detail["top1_agreement"] = v["top1_agreement"]
     if v.get("detections"):
         detail["detections_matched"] = v["detections"].get("matched_share")
+    anchors = manifest.extras.get("anchors")
+    if isinstance(anchors, dict) and anchors.get("checked"):  # zookit's anchors against the file's own
+        detail["anchors_diff"] = anchors["largest_difference"]
     ref = v.get("reference")
     if ref:  # the upstream's own model (compare_with) on the same samples, shown beside the target's error
         detail["upstream"] = ref["file"]
@@ -283,7 +288,7 @@ def convert_detail(manifest: Manifest) -> dict[str, Any]:
         detail["upstream_max_rel"] = largest_error(ref["upstream_error"], "max_rel")
     if v.get("real"):
         detail["data"] = v["real"]["data"]
-    return detail
+    return detail | class_detail(v)
 
 
 # --- deploy ---------------------------------------------------------------------------------------

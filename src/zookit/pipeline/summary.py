@@ -13,7 +13,9 @@ SHOWN = {
     "max_abs": "max_abs",
     "max_rel": "max_rel",
     "top1_agreement": "top1_agreement",
+    "real_top1": "top-1/top-5 on real",
     "detections_matched": "detections_matched",
+    "anchors_diff": "anchors vs file's",
     "ref_differing": "vs LiteRT ref: differing",
     "ref_max_step": "max step",
     "ref_max_abs": "max abs",
@@ -40,9 +42,13 @@ def figures_text(detail: dict[str, Any]) -> str:
         text = f"{label} {_number(value)}"
         if key in ("arena_bytes", "flash_bytes"):
             text += " B"
+        if key == "real_top1" and detail.get("real_top5") is not None:
+            text += f"/{_number(detail['real_top5'])}"
         if key in ("max_abs", "max_rel") and detail.get(f"upstream_{key}") is not None:
             text += f" (upstream {detail.get('upstream', 'model')}: {_number(detail[f'upstream_{key}'])})"
         parts.append(text)
+    if detail.get("classes"):
+        parts.append(f"classes {detail['classes']}")
     if detail.get("evaluation"):  # the evaluate stage: figures on a labelled set, or why there are none
         parts.append(detail["evaluation"])
     data = detail.get("data")

@@ -215,6 +215,7 @@ def _manifest_figures(data: dict[str, Any]) -> dict[str, Any]:
         "top1_samples": top1_samples,
         "top1_on": top1_on,
         "detections_matched": number(_dict(v.get("detections")).get("matched_share")),
+        "classes": _classes(v.get("classes")),
         "data": _dict(v.get("real")).get("data")
         or (f"{v.get('samples')} samples" if v.get("samples") else None),
         "reference": _reference(v),
@@ -232,6 +233,13 @@ def _manifest_figures(data: dict[str, Any]) -> dict[str, Any]:
             "timing": _dict(data.get("timing")),
         },
     }
+
+
+def _classes(record: Any) -> str | None:
+    """What the model sees on the shipped pictures, named (a recipe's labels): one line of eight pictures."""
+    from zookit.verify.classes import classes_text
+
+    return classes_text(record, 8) if isinstance(record, dict) and record.get("labels") else None
 
 
 # --- deployers ------------------------------------------------------------------------------------

@@ -46,6 +46,7 @@ class Report:
     reference: dict[str, Any] | None = None  # the upstream's own model (compare_with) on the same samples
     detections: dict[str, Any] | None = None
     real: dict[str, Any] | None = None  # the errors on the real samples alone (real_figures)
+    classes: dict[str, Any] | None = None  # a classifier's named top classes (verify.classes)
     failures: list[str] = field(default_factory=list)
 
     @property
@@ -63,6 +64,7 @@ class Report:
             **({"reference": self.reference} if self.reference is not None else {}),
             **({"detections": self.detections} if self.detections is not None else {}),
             **({"real": self.real} if self.real is not None else {}),
+            **({"classes": self.classes} if self.classes is not None else {}),
             "failures": self.failures,
         }
 
@@ -268,6 +270,7 @@ def compare_detections(
         "compared": match.considered,
         "matched": match.matched,
         "min_iou": round(match.min_iou, 4),
+        "mean_iou": round(float(np.mean(match.ious)), 6) if match.ious else None,
         "max_score_diff": float(f"{match.max_score_diff:.3g}"),
         "counts": counts,
         "missed_boxes": [[round(v, 4) for v in box] for box in match.missed[:5]],

@@ -26,6 +26,7 @@ class DetectionMatch:
     matched: int = 0
     min_iou: float = 1.0
     max_score_diff: float = 0.0
+    ious: list[float] = field(default_factory=list)  # of the matched detections
     missed: list[list[float]] = field(default_factory=list)  # source boxes without a match
 
 
@@ -65,5 +66,6 @@ def match_detections(
         if overlaps[i, best] >= min_iou:
             used[best] = True
             into.matched += 1
+            into.ious.append(float(overlaps[i, best]))
         else:
             into.missed.append([float(v) for v in eb[i]])

@@ -17,6 +17,7 @@ from zookit.recipe import Recipe, Target
 from zookit.records import Manifest
 from zookit.reference import Expected, Prepared
 from zookit.samples import recipe_samples, user_samples
+from zookit.verify.classes import class_figures, detection_figures
 from zookit.verify.compare import (
     Report,
     compare_detections,
@@ -80,7 +81,7 @@ def verify_model(prepared: Prepared, target: Target, model: bytes, images: Path 
     expected = reference_outputs(prepared, target, images)
     inputs, outputs = prepared.inputs, prepared.outputs
     if target.postprocess and target.format == "tflite":
-        return _verify_detections(prepared, target, model, expected.result())
+        return _verify_detections(prepared, target, model, expected.result(), images)
     if target.postprocess:  # an ONNX SSD with its own post-process: the same outputs as the source's
         outputs = declared_ports(prepared.recipe)[1]
     host = HOST_RUNNERS.get(target.format)
@@ -96,6 +97,7 @@ def verify_model(prepared: Prepared, target: Target, model: bytes, images: Path 
     actual = [runner(sample) for sample, _ in pairs]  # once, for the check and the upstream comparison
     report = compare_outputs(pairs, actual, tolerance, classifier, quantized, real)
     report.real = real_figures(pairs, actual, real, random_sample_count(recipe))
+    report.classes = class_figures(recipe, pairs, actual, real, images, prepared.folder)
     if target.compare_with is not None:
         assert prepared.folder is not None
         other = prepared.folder / target.compare_with
@@ -108,27 +110,44 @@ def verify_model(prepared: Prepared, target: Target, model: bytes, images: Path 
     return report
 
 
-def _verify_detections(prepared: Prepared, target: Target, model: bytes, expected: Expected) -> Report:
+def _verify_detections(
+    prepared: Prepared, target: Target, model: bytes, expected: Expected, images: Path | None
+) -> Report:
     """The converted SSD's detections against the whole source graph's own, on the same pictures; the
     converted model takes each picture normalised as the recipe's preprocessing says."""
     recipe = prepared.recipe
     assert recipe.preprocessing is not None  # validation: a detector takes pictures
     picture, declared = declared_ports(recipe)
     converted = tflite_runner(model, prepared.inputs, postprocess_outputs(recipe))
+    tflite_source = recipe.model.format == "tflite"  # the released file takes what the target takes
     pairs = [
-        (outputs, {prepared.inputs[0].name: normalize(p[picture[0].name], recipe.preprocessing)})
+        (
+            outputs,
+            p
+            if tflite_source
+            else {prepared.inputs[0].name: normalize(p[picture[0].name], recipe.preprocessing)},
+        )
         for p, outputs in expected
     ]
+    names = [p.name for p in declared]
+    if (
+        tflite_source
+    ):  # boxes, classes, scores, count as the op gives them; compared as boxes, scores, classes
+        names = [names[0], names[2], names[1], names[3]]
     tolerance = target.tolerance
-    return compare_detections(
+    offset = 0 if tflite_source else TF_OD_API_LABEL_OFFSET
+    report = compare_detections(
         converted,
         pairs,
-        [p.name for p in declared],
+        names,
         min_iou=tolerance.box_iou if tolerance.box_iou is not None else 0.9,
         score_abs=tolerance.score_abs if tolerance.score_abs is not None else 1e-3,
-        label_offset=TF_OD_API_LABEL_OFFSET,
+        label_offset=offset,
         required=tolerance.detection_match if tolerance.detection_match is not None else 1.0,
     )
+    real = [i >= random_sample_count(recipe) for i in range(len(expected))]
+    report.classes = detection_figures(recipe, expected, names, offset, real, images, prepared.folder)
+    return report
 
 
 def reverify(prepared: Prepared, target: Target, folder: Path, images: Path | None) -> Manifest:

@@ -71,7 +71,8 @@ def tflite_runner(model: bytes, inputs: list[Port], outputs: list[Port]) -> Runn
 
 def _match(details: list[dict[str, Any]], ports: list[Port], kind: str) -> list[dict[str, Any]]:
     """Pair interpreter tensors with ports by name, falling back to order when names were rewritten."""
-    by_name = {node_name(d["name"]): d for d in details}
+    exact = {d["name"]: d for d in details}  # 'op:1' names its op's second output: exact names win
+    by_name = {**{node_name(n): d for n, d in reversed(exact.items())}, **exact}
     if all(p.name in by_name for p in ports):
         return [by_name[p.name] for p in ports]
     if len(details) != len(ports):
@@ -113,7 +114,7 @@ def onnx_runner(model: bytes, inputs: list[Port], outputs: list[Port], nchw: boo
     in_map = _onnx_names(in_names, inputs, "input")
     out_map = _onnx_names(out_names, outputs, "output")
     integer = {i.name for i in [*session.get_inputs(), *session.get_outputs()] if i.type in INTEGER_TYPES}
-    boundary = _boundary_quantization(model) if integer else {}
+    boundary = boundary_quantization(model) if integer else {}
 
     def run(feed: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         ort_feed = {}
@@ -138,7 +139,7 @@ INTEGER_TYPES = ("tensor(int8)", "tensor(uint8)", "tensor(int16)")
 LAYOUT_OPS = ("Transpose", "Reshape", "Identity", "Squeeze", "Unsqueeze")
 
 
-def _boundary_quantization(model: bytes) -> dict[str, dict[str, Any]]:
+def boundary_quantization(model: bytes) -> dict[str, dict[str, Any]]:
     """Integer inputs and outputs of an ONNX model (a quantized TFLite model converted by tf2onnx): the
     scale and zero point of the DequantizeLinear that reads each input and of the QuantizeLinear that
     writes each output, in the form the TFLite runner uses, so both runners speak float values."""
@@ -170,11 +171,29 @@ def _boundary_quantization(model: bytes) -> dict[str, dict[str, Any]]:
         found = consumers.get(tensor, [])
         if len(found) == 1 and found[0].op_type == "DequantizeLinear":
             record(i.name, found[0])
-    for o in graph.output:  # QuantizeLinear -> (layout ops) -> output
-        node = producer.get(o.name)
+
+    def quantizer(tensor: str, depth: int = 0) -> Any:
+        """The QuantizeLinear that sets ``tensor``'s codes through layout ops and, for a Concat (tf2onnx
+        joins quantized heads that share one scale), through every input to one and the same scale."""
+        node = producer.get(tensor)
         while node is not None and node.op_type in LAYOUT_OPS:
             node = producer.get(node.input[0])
-        if node is not None and node.op_type == "QuantizeLinear":
+        if node is None or depth > 8:
+            return None
+        if node.op_type == "Concat":
+            found = [quantizer(i, depth + 1) for i in node.input]
+            keys = {(q.input[1], q.input[2] if len(q.input) > 2 else "") for q in found if q is not None}
+            same = {
+                (float(constants[a]), int(constants[b]) if b else 0)
+                for a, b in keys
+                if a in constants and (not b or b in constants)
+            }
+            return found[0] if None not in found and len(same) == 1 else None
+        return node if node.op_type == "QuantizeLinear" else None
+
+    for o in graph.output:  # QuantizeLinear -> (layout ops, a Concat of one scale) -> output
+        node = quantizer(o.name)
+        if node is not None:
             record(o.name, node)
     return out
 

@@ -30,12 +30,36 @@ RECORD = "tflm.json"
 ARENA_METHOD = "bisection over arena_size with TFLM's AllocateTensors (the smallest arena that allocates)"
 
 
+UINT8_KERNELS = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED")
+
+
+def _refuse_uint8(model: bytes, where: str) -> None:
+    """TFLM's convolution and matrix kernels take int8 (or float) tensors: a uint8 model (TensorFlow 1's
+    quantization-aware releases, e.g. Google's 2018 quantized MobileNet and SSD-MobileNet) fails in
+    their prepare step with 'Hybrid models are not supported on TFLite Micro' (conv_common.cc). Said
+    plainly, before the arena search turns it into an allocation failure."""
+    from zookit.convert.tflite_trim import load_model, op_name
+
+    tflite = load_model(model, where)
+    graph = tflite.subgraphs[0]
+    uint8 = 3  # TensorType.UINT8
+    for op in graph.operators:
+        name = op_name(tflite, op)
+        if name in UINT8_KERNELS and op.inputs is not None and graph.tensors[int(op.inputs[0])].type == uint8:
+            raise ZooError(
+                f"{where}: TensorFlow Lite Micro cannot run this uint8-quantized model: its {name} kernel "
+                "takes int8 or float tensors only (TFLM: 'Hybrid models are not supported'); give TFLM an "
+                "int8 model (a target with quantization int8 and io_dtype int8 made from a float source)"
+            )
+
+
 def build(job: DeployJob) -> dict[str, Any]:
     recipe = job.recipe
     target = recipe.target(job.manifest.target["name"])
     where = f"{recipe.name}/{target.name}"
     folder = Layout(job.zoo_dir).target(recipe.name, target.name)
     model = _model_bytes(folder, job.manifest, where)
+    _refuse_uint8(model, where)
     try:
         figures = measure(recipe, target, model)
         _check_budgets(recipe, figures, where)
@@ -111,6 +135,7 @@ def _check_budgets(recipe: Recipe, figures: dict[str, Any], where: str) -> None:
 def run_and_verify(job: DeployJob, target: Target, model: bytes, arena: int, folder: Path) -> dict[str, Any]:
     """TFLM on the verification samples, in the measured arena: against the source (judged with the
     target's tolerance), against LiteRT's reference kernels, and MLCommons'-style upstream model."""
+    from zookit.verify.classes import class_figures
     from zookit.verify.model import random_sample_count, reference_outputs
 
     assert job.prepared is not None
@@ -137,6 +162,7 @@ def run_and_verify(job: DeployJob, target: Target, model: bytes, arena: int, fol
     tolerance = effective_tolerance(target.tolerance, target.quantization)
     report = compare_outputs(pairs, actual, tolerance, classifier, quantized, real)
     report.real = real_figures(pairs, actual, real, random_sample_count(recipe))
+    report.classes = class_figures(recipe, pairs, actual, real, job.calibration_images, prepared.folder)
     if target.compare_with is not None and prepared.folder is not None:
         upstream = _upstream_runner(prepared.folder / target.compare_with, prepared)
         report.reference = compare_reference(pairs, actual, upstream, target.compare_with, classifier, real)
@@ -222,7 +248,9 @@ def summary(record: dict[str, Any]) -> dict[str, Any]:
         out["upstream"] = ref["file"]
         out["upstream_max_abs"] = largest_error(ref["upstream_error"])
     out["data"] = v.get("real", {}).get("data")
-    return out
+    from zookit.verify.classes import class_detail
+
+    return out | class_detail(v)
 
 
 def _write_firmware(

@@ -22,6 +22,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from zookit.deploy import DeployJob
 from zookit.deploy.openvino import runtime
 from zookit.errors import VerificationError, ZooError
@@ -93,6 +95,7 @@ def build(job: DeployJob) -> dict[str, Any]:
 def _variant(job: DeployJob, model: Any, xml: Path, fp16: bool, pairs: Any, kind: str) -> dict[str, Any]:
     """Save the IR, read it back, verify it against the source on ``pairs`` and time it."""
     from zookit.libs import load
+    from zookit.verify.classes import class_figures
     from zookit.verify.compare import compare_outputs, real_figures
     from zookit.verify.model import random_sample_count
 
@@ -104,12 +107,14 @@ def _variant(job: DeployJob, model: Any, xml: Path, fp16: bool, pairs: Any, kind
     nchw = target.inputs_as_nchw
     config = {"INFERENCE_NUM_THREADS": threads(), **runtime.FLOAT_CONFIG}
     run = runtime.compile_runner(written, prepared.inputs, prepared.outputs, nchw, config)
+    run = _dequantizing(run, Layout(job.zoo_dir).target(recipe.name, target.name) / job.manifest.output.file)
     actual = [run(sample) for sample, _ in pairs]
     real = [i >= random_sample_count(recipe) for i in range(len(pairs))]
     tolerance = tolerance_for(recipe, kind)
     classifier = recipe.task == "classification"
     report = compare_outputs(pairs, actual, tolerance, classifier, kind == "int8", real)
     report.real = real_figures(pairs, actual, real, random_sample_count(recipe))
+    report.classes = class_figures(recipe, pairs, actual, real, job.calibration_images, prepared.folder)
     where = f"{recipe.name}/{NAME} ({kind})"
     if not report.passed:
         raise VerificationError(
@@ -128,6 +133,28 @@ def _variant(job: DeployJob, model: Any, xml: Path, fp16: bool, pairs: Any, kind
         feed = runtime.ordered_inputs(written, prepared.inputs, pairs[-1][0], nchw)
         out["latency"] = runtime.latency(written, feed, latency.threads, latency.warmup, latency.runs)
     return out
+
+
+def _dequantizing(run: Any, onnx_file: Path) -> Any:
+    """The runner with the outputs the ONNX model quantizes (a pre-quantized model's QDQ boundary) given
+    as real values, as LiteRT's and ONNX Runtime's runners give them (raw codes otherwise)."""
+    from zookit.ports import onnx_tensor_name
+    from zookit.verify.runners import boundary_quantization
+
+    quantized = boundary_quantization(onnx_file.read_bytes())
+    if not quantized:
+        return run
+
+    def dequantized(feed: dict[str, Any]) -> dict[str, Any]:
+        out: dict[str, Any] = run(feed)
+        for name, value in out.items():
+            q = quantized.get(onnx_tensor_name(name, quantized) or name)
+            if q is not None and value.dtype != np.float32:
+                scale, zero = q["quantization"]
+                out[name] = ((value.astype(np.float32) - zero) * scale).astype(np.float32)
+        return out
+
+    return dequantized
 
 
 def tolerance_for(recipe: Recipe, kind: str) -> Tolerance:
@@ -274,4 +301,6 @@ def summary(record: dict[str, Any]) -> dict[str, Any]:
     if tflite:
         out["tflite_int8_max_abs"] = tflite["max_abs"]
     out["data"] = record["float"]["verification"].get("real", {}).get("data")
-    return out
+    from zookit.verify.classes import class_detail
+
+    return out | class_detail(record["float"]["verification"])

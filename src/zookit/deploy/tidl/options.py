@@ -30,6 +30,12 @@ IMPORT_OUT = "out"
 MODEL_TYPES = {"tflite": 3, "onnx": 2}
 POST_PROC = {"none": 0, "classification": 1, "detection": 2, "segmentation": 3}
 QUANT_SCALE_FLOAT, QUANT_SCALE_TFLITE_PREQUANTIZED = 0, 3  # TI's README:195
+# advanced_options:quantization_scale_type -> the legacy tool's quantizationStyle, as TI's compile step maps
+# it (TIDL_readInterfaceOptions, tidl_runtimes_import_common.cpp: "0" TIDL_QuantStyleNP2Fixed, "1"
+# TIDL_QuantStyleP2Dynamic, "3" TIDL_QuantStyleAsymNP2_TFL, "4" TIDL_QuantStyleAsymNP2), with the values of
+# TIDL's itidl_ti.h (NP2Fixed 2, P2Dynamic 3, AsymNP2_TFL 5, AsymNP2 6). The legacy tool's default
+# (setDefaultParams) is TIDL_QuantStyleNP2Fixed: a pre-quantized TFLite model must say 5.
+QUANTIZATION_STYLES = {0: 2, 1: 3, 3: 5, 4: 6}
 # TI's README:199; TI's examples switch the conversion off for a pre-quantized TFLite model (scale type 3):
 # examples/osrt_python/common_utils.py:88-91 ("if quantization_scale_type == 3: data_convert = 0").
 DATA_CONVERT_INPUTS_AND_OUTPUTS, DATA_CONVERT_OFF = 3, 0
@@ -55,6 +61,17 @@ LEGACY_TOOLS = {
 }
 
 
+# The TFLite route's delegate, loaded from tidl_tools_path by TI's example (examples/osrt_python/tfl/
+# tflrt_delegate.py:300, os.path.join(tidl_tools_path, "tidl_model_import_tflite.so")).
+TFLITE_DELEGATE = "tidl_model_import_tflite.so"
+
+
+def tool_files(manifest: Manifest) -> list[str]:
+    """The files of TI's tidl_tools folder the package's config and options point at."""
+    delegate = [TFLITE_DELEGATE] if manifest.target["format"] == "tflite" else []
+    return [*delegate, *LEGACY_TOOLS.values()]
+
+
 def calibration_frames(tidl: Tidl, frames: int) -> int:
     """The frames calibration uses: the recipe's number, at most the pictures there are."""
     return min(frames, tidl.calibration_frames) or tidl.calibration_frames
@@ -65,6 +82,11 @@ def prequantized(manifest: Manifest) -> bool:
     return bool(target["format"] == "tflite" and target.get("quantization") in ("int8", "int16x8"))
 
 
+def scale_type(manifest: Manifest) -> int:
+    """advanced_options:quantization_scale_type: 3 for a pre-quantized TFLite model, else TI's default 0."""
+    return QUANT_SCALE_TFLITE_PREQUANTIZED if prequantized(manifest) else QUANT_SCALE_FLOAT
+
+
 def runtime_options(
     recipe: Recipe, manifest: Manifest, meta: str | None, frames: int, tools: Path | None = None
 ) -> dict[str, Any]:
@@ -72,7 +94,7 @@ def runtime_options(
     the package folder (TI's tools resolve them from the folder they run in)."""
     assert recipe.tidl is not None
     tidl = recipe.tidl
-    scale_type = QUANT_SCALE_TFLITE_PREQUANTIZED if prequantized(manifest) else QUANT_SCALE_FLOAT
+    scale = scale_type(manifest)
     options: dict[str, Any] = {}
     if tools is not None:
         options["tidl_tools_path"] = str(tools)
@@ -87,9 +109,9 @@ def runtime_options(
             # inputs and outputs converted on the accelerator, as TI's examples do, except for a
             # pre-quantized TFLite model, whose own int8 input and output are kept (see DATA_CONVERT_*)
             "advanced_options:add_data_convert_ops": DATA_CONVERT_OFF
-            if scale_type == QUANT_SCALE_TFLITE_PREQUANTIZED
+            if scale == QUANT_SCALE_TFLITE_PREQUANTIZED
             else DATA_CONVERT_INPUTS_AND_OUTPUTS,
-            "advanced_options:quantization_scale_type": scale_type,
+            "advanced_options:quantization_scale_type": scale,
         }
     )
     if tidl.meta_arch_type is not None and tidl.meta_arch_type >= 0:
@@ -196,12 +218,14 @@ def import_config(
     calibration: str | None,
     frames: int,
     tools: Path | None = None,
+    outputs: list[str] | None = None,
 ) -> str:
     """The legacy import tool's ``key = value`` config. TI's parser reads a quoted value as one item, so
     per-channel values are written bare and space-separated, as TI's own examples write them. The
     calibration images are already brought to the input geometry (see calibration_pictures), so the
     importer's own resize (to resizeWidth x resizeHeight, then a central crop of inWidth x inHeight)
-    leaves them as they are."""
+    leaves them as they are. ``outputs`` are the packaged model's own output names (outDataNamesList;
+    default: the manifest's)."""
     assert recipe.tidl is not None
     tidl, pre = recipe.tidl, preprocessing_of(recipe)
     layout = input_layout(recipe, manifest)
@@ -211,6 +235,7 @@ def import_config(
         "inputNetFile": model_name,
         "outputNetFile": f"{IMPORT_OUT}/tidl_net_{recipe.name}.bin",
         "outputParamsFile": f"{IMPORT_OUT}/tidl_io_{recipe.name}_",
+        "quantizationStyle": QUANTIZATION_STYLES[scale_type(manifest)],
         "numParamBits": tidl.tensor_bits,
         "numFeatureBits": tidl.tensor_bits,
         "inDataNorm": 1,
@@ -236,7 +261,7 @@ def import_config(
         if meta:
             keys["metaLayersNamesList"] = meta
     else:
-        keys["outDataNamesList"] = ",".join(o["name"] for o in manifest.outputs)
+        keys["outDataNamesList"] = ",".join(outputs or [o["name"] for o in manifest.outputs])
     if tools is not None:
         keys.update({key: str(tools / name) for key, name in LEGACY_TOOLS.items()})
     lines = [
@@ -284,6 +309,19 @@ def model_tensor_names(model: Path) -> set[str]:
 
     interpreter = load("ai_edge_litert.interpreter").Interpreter(model_path=str(model))
     return {d["name"] for d in interpreter.get_tensor_details()}
+
+
+def model_output_names(model: Path) -> list[str]:
+    """The packaged model's output tensor names, as its file spells them (tf2onnx writes 'dense:0')."""
+    if model.suffix == ".onnx":
+        from zookit.deploy.tidl.graphs import load_onnx
+
+        return [o.name for o in load_onnx(model).graph.output]
+    from zookit.deploy.tidl.graphs import TfliteModel
+
+    tflite = TfliteModel(model)
+    outputs = tflite.graph.OutputsAsNumpy() if tflite.graph.OutputsLength() else []
+    return [tflite.name(int(i)) for i in outputs]
 
 
 def check_16bit_names(recipe: Recipe, model: Path) -> None:

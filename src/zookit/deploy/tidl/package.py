@@ -33,8 +33,10 @@ from zookit.deploy.tidl.options import (
     check_16bit_names,
     import_config,
     legacy_notes,
+    model_output_names,
     runtime_options,
     thin_calibration,
+    tool_files,
 )
 from zookit.deploy.tidl.readme import readme
 from zookit.errors import UsageError, ZooError
@@ -160,7 +162,14 @@ class PackageFiles:
         frames = len(pictures)
         (out / self.config).write_text(
             import_config(
-                recipe, self.manifest, self.model_name, self.meta, self.calibration, frames, self.tools
+                recipe,
+                self.manifest,
+                self.model_name,
+                self.meta,
+                self.calibration,
+                frames,
+                self.tools,
+                model_output_names(self.source),
             )
         )
         write_json(
@@ -196,6 +205,13 @@ class PackageFiles:
                 f"tidl_tools_path; the import config's {', '.join(LEGACY_TOOLS)}); run "
                 f"`zoo tidl {name} --tidl-tools DIR` or set {TOOLS_ENV} (the model is not converted again)"
             )
+        if self.tools is not None:
+            absent = [f for f in tool_files(self.manifest) if not (self.tools / f).is_file()]
+            if absent:
+                missing.append(
+                    f"tidl_tools_path: {self.tools} lacks TI's tool files {', '.join(absent)}; give the "
+                    f"tidl_tools folder of TI's edgeai-tidl-tools (`zoo tidl {name} --tidl-tools DIR`)"
+                )
         if self.calibration is None:
             missing.append(f"calibration list: run `zoo tidl {name} --calibration-images DIR`")
         return missing

@@ -147,23 +147,28 @@ def _conv_geometry(n: Node) -> tuple[list[int], list[int], bool, list[int]] | No
         channels = x.shape[1] if x is not None and x.shape and len(x.shape) == 4 else -1
         group = int(n.attrs.get("group", 1))
         pads = [int(p) for p in n.attrs.get("pads", [0, 0, 0, 0])]
-        return (
-            kernel,
-            strides,
-            group > 1 and group == channels,
-            [pads[1], pads[3]] if len(pads) == 4 else [0, 0],
-        )
+        left_right = [pads[1], pads[3]] if len(pads) == 4 else [0, 0]
+        auto_pad = n.text("auto_pad", "NOTSET")
+        width = x.shape[-1] if x is not None and x.shape and len(x.shape) == 4 else -1
+        if auto_pad in ("SAME_UPPER", "SAME_LOWER") and width > 0 and len(kernel) == 2:
+            dilation = int(n.attrs.get("dilations", [1, 1])[-1])
+            total = _same_padding(width, strides[-1], kernel[-1], dilation)
+            small, large = total // 2, total - total // 2  # ONNX: SAME_UPPER puts the extra pad at the end
+            left_right = [small, large] if auto_pad == "SAME_UPPER" else [large, small]
+        return kernel, strides, group > 1 and group == channels, left_right
     kernel = [int(w.shape[1]), int(w.shape[2])]  # TFLite OHWI / 1HWO
     strides = [int(n.attrs.get("strideH", 1)), int(n.attrs.get("strideW", 1))]
     width = x.shape[2] if x is not None and x.shape and len(x.shape) == 4 else -1
     pads = [0, 0]
     if n.attrs.get("padding", 1) == 0 and width > 0:  # SAME: TFLite pads total // 2 on the left
-        dilation = int(n.attrs.get("dilationWFactor", 1))
-        total = max(
-            (math.ceil(width / strides[1]) - 1) * strides[1] + (kernel[1] - 1) * dilation + 1 - width, 0
-        )
+        total = _same_padding(width, strides[1], kernel[1], int(n.attrs.get("dilationWFactor", 1)))
         pads = [total // 2, total - total // 2]
     return kernel, strides, n.op == "DEPTHWISE_CONV_2D", pads
+
+
+def _same_padding(width: int, stride: int, kernel: int, dilation: int) -> int:
+    """The total padding of 'same' padding along one axis (TFLite SAME, ONNX auto_pad SAME_*)."""
+    return max((math.ceil(width / stride) - 1) * stride + (kernel - 1) * dilation + 1 - width, 0)
 
 
 def conv(n: Node, g: Graph) -> str | None:
