@@ -66,9 +66,12 @@ def write_json(dest: Path, data: Any) -> None:
 
 
 def read_json(path: Path) -> Any:
-    """The parsed file, or None when it is missing or unreadable (callers treat that as 'not done')."""
+    """The parsed file, or None when it is missing or unreadable (callers treat that as 'not done'); a
+    pipe, a device, a huge or deeply nested file is unreadable too (zookit.jsonfile)."""
+    from zookit import jsonfile
+
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        return jsonfile.load(path)
     except (OSError, ValueError):
         return None
 

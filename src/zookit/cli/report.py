@@ -44,12 +44,9 @@ def add_parser(add: Any) -> None:
 
 
 def _run_report(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise UsageError(f"--run {path}: cannot read it: {exc.strerror or exc}") from None
-    except ValueError as exc:
-        raise UsageError(f"--run {path}: not JSON ({exc})") from None
+    from zookit import jsonfile
+
+    data = jsonfile.load_document(path, "--run")
     if not isinstance(data, dict) or not isinstance(data.get("models"), list):
         raise UsageError(f"--run {path}: not a `zoo run --report` file (no list of models)")
     return data

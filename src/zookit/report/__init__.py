@@ -79,10 +79,12 @@ def _join_run(models: list[dict[str, Any]], run: dict[str, Any]) -> None:
     """A run's stage results: a stage that failed in it marks its row failed, with the run's error."""
     by_name = {m["name"]: m for m in models}
     for result in run.get("models") or []:
-        if not isinstance(result, dict) or result.get("model") not in by_name:
-            continue
-        model = by_name[result["model"]]
+        if not isinstance(result, dict) or not isinstance(result.get("model"), str):
+            continue  # a row of a hostile or foreign file: not a model's results
+        model = by_name.get(result["model"])
         stages = [s for s in result.get("stages") or [] if isinstance(s, dict)]
+        if model is None or not isinstance(result.get("stages"), list):
+            continue
         model["run"] = [
             {k: s.get(k) for k in ("stage", "status", "seconds")} | {"error": str(s.get("error") or "")}
             for s in stages

@@ -164,15 +164,19 @@ def _boundary_quantization(model: bytes) -> dict[str, dict[str, Any]]:
         for name in node.input:
             consumers.setdefault(name, []).append(node)
     for i in graph.input:  # input -> (layout ops) -> DequantizeLinear
-        tensor = i.name
+        tensor, walked = i.name, {i.name}  # a cyclic graph must not loop
         while len(consumers.get(tensor, [])) == 1 and consumers[tensor][0].op_type in LAYOUT_OPS:
             tensor = consumers[tensor][0].output[0]
+            if tensor in walked:
+                break
+            walked.add(tensor)
         found = consumers.get(tensor, [])
         if len(found) == 1 and found[0].op_type == "DequantizeLinear":
             record(i.name, found[0])
     for o in graph.output:  # QuantizeLinear -> (layout ops) -> output
-        node = producer.get(o.name)
-        while node is not None and node.op_type in LAYOUT_OPS:
+        node, seen = producer.get(o.name), set()
+        while node is not None and node.op_type in LAYOUT_OPS and node.input and id(node) not in seen:
+            seen.add(id(node))
             node = producer.get(node.input[0])
         if node is not None and node.op_type == "QuantizeLinear":
             record(o.name, node)

@@ -1,0 +1,191 @@
+"""Issue 28, "Faults from an independent hostile run": each case the run found, as a test named after it.
+
+Hangs, planted content (recipe lines, chart files, links out of the zoo), damaged packages served as
+current, a user's file changed, internal errors on hostile model files and records, and the minor cases.
+Each ends in one clear line naming the file and what is wrong (exit 2 for bad input, 1 for a failure),
+or in a correct result; a hang is a test that times out.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conftest import minimal_recipe, write_recipe
+from test_report import MANIFEST, a_zoo_of_records
+
+TRACEBACK = "Traceback (most recent call last)"
+
+
+def zoo(*argv: str, timeout: float = 120, **env: str) -> subprocess.CompletedProcess[str]:
+    """The zoo command in its own process; a hang fails the test by its timeout."""
+    return subprocess.run(
+        [sys.executable, "-m", "zookit", *argv],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", **env),
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def one_line(proc: subprocess.CompletedProcess[str], code: int) -> str:
+    """The one error line of a failed command: no traceback, no "internal error", the exit code asked."""
+    err = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert TRACEBACK not in proc.stderr and "internal error" not in proc.stderr, proc.stderr
+    assert proc.returncode == code and len(err) == 1, (proc.returncode, proc.stderr)
+    return err[0]
+
+
+def clean(proc: subprocess.CompletedProcess[str]) -> None:
+    assert TRACEBACK not in proc.stderr and "internal error" not in proc.stderr, proc.stderr
+
+
+# --- hangs ----------------------------------------------------------------------------------------
+
+
+def cyclic_onnx(path: Path) -> Path:
+    """Reshape -> Concat -> TopK, the Reshape reading its own output: a graph with a cycle."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    nodes = [
+        helper.make_node("Reshape", ["reshaped", "shape"], ["reshaped"], name="reshape"),
+        helper.make_node("Concat", ["x", "reshaped"], ["joined"], axis=1, name="concat"),
+        helper.make_node("TopK", ["joined", "k"], ["values", "indices"], name="topk"),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "cyclic",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])],
+        [helper.make_tensor_value_info("values", TensorProto.FLOAT, [1, 1])],
+        initializer=[
+            helper.make_tensor("shape", TensorProto.INT64, [2], [1, -1]),
+            helper.make_tensor("k", TensorProto.INT64, [1], [1]),
+        ],
+    )
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), str(path))
+    return path
+
+
+def test_hang_inspect_and_new_on_a_cyclic_onnx_graph(tmp_path: Path) -> None:
+    model = cyclic_onnx(tmp_path / "cyclic.onnx")
+    proc = zoo("inspect", str(model), timeout=60)
+    clean(proc)
+    assert proc.returncode == 0 and "the graph is cyclic (tensor 'reshaped'" in proc.stdout, proc.stdout
+    proc = subprocess.run(
+        [sys.executable, "-m", "zookit", "new", "cyc", "--from", str(model)],
+        capture_output=True, text=True, timeout=60, cwd=tmp_path,
+    )  # fmt: skip
+    clean(proc)
+    assert proc.returncode == 0 and (tmp_path / "cyc.yaml").is_file(), proc.stderr
+
+
+def test_trim_point_walks_end_on_cycles() -> None:
+    from zookit.trimpoints import GraphNode, cycle_tensor, trim_points
+
+    nodes = [
+        GraphNode("a", "Reshape", ["b_out"], ["a_out"]),
+        GraphNode("b", "Squeeze", ["a_out"], ["b_out"]),
+        GraphNode("c", "Concat", ["a_out", "x"], ["c_out"]),
+        GraphNode("nms", "NonMaxSuppression", ["c_out"], ["boxes"]),
+    ]
+    assert [p.tensor for p in trim_points(nodes, ["boxes"])] == ["boxes"]
+    assert cycle_tensor(nodes) in ("a_out", "b_out")
+    assert cycle_tensor(nodes[2:]) is None
+
+
+@pytest.mark.parametrize("option", ["--baseline", "--run"])
+def test_hang_report_baseline_fifo_and_dev_zero_link(tmp_path: Path, option: str) -> None:
+    recipes = a_zoo_of_records(tmp_path)
+    fifo = tmp_path / "old.json"
+    os.mkfifo(fifo)
+    zero = tmp_path / "zero.json"
+    zero.symlink_to("/dev/zero")
+    for bad in (fifo, zero):
+        proc = zoo("--recipes", str(recipes), "report", "--all", "--zoo-dir", str(tmp_path / "zoo"),
+                   option, str(bad), timeout=60)  # fmt: skip
+        line = one_line(proc, 2)
+        assert line.endswith(f"{option} {bad}: not a regular file (a pipe, device or folder is not a JSON document)")
+
+
+# --- internal errors: zoo report on hostile records -------------------------------------------------
+
+
+def hostile_records(tmp_path: Path) -> Path:
+    """Records in the zoo that no zookit wrote: huge integers, deep nesting, wrong types everywhere."""
+    recipes = a_zoo_of_records(tmp_path)
+    good = tmp_path / "zoo/good/tflite-int8"
+    manifest = json.loads(json.dumps(MANIFEST))
+    manifest["verification"]["failures"] = 7
+    manifest["verification"]["top1"] = {"judged_on": ["real_images"], "real_images": 3}
+    manifest["verification"]["outputs"] = {"output": {"max_abs": 10**400}}
+    text = json.dumps(manifest).replace('"size": 2048', '"size": ' + "9" * 400)
+    (good / "manifest.json").write_text(text)
+    (good / "tflm.json").write_text("[" * 100_000 + "]" * 100_000)
+    tidl = tmp_path / "zoo/good/tidl"
+    tidl.mkdir(parents=True)
+    (tidl / "package.json").write_text(
+        json.dumps({"files": {"a": "sha256:00"}, "check": "not a list", "missing": 5, "ready_to_import": 1})
+    )
+    ov = tmp_path / "zoo/foreign/openvino"
+    ov.mkdir(parents=True)
+    (ov / "package.json").write_text(
+        json.dumps({"float": {"verification": {"passed": False, "failures": 3}}, "int8": [1]})
+    )
+    return recipes
+
+
+def test_internal_error_report_on_hostile_records(tmp_path: Path) -> None:
+    recipes = hostile_records(tmp_path)
+    out = tmp_path / "out"
+    proc = zoo("--recipes", str(recipes), "report", "--all", "--zoo-dir", str(tmp_path / "zoo"),
+               "--out", str(out), "--json")  # fmt: skip
+    clean(proc)
+    assert proc.returncode == 0, proc.stderr
+    models = {m["name"]: m for m in json.loads(proc.stdout)["models"]}
+    good = models["good"]
+    target = good["targets"][0]
+    assert target["status"] == "unreadable" and "manifest.json" in target["problem"], target
+    deployers = {d["deployer"]: d for d in good["deployers"]}
+    assert deployers["tflm:tflite-int8"]["status"] == "unreadable"
+    assert deployers["tflm:tflite-int8"]["problem"] == "tflm.json is not readable JSON (corrupted?)"
+    assert deployers["tidl"]["missing"] == [] and deployers["tidl"]["operators"] == []
+    ov = {d["deployer"]: d for d in models["foreign"]["deployers"]}["openvino"]
+    assert ov["status"] == "failed" and ov["int8"] is None
+    assert (out / "index.html").is_file()
+
+
+def test_internal_error_report_on_hostile_run_and_baseline_rows(tmp_path: Path) -> None:
+    recipes = a_zoo_of_records(tmp_path)
+    run = tmp_path / "run.json"
+    run.write_text(json.dumps({"models": [
+        {"model": "good", "stages": [{"stage": ["x"], "status": "failed", "error": {"a": 1}}, 5]},
+        {"model": ["good"]}, {"model": "good", "stages": "nope"},
+    ]}))  # fmt: skip
+    baseline = tmp_path / "old.json"
+    baseline.write_text(json.dumps({"format": "zookit-report", "models": [
+        {"name": "good", "targets": [{"target": "tflite-int8", "status": 3, "top1_agreement": "high",
+                                      "size": float("inf"), "settings": [1]}],
+         "deployers": [{"deployer": "tflm:tflite-int8", "status": None, "arena_bytes": [1]}, 7]},
+        {"name": ["good"], "targets": "x"}, {"name": "foreign", "targets": [5], "deployers": {"a": 1}},
+    ]}))  # fmt: skip
+    proc = zoo("--recipes", str(recipes), "report", "--all", "--zoo-dir", str(tmp_path / "zoo"),
+               "--out", str(tmp_path / "out"), "--run", str(run), "--baseline", str(baseline))  # fmt: skip
+    clean(proc)
+    assert proc.returncode == 0, proc.stderr
+    assert "against " in proc.stdout
+    for content, message in (
+        ("[" * 100_000 + "]" * 100_000, "nested more than 200 levels deep"),
+        ('{"format": "zookit-report", "models": [], "x": ' + "1" * 400 + "}", "a number of 400 digits"),
+    ):
+        baseline.write_text(content)
+        proc = zoo("--recipes", str(recipes), "report", "--all", "--zoo-dir", str(tmp_path / "zoo"),
+                   "--out", str(tmp_path / "out"), "--baseline", str(baseline))  # fmt: skip
+        assert f"--baseline {baseline}: {message}" in one_line(proc, 2)
