@@ -189,3 +189,38 @@ def test_internal_error_report_on_hostile_run_and_baseline_rows(tmp_path: Path) 
         proc = zoo("--recipes", str(recipes), "report", "--all", "--zoo-dir", str(tmp_path / "zoo"),
                    "--out", str(tmp_path / "out"), "--baseline", str(baseline))  # fmt: skip
         assert f"--baseline {baseline}: {message}" in one_line(proc, 2)
+
+
+# --- planted data in the page, writes outside the zoo ------------------------------------------------
+
+
+def test_planted_data_in_the_page_chart_cache_files_and_links(tmp_path: Path) -> None:
+    recipes = a_zoo_of_records(tmp_path)
+    secret = tmp_path / "secret.txt"
+    secret.write_text("SECRET-PASSWORD")
+    argv = ["--recipes", str(recipes), "report", "--all", "--zoo-dir", str(tmp_path / "zoo")]
+    env = {"ZOO_CACHE_DIR": str(tmp_path / "cache")}
+    assert zoo(*argv, **env).returncode == 0
+    planted = sorted((tmp_path / "cache").rglob("*.svg"))
+    for i, svg in enumerate(planted):  # what a cache of drawn charts would be read back from
+        svg.unlink()
+        if i % 2:
+            svg.symlink_to(secret)
+        else:
+            svg.write_text('<svg xmlns="http://www.w3.org/2000/svg"><script>alert("planted")</script></svg>')
+    proc = zoo(*argv, **env)
+    clean(proc)
+    page = (tmp_path / "zoo/report/index.html").read_text()
+    assert proc.returncode == 0 and "<svg" in page
+    assert 'alert("planted")' not in page and "SECRET-PASSWORD" not in page
+
+
+def test_writes_outside_the_zoo_report_folder_a_link(tmp_path: Path) -> None:
+    recipes = a_zoo_of_records(tmp_path)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (tmp_path / "zoo/report").symlink_to(elsewhere)
+    proc = zoo("--recipes", str(recipes), "report", "--all", "--zoo-dir", str(tmp_path / "zoo"))
+    line = one_line(proc, 1)
+    assert f"{tmp_path / 'zoo/report'} is a symbolic link; zookit does not write through links" in line
+    assert list(elsewhere.iterdir()) == []

@@ -111,3 +111,16 @@ def first_link(root: Path, path: Path) -> Path | None:
             break
         current = current.parent
     return None
+
+
+def refuse_links(root: Path, path: Path) -> None:
+    """ZooError when a symbolic link stands on the way from ``path`` up to ``root``: every writer into the
+    zoo (fetch, convert, the deployers, diagnose, the report) writes only into the zoo's own folders."""
+    from zookit.errors import ZooError
+
+    link = first_link(root, path)
+    if link is not None:
+        raise ZooError(
+            f"{link} is a symbolic link; zookit does not write through links in the zoo "
+            "(remove it, or point --zoo-dir at the real folder)"
+        )

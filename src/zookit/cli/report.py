@@ -66,6 +66,10 @@ def cmd_report(args: argparse.Namespace) -> int:
     # --all over a recipe folder that holds none: the page of an empty zoo
     recipes = [] if args.all and not args.names and not book.names() else book.select(args.names, args.all)
     out = Path(args.out) if args.out else zoo_dir / "report"
+    if not args.out:
+        from zookit.fsutil import refuse_links
+
+        refuse_links(out, out)  # the zoo's report folder: never written through a link
     doc = build(zoo_dir, recipes, foreign=args.all, run=run)
     if baseline is not None:
         doc["regressions"] = compare(baseline, doc)

@@ -118,19 +118,15 @@ def totals(models: list[dict[str, Any]]) -> dict[str, int]:
     }
 
 
-def write(
-    doc: dict[str, Any], out: Path, cache: Path | None = None, page: str = PAGE, document: str = DOCUMENT
-) -> Path:
+def write(doc: dict[str, Any], out: Path, page: str = PAGE, document: str = DOCUMENT) -> Path:
     """``out/index.html`` (the page) and ``out/report.json`` (the document, a later --baseline), each
-    written to a temporary file in ``out`` and renamed. ``cache``: where drawn charts are kept for the next
-    report (default: ``report-charts`` in the download cache folder)."""
+    written to a temporary file in ``out`` and renamed."""
     import json
 
     from zookit.fsutil import write_text
-    from zookit.layout import default_cache_dir
     from zookit.report.page import render
 
-    html = render(doc, cache if cache is not None else default_cache_dir() / "report-charts")
+    html = render(doc)
     write_text(out / document, json.dumps(doc, indent=1, sort_keys=False) + "\n")
     write_text(out / page, html)
     return out / page
