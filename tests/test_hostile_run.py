@@ -224,3 +224,68 @@ def test_writes_outside_the_zoo_report_folder_a_link(tmp_path: Path) -> None:
     line = one_line(proc, 1)
     assert f"{tmp_path / 'zoo/report'} is a symbolic link; zookit does not write through links" in line
     assert list(elsewhere.iterdir()) == []
+
+
+# --- damaged packages served -----------------------------------------------------------------------
+
+
+@pytest.fixture
+def deployed(server: Any, tmp_path: Path) -> Path:
+    """One ONNX classifier converted (onnx target) and deployed to TIDL and OpenVINO."""
+    import standins
+    from test_convert import serve_source
+    from test_pipeline import onnx_model
+
+    tmp = tmp_path
+    doc = onnx_model("cls")
+    doc["openvino"] = {"target": "onnx", "int8": False, "latency": False}
+    serve_source(doc, server, "c.onnx", standins.onnx_classifier(tmp / "c.onnx"))
+    write_recipe(tmp / "recipes", doc)
+    proc = run_all(tmp)
+    assert proc.returncode == 0, proc.stderr
+    return tmp
+
+
+def run_all(tmp: Path, *argv: str) -> subprocess.CompletedProcess[str]:
+    return zoo("--recipes", str(tmp / "recipes"), "run", "--all", "--json", "--zoo-dir", str(tmp / "zoo"),
+               *argv, timeout=600, ZOO_CACHE_DIR=str(tmp / "cache"))  # fmt: skip
+
+
+def stage_status(proc: subprocess.CompletedProcess[str]) -> dict[str, str]:
+    clean(proc)
+    return {s["stage"]: s["status"] for m in json.loads(proc.stdout)["models"] for s in m["stages"]}
+
+
+def damage(path: Path, how: str) -> None:
+    """Change a file's bytes and set its modification time back: size and mtime say nothing changed."""
+    st = path.stat()
+    data = bytearray(path.read_bytes())
+    if how == "flip":
+        data[len(data) // 2] ^= 0xFF
+    elif how == "truncate":
+        data = data[: len(data) // 2]
+    else:
+        data = bytearray(b"<garbage>" * (len(data) // 9 + 1))[: len(data)]
+    path.write_bytes(bytes(data))
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+
+
+def test_damaged_packages_served_openvino_tidl_and_the_converted_target(deployed: Path) -> None:
+    zoo_dir = deployed / "zoo/cls"
+    assert set(stage_status(run_all(deployed)).values()) == {"skipped"}  # warm: nothing redone
+    bins = sorted((zoo_dir / "openvino").rglob("*.bin"))
+    xmls = sorted((zoo_dir / "openvino").rglob("*.xml"))
+    tidl = json.loads((zoo_dir / "tidl/package.json").read_text())["files"]
+    # each round damages files of different stages at once: every one of them is redone, nothing else
+    rounds = [
+        [(bins[0], "flip", "openvino"), (zoo_dir / "tidl" / sorted(tidl)[0], "truncate", "tidl")],
+        [(xmls[0], "garbage", "openvino"), (zoo_dir / "onnx/cls.onnx", "flip", "convert:onnx")],
+    ]
+    for damaged in rounds:
+        for path, how, _ in damaged:
+            damage(path, how)
+        status = stage_status(run_all(deployed))
+        redone = {stage for stage, s in status.items() if s == "done"}
+        expected = {stage for _, _, stage in damaged}
+        assert expected <= redone and ("convert:onnx" in redone) == ("convert:onnx" in expected), status
+    assert set(stage_status(run_all(deployed)).values()) == {"skipped"}
