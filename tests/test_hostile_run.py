@@ -289,3 +289,30 @@ def test_damaged_packages_served_openvino_tidl_and_the_converted_target(deployed
         expected = {stage for _, _, stage in damaged}
         assert expected <= redone and ("convert:onnx" in redone) == ("convert:onnx" in expected), status
     assert set(stage_status(run_all(deployed)).values()) == {"skipped"}
+
+
+# --- a user's file changed --------------------------------------------------------------------------
+
+
+def test_a_users_file_changed_cache_entry_hard_linked_to_a_0600_file(server: Any, tmp_path: Path) -> None:
+    import stat
+
+    from conftest import sha256
+    from test_fetch import PAYLOAD, fetch, options, recipe_for
+    from zookit.fetch.cache import Cache
+
+    url = server.add("toy.pb", PAYLOAD)
+    cache = Cache(tmp_path / "cache")
+    assert fetch(recipe_for([url]), options(tmp_path, cache=cache)).status == "downloaded"
+    entry = cache.entry(sha256(PAYLOAD))
+    entry.unlink()
+    user = tmp_path / "mine.pb"
+    user.write_bytes(b"the user's own bytes")
+    user.chmod(0o600)
+    os.link(user, entry)  # the cache entry is another name of the user's file
+    source = tmp_path / "zoo/toy/source/toy.pb"
+    source.unlink()
+    source.write_bytes(b"damaged")  # the zoo's copy needs repair: from the cache, else downloaded
+    result = fetch(recipe_for([url]), options(tmp_path, cache=cache, verify=True))
+    assert not result.error and (tmp_path / "zoo/toy/source/toy.pb").read_bytes() == PAYLOAD
+    assert stat.S_IMODE(user.stat().st_mode) == 0o600 and user.read_bytes() == b"the user's own bytes"
