@@ -316,3 +316,57 @@ def test_a_users_file_changed_cache_entry_hard_linked_to_a_0600_file(server: Any
     result = fetch(recipe_for([url]), options(tmp_path, cache=cache, verify=True))
     assert not result.error and (tmp_path / "zoo/toy/source/toy.pb").read_bytes() == PAYLOAD
     assert stat.S_IMODE(user.stat().st_mode) == 0o600 and user.read_bytes() == b"the user's own bytes"
+
+
+# --- planted recipe content -------------------------------------------------------------------------
+
+PLANTS = {
+    "license": "out\nlicense: EVIL #",
+    "sources": "out\nsources:\n- file: evil.onnx\n  urls: [https://evil.invalid/e.onnx]\n  size: 1\n"
+    "  checksum: sha256:" + "0" * 64 + "\n#",
+    "other breaks": "out\rlicense: EVIL\u2028x\u0085y #",
+}
+
+
+def onnx_with_output(path: Path, output: str) -> Path:
+    """A one-node ONNX model (Relu) whose output tensor has the name given."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    graph = helper.make_graph(
+        [helper.make_node("Relu", ["x"], [output], name="relu")],
+        "planted",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])],
+        [helper.make_tensor_value_info(output, TensorProto.FLOAT, [1, 4])],
+    )
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), str(path))
+    return path
+
+
+@pytest.mark.parametrize("plant", sorted(PLANTS))
+def test_planted_recipe_content_tensor_names_in_comments(tmp_path: Path, plant: str) -> None:
+    import yaml
+
+    from zookit.hashes import file_checksum
+    from zookit.scaffold import new_recipe
+
+    model = onnx_with_output(tmp_path / "m.onnx", PLANTS[plant])
+    made = new_recipe("m", model, tmp_path / "recipes")
+    doc = yaml.safe_load(made.path.read_text())
+    assert doc["license"] == "UNKNOWN"  # the placeholder zoo new writes
+    assert [s["checksum"] for s in doc["sources"]] == [file_checksum(model)]
+    assert doc["outputs"][0]["name"] == PLANTS[plant]  # the name itself is kept, as data
+    assert made.recipe.outputs[0].name == PLANTS[plant]
+    for line in made.path.read_text().splitlines():
+        assert not line.startswith(("license: EVIL", "sources:\n- file: evil")), line
+
+
+def test_planted_recipe_content_read_back_before_the_rename(tmp_path: Path) -> None:
+    from zookit.errors import ZooError
+    from zookit.scaffold import _as_meant
+
+    meant = {"name": "m", "license": "EDIT: the model's license"}
+    written = tmp_path / ".m.yaml.tmp"
+    written.write_text("name: m\nlicense: 'EDIT: the model''s license'\n# x\nlicense: EVIL\n")
+    with pytest.raises(ZooError, match=r"does not read back as meant \(license differ\)"):
+        _as_meant(written, meant, tmp_path / "m.yaml")
