@@ -309,7 +309,10 @@ def test_examples_found_by_earlier_hunts(world: dict[str, Any], args: list[str])
 
 # Argument lists the independent hostile run of issue 28 found accepted or answered with exit 1
 FOUND_BY_HOSTILE_RUN = [
-    (["new", "zoo-lock.json", "--from", "{files}/text.onnx"], "NAME: 'zoo-lock.json' is the zoo's checksum lock"),
+    (
+        ["new", "zoo-lock.json", "--from", "{files}/text.onnx"],
+        "NAME: 'zoo-lock.json' is the zoo's checksum lock",
+    ),
     (["new", "ok", "--from", "{files}/text.onnx", "--url", "https://h.invalid/a b.onnx"], "--url: "),
     (["new", "ok", "--from", "{files}/text.onnx", "--url", "https://h.invalid/a.onnx\nx: 1"], "--url: "),
 ]

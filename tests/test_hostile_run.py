@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from conftest import minimal_recipe, write_recipe
+from conftest import write_recipe
 from test_report import MANIFEST, a_zoo_of_records
 
 TRACEBACK = "Traceback (most recent call last)"
@@ -112,7 +112,9 @@ def test_hang_report_baseline_fifo_and_dev_zero_link(tmp_path: Path, option: str
         proc = zoo("--recipes", str(recipes), "report", "--all", "--zoo-dir", str(tmp_path / "zoo"),
                    option, str(bad), timeout=60)  # fmt: skip
         line = one_line(proc, 2)
-        assert line.endswith(f"{option} {bad}: not a regular file (a pipe, device or folder is not a JSON document)")
+        assert line.endswith(
+            f"{option} {bad}: not a regular file (a pipe, device or folder is not a JSON document)"
+        )
 
 
 # --- internal errors: zoo report on hostile records -------------------------------------------------
@@ -370,3 +372,117 @@ def test_planted_recipe_content_read_back_before_the_rename(tmp_path: Path) -> N
     written.write_text("name: m\nlicense: 'EDIT: the model''s license'\n# x\nlicense: EVIL\n")
     with pytest.raises(ZooError, match=r"does not read back as meant \(license differ\)"):
         _as_meant(written, meant, tmp_path / "m.yaml")
+
+
+# --- internal errors: hostile .tflite files ---------------------------------------------------------
+
+
+def tflite_bytes(mutate: Any = None, names: tuple[bytes, ...] = (b"x", b"y")) -> bytes:
+    """A valid one-operator TFLite model (RELU of a [1, 4] float tensor), built with the flatbuffer schema's
+    object API; ``mutate`` changes the object tree before it is packed."""
+    import flatbuffers
+    from ai_edge_litert import schema_py_generated as schema
+
+    model = schema.ModelT()
+    model.version = 3
+    code = schema.OperatorCodeT()
+    code.builtinCode = code.deprecatedBuiltinCode = schema.BuiltinOperator.RELU
+    model.operatorCodes, model.buffers = [code], [schema.BufferT()]
+    graph = schema.SubGraphT()
+    graph.tensors = []
+    for name in names:
+        tensor = schema.TensorT()
+        tensor.name, tensor.shape, tensor.type, tensor.buffer = name, [1, 4], schema.TensorType.FLOAT32, 0
+        graph.tensors.append(tensor)
+    op = schema.OperatorT()
+    op.opcodeIndex, op.inputs, op.outputs = 0, [0], [1]
+    graph.operators, graph.inputs, graph.outputs = [op], [0], [1]
+    model.subgraphs = [graph]
+    if mutate is not None:
+        mutate(model)
+    builder = flatbuffers.Builder(1024)
+    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
+    return bytes(builder.Output())
+
+
+def _set(path: str, value: Any) -> Any:
+    def mutate(model: Any) -> None:
+        *parents, last = path.split(".")
+        obj = model.subgraphs[0]
+        for part in parents:
+            obj = obj[int(part)] if part.isdigit() else getattr(obj, part)
+        setattr(obj, last, value)
+
+    return mutate
+
+
+HOSTILE_TFLITE = {
+    "tensor without a name": (_set("tensors.1.name", None), "tensor #1 has no name"),
+    "non-UTF-8 name": (None, "tensor #1's name is not UTF-8 text"),
+    "rank 255": (_set("tensors.1.shape", [1] * 255), "tensor 'y' has a shape of 255 dimensions (at most 16)"),
+    "negative size": (
+        _set("tensors.1.shape", [1, -7]),
+        "tensor 'y' has a negative size in its shape [1, -7]",
+    ),
+    "operator tensor out of bounds": (_set("operators.0.inputs", [57]), "operator #0 (RELU) names tensor 57"),
+    "graph output out of bounds": (_set("outputs", [9]), "the graph's inputs or outputs name tensor 9"),
+    "buffer out of bounds": (_set("tensors.0.buffer", 40), "tensor 'x' names buffer 40; the file has 1"),
+    "root offset out of the file": (None, "not a readable TFLite model (unpack_from requires"),
+    "truncated": (None, "not a readable TFLite model"),
+}
+
+
+@pytest.fixture(scope="module")
+def hostile_tflite(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("tflite")
+    out = {}
+    for case, (mutate, _) in HOSTILE_TFLITE.items():
+        if case == "non-UTF-8 name":
+            data = tflite_bytes(names=(b"x", b"\xff\xfe"))
+        elif case == "root offset out of the file":
+            data = bytearray(tflite_bytes())
+            data[0:4] = (len(data) + 1000).to_bytes(4, "little")
+        elif case == "truncated":
+            data = tflite_bytes()[:100]
+        else:
+            data = tflite_bytes(mutate)
+        out[case] = folder / f"{case.replace(' ', '_')}.tflite"
+        out[case].write_bytes(bytes(data))
+    return out
+
+
+@pytest.mark.parametrize("case", sorted(HOSTILE_TFLITE))
+def test_internal_error_hostile_tflite_in_inspect_new_check(
+    hostile_tflite: dict[str, Path], case: str, tmp_path: Path
+) -> None:
+    from zookit.deploy.tidl.graphs import TfliteModel
+    from zookit.errors import ZooError
+    from zookit.modelinfo import inspect_model
+    from zookit.scaffold import new_recipe
+
+    path, fragment = hostile_tflite[case], HOSTILE_TFLITE[case][1]
+    for attempt in (
+        lambda: inspect_model(path),
+        lambda: new_recipe("m", path, tmp_path),
+        lambda: TfliteModel(path).as_graph(),  # what zoo check reads
+    ):
+        with pytest.raises(ZooError) as info:
+            attempt()
+        assert str(info.value).startswith(f"{path}: ") and fragment in str(info.value), info.value
+    assert not list(tmp_path.iterdir())
+    proc = zoo("check", str(path))
+    assert fragment in one_line(proc, 1)
+
+
+def test_a_valid_tflite_built_the_same_way_is_read() -> None:
+    """The hostile files differ from a model zookit reads only by the fault each plants."""
+    import tempfile
+
+    from zookit.modelinfo import inspect_model
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "ok.tflite"
+        path.write_bytes(tflite_bytes())
+        info = inspect_model(path)
+    assert [(t.name, t.shape) for t in info.inputs + info.outputs] == [("x", [1, 4]), ("y", [1, 4])]
+    assert info.operators == {"RELU": 1}

@@ -170,11 +170,16 @@ def _inspect_tflite(path: Path) -> ModelInfo:
             model.name(index), signature or model.shape(index), type_names.get(t.Type(), "?"), q
         )
 
+    try:  # the tensors were checked (TfliteModel); quantization is read here, from offsets not checked
+        inputs = [info(int(i)) for i in model.graph.InputsAsNumpy()] if model.graph.InputsLength() else []
+        outputs = [info(int(i)) for i in model.graph.OutputsAsNumpy()] if model.graph.OutputsLength() else []
+    except Exception as exc:  # flatbuffers raises struct and index errors on garbage
+        raise ZooError(f"{path}: not a readable TFLite model ({exc})") from None
     return ModelInfo(
         str(path),
         "tflite",
-        [info(int(i)) for i in model.graph.InputsAsNumpy()] if model.graph.InputsLength() else [],
-        [info(int(i)) for i in model.graph.OutputsAsNumpy()] if model.graph.OutputsLength() else [],
+        inputs,
+        outputs,
         _counts(op.name for op in model.ops),
         notes=["a TFLite source is used as it is: recipes do not trim it"],
     )

@@ -159,6 +159,58 @@ def onnx_graph(path: Path) -> Graph:
 # --- TFLite --------------------------------------------------------------------------------------
 
 
+class HostileTflite(ValueError):
+    """A TFLite flatbuffer that parses but describes no model: what is wrong, without the path."""
+
+
+MAX_RANK = 16  # TFLite kernels take at most 6 dimensions; more is no model, only a way to exhaust memory
+
+
+def read_tensors(
+    model: Any, graph: Any, ops: list[TfliteOp], ports: set[int]
+) -> tuple[list[str], list[list[int]]]:
+    """Every tensor's name and shape, checked: each name UTF-8 text, each shape of at most MAX_RANK
+    dimensions of -1 or more, each buffer and every tensor index an operator or the graph names in range.
+    Raises HostileTflite (or a flatbuffers error on offsets out of the file) naming the first fault."""
+    count, buffers = graph.TensorsLength(), model.BuffersLength()
+    names, shapes = [], []
+    for i in range(count):
+        t = graph.Tensors(i)
+        raw = t.Name()
+        if not raw:
+            raise HostileTflite(f"tensor #{i} has no name")
+        try:
+            name = bytes(raw).decode("utf-8")
+        except UnicodeDecodeError:
+            raise HostileTflite(f"tensor #{i}'s name is not UTF-8 text ({bytes(raw)[:40]!r})") from None
+        for what, length, dims in (
+            ("shape", t.ShapeLength(), t.ShapeAsNumpy),
+            ("shape signature", t.ShapeSignatureLength(), t.ShapeSignatureAsNumpy),
+        ):
+            if length > MAX_RANK:
+                raise HostileTflite(
+                    f"tensor {name!r} has a {what} of {length} dimensions (at most {MAX_RANK})"
+                )
+            values = [int(d) for d in dims()] if length else []
+            if any(d < -1 for d in values):
+                raise HostileTflite(f"tensor {name!r} has a negative size in its {what} {values}")
+            if what == "shape":
+                shapes.append(values)
+        if not 0 <= t.Buffer() < max(buffers, 1):
+            raise HostileTflite(f"tensor {name!r} names buffer {t.Buffer()}; the file has {buffers}")
+        names.append(name)
+    for op in ops:
+        for index in op.inputs + op.outputs:
+            if not -1 <= index < count:
+                raise HostileTflite(
+                    f"operator #{op.index} ({op.name}) names tensor {index}; the file has {count}"
+                )
+    for index in ports:
+        if not 0 <= index < count:
+            raise HostileTflite(f"the graph's inputs or outputs name tensor {index}; the file has {count}")
+    return names, shapes
+
+
 @dataclass
 class TfliteOp:
     name: str
@@ -197,16 +249,20 @@ class TfliteModel:
                 {int(t) for t in self.graph.OutputsAsNumpy()} if self.graph.OutputsLength() else set()
             )
             self.inputs = {int(t) for t in self.graph.InputsAsNumpy()} if self.graph.InputsLength() else set()
+            self._names, self._shapes = read_tensors(
+                self.model, self.graph, self.ops, self.inputs | self.outputs
+            )
+        except HostileTflite as exc:
+            raise ZooError(f"{path}: not a valid TFLite model: {exc}") from None
         except Exception as exc:  # flatbuffers raises struct and index errors on garbage
             raise ZooError(f"{path}: not a readable TFLite model ({exc})") from None
         self.producers = {t: op for op in self.ops for t in op.outputs}
 
     def name(self, tensor: int) -> str:
-        return str(self.graph.Tensors(tensor).Name().decode())
+        return self._names[tensor]
 
     def shape(self, tensor: int) -> list[int]:
-        t = self.graph.Tensors(tensor)
-        return [int(d) for d in t.ShapeAsNumpy()] if t.ShapeLength() else []
+        return list(self._shapes[tensor])
 
     def constant(self, tensor: int) -> bool:
         if tensor < 0:
