@@ -486,3 +486,23 @@ def test_a_valid_tflite_built_the_same_way_is_read() -> None:
         info = inspect_model(path)
     assert [(t.name, t.shape) for t in info.inputs + info.outputs] == [("x", [1, 4]), ("y", [1, 4])]
     assert info.operators == {"RELU": 1}
+
+
+# --- minor --------------------------------------------------------------------------------------------
+
+
+def test_minor_a_server_forcing_gzip_on_a_binary_is_decoded_when_it_verifies(
+    server: Any, tmp_path: Path
+) -> None:
+    from conftest import sha256
+    from test_fetch import PAYLOAD, fetch, options, recipe_for
+
+    url = server.add("toy.pb", PAYLOAD, mode="gzip")  # really gzip-compressed, labelled so
+    result = fetch(recipe_for([url]), options(tmp_path))
+    assert result.status == "downloaded" and not result.error, result.error
+    assert result.checksum == sha256(PAYLOAD)
+    assert (tmp_path / "zoo/toy/source/toy.pb").read_bytes() == PAYLOAD
+    # decoded bytes that do not verify are not taken: the file is refused as before
+    url = server.add("other.pb", PAYLOAD[::-1], mode="gzip")
+    result = fetch(recipe_for([url], name="other", file="other.pb"), options(tmp_path / "fresh"))
+    assert result.status == "failed" and "checksum mismatch" in (result.error or ""), result.error

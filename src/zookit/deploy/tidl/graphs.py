@@ -108,6 +108,30 @@ def load_onnx(path: Path) -> Any:
     return model
 
 
+def initializer_value(tensor: Any, path: Path) -> np.ndarray:
+    """An initializer's values; one kept in an external file is read only from inside the model's folder
+    (ZooError naming the tensor and the file otherwise, or when it cannot be read)."""
+    import onnx
+    from onnx import numpy_helper
+
+    where = ""
+    if tensor.data_location == onnx.TensorProto.EXTERNAL:
+        where = next((e.value for e in tensor.external_data if e.key == "location"), "")
+        folder = path.parent.resolve()
+        target = (folder / where).resolve()
+        if not where or Path(where).is_absolute() or folder not in target.parents:
+            raise ZooError(
+                f"{path}: initializer {tensor.name!r} keeps its data in {where!r}, outside the model's folder "
+                f"{folder}; zookit reads external data only from beside the model"
+            )
+    try:
+        return numpy_helper.to_array(tensor, base_dir=str(path.parent))
+    except Exception as exc:  # onnx raises ValidationError, OSError, ValueError on bad external data
+        raise ZooError(
+            f"{path}: cannot read initializer {tensor.name!r} ({where or 'in the file'}): {exc}"
+        ) from None
+
+
 def onnx_graph(path: Path) -> Graph:
     import onnx
     from onnx import numpy_helper
@@ -116,7 +140,7 @@ def onnx_graph(path: Path) -> Graph:
     with contextlib.suppress(Exception):  # shapes only help read axes; without them the rules skip
         model = onnx.shape_inference.infer_shapes(model, strict_mode=False)
     g = model.graph
-    values: dict[str, np.ndarray] = {i.name: numpy_helper.to_array(i) for i in g.initializer}
+    values: dict[str, np.ndarray] = {i.name: initializer_value(i, path) for i in g.initializer}
     for n in g.node:
         if n.op_type == "Constant" and n.attribute and n.attribute[0].name == "value":
             values[n.output[0]] = numpy_helper.to_array(n.attribute[0].t)
