@@ -506,3 +506,94 @@ def test_minor_a_server_forcing_gzip_on_a_binary_is_decoded_when_it_verifies(
     url = server.add("other.pb", PAYLOAD[::-1], mode="gzip")
     result = fetch(recipe_for([url], name="other", file="other.pb"), options(tmp_path / "fresh"))
     assert result.status == "failed" and "checksum mismatch" in (result.error or ""), result.error
+
+
+# --- internal errors: ONNX external data, compare_with, --samples ------------------------------------
+
+
+def test_internal_error_check_onnx_external_data_outside_the_folder(tmp_path: Path) -> None:
+    import numpy as np
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    (tmp_path / "secret.bin").write_bytes(np.ones(16, np.float32).tobytes())
+    weights = numpy_helper.from_array(np.ones((4, 4), np.float32), "w")
+    weights.data_location = TensorProto.EXTERNAL
+    weights.ClearField("raw_data")
+    weights.external_data.add(key="location", value="../secret.bin")
+    graph = helper.make_graph(
+        [helper.make_node("MatMul", ["x", "w"], ["y"], name="mm")],
+        "external",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4])],
+        initializer=[weights],
+    )
+    (tmp_path / "m").mkdir()
+    model = tmp_path / "m/ext.onnx"
+    model.write_bytes(
+        helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]).SerializeToString()
+    )
+    proc = zoo("check", str(model))
+    line = one_line(proc, 1)
+    assert f"{model}: initializer 'w' keeps its data in '../secret.bin', outside the model's folder" in line
+    assert onnx.load(str(model), load_external_data=False).graph.initializer[0].name == "w"
+
+
+def test_internal_error_compare_with_another_shape_or_a_non_utf8_name(tmp_path: Path) -> None:
+    from zookit.errors import VerificationError, ZooError
+    from zookit.ports import Port
+    from zookit.verify.upstream import upstream_model
+
+    inputs, outputs = [Port("x", (1, 4), "float32")], [Port("y", (1, 4), "float32")]
+    good = tmp_path / "good.tflite"
+    good.write_bytes(tflite_bytes())
+    assert upstream_model(good, inputs, outputs, "m/t") == good.read_bytes()
+    other = tmp_path / "other.tflite"
+    other.write_bytes(tflite_bytes(_shape_all([1, 8])))  # the same graph on 8 values, not 4
+    with pytest.raises(
+        VerificationError, match=r"m/t: compare_with: .*other.tflite: input 'x' is \[1, 8\], the "
+    ):
+        upstream_model(other, inputs, outputs, "m/t")
+    named = tmp_path / "named.tflite"
+    named.write_bytes(tflite_bytes(names=(b"x", b"\xff\xfe")))
+    with pytest.raises(
+        ZooError, match=r"named.tflite: not a valid TFLite model: tensor #1's name is not UTF-8"
+    ):
+        upstream_model(named, inputs, outputs, "m/t")
+    with pytest.raises(VerificationError, match="compare_with: .*missing.tflite is missing; fetch it"):
+        upstream_model(tmp_path / "missing.tflite", inputs, outputs, "m/t")
+
+
+def _shape_all(shape: list[int]) -> Any:
+    def mutate(model: Any) -> None:
+        for tensor in model.subgraphs[0].tensors:
+            tensor.shape = list(shape)
+
+    return mutate
+
+
+def test_internal_error_samples_npy_header_claiming_4_tib(tmp_path: Path) -> None:
+    import io
+
+    import numpy as np
+
+    from zookit.ports import Port
+    from zookit.samples import SampleError, user_samples
+
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(
+        header, {"descr": "<f4", "fortran_order": False, "shape": (1 << 40,)}
+    )
+    folder = tmp_path / "samples"
+    folder.mkdir()
+    (folder / "huge.npy").write_bytes(header.getvalue() + b"\0" * 64)  # 64 bytes of data, not 4 TiB
+    with pytest.raises(
+        SampleError, match=r"huge.npy: its header claims \[1099511627776\] float32 \(4398046511104 bytes\)"
+    ):
+        user_samples(folder, [Port("x", (1, 4), "float32")])
+    (folder / "huge.npy").unlink()
+    np.save(folder / "ok.npy", np.arange(8, dtype=np.float32).reshape(2, 4))
+    assert [s["x"].tolist() for s in user_samples(folder, [Port("x", (1, 4), "float32")])] == [
+        [[0, 1, 2, 3]],
+        [[4, 5, 6, 7]],
+    ]
