@@ -560,7 +560,7 @@ def test_internal_error_compare_with_another_shape_or_a_non_utf8_name(tmp_path: 
         ZooError, match=r"named.tflite: not a valid TFLite model: tensor #1's name is not UTF-8"
     ):
         upstream_model(named, inputs, outputs, "m/t")
-    with pytest.raises(VerificationError, match="compare_with: .*missing.tflite is missing; fetch it"):
+    with pytest.raises(VerificationError, match=r"compare_with: .*missing.tflite is missing; fetch it"):
         upstream_model(tmp_path / "missing.tflite", inputs, outputs, "m/t")
 
 
