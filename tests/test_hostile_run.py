@@ -291,6 +291,18 @@ def test_damaged_packages_served_openvino_tidl_and_the_converted_target(deployed
         expected = {stage for _, _, stage in damaged}
         assert expected <= redone and ("convert:onnx" in redone) == ("convert:onnx" in expected), status
     assert set(stage_status(run_all(deployed)).values()) == {"skipped"}
+    # writes outside the zoo: a package folder that is a link is not written through when redone
+    outside = deployed / "outside"
+    (zoo_dir / "tidl").rename(outside)
+    (zoo_dir / "tidl").symlink_to(outside)
+    damage(outside / sorted(tidl)[0], "flip")
+    before = {p.name: p.read_bytes() for p in outside.iterdir()}
+    proc = run_all(deployed)
+    clean(proc)
+    assert proc.returncode == 1 and f"{zoo_dir / 'tidl'} is a symbolic link; zookit does not write" in (
+        proc.stdout + proc.stderr
+    )
+    assert {p.name: p.read_bytes() for p in outside.iterdir()} == before
 
 
 # --- a user's file changed --------------------------------------------------------------------------

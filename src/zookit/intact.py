@@ -29,6 +29,9 @@ def _note(folder: Path) -> Path:
     return default_cache_dir() / "verified" / f"{where}.json"
 
 
+_SEEN: dict[str, str] = {}  # path -> the stamp it matched under, in this process (a stage checks often)
+
+
 def _identity(st: os.stat_result) -> str:
     return f"{st.st_dev}:{st.st_ino}:{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}"
 
@@ -47,7 +50,7 @@ def mismatched(folder: Path, files: dict[str, str]) -> str | None:
     """The first of ``files`` (name in ``folder`` -> checksum) that is missing or whose bytes do not match
     its checksum, with what is wrong (``"x.bin is missing"``, ``"x.bin changed (checksum mismatch)"``), or
     None when every file matches."""
-    notes = _notes(folder)
+    notes: dict[str, str] | None = None  # read only when a file is not known in this process
     learned: dict[str, str] = {}
     for name, checksum in files.items():
         path = folder / name
@@ -58,7 +61,12 @@ def mismatched(folder: Path, files: dict[str, str]) -> str | None:
         if not isinstance(checksum, str):
             return f"{name} has no checksum in its record"
         stamp = f"{_identity(st)}:{checksum}"
+        if _SEEN.get(str(path)) == stamp:
+            continue
+        if notes is None:
+            notes = _notes(folder)
         if notes.get(name) == stamp:
+            _SEEN[str(path)] = stamp
             continue
         try:
             algo, _ = parse_checksum(checksum)
@@ -67,10 +75,10 @@ def mismatched(folder: Path, files: dict[str, str]) -> str | None:
             same = False
         if not same:
             return f"{name} changed (its bytes do not match the checksum its record holds)"
-        learned[name] = stamp
+        learned[name] = _SEEN[str(path)] = stamp
     if learned:
         with contextlib.suppress(OSError):  # a note that cannot be written only costs a hash next time
             from zookit.fsutil import write_text
 
-            write_text(_note(folder), json.dumps({**notes, **learned}, sort_keys=True))
+            write_text(_note(folder), json.dumps({**(notes or {}), **learned}, sort_keys=True))
     return None

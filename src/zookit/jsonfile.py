@@ -27,38 +27,31 @@ def _int(text: str) -> int:
     return int(text)
 
 
-def _depth(text: str) -> int:
-    """The deepest nesting of brackets outside strings (cheap: no parse)."""
-    depth = deepest = 0
-    in_string = escaped = False
-    for ch in text:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif ch == "\\":
-                escaped = True
-            elif ch == '"':
-                in_string = False
-        elif ch == '"':
-            in_string = True
-        elif ch in "[{":
-            depth += 1
-            deepest = max(deepest, depth)
-        elif ch in "]}":
-            depth -= 1
-    return deepest
+def _too_deep(value: Any) -> bool:
+    """``value`` nests more than MAX_DEPTH containers (walked without recursion: containers only)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            return True
+        children = item.values() if isinstance(item, dict) else item
+        stack += [(c, depth + 1) for c in children if isinstance(c, (dict, list))]
+    return False
 
 
 def loads(text: str) -> Any:
     """``json.loads`` within the bounds above; BadJson (a ValueError) otherwise."""
-    if _depth(text) > MAX_DEPTH:
-        raise BadJson(f"nested more than {MAX_DEPTH} levels deep")
     try:
-        return json.loads(text, parse_int=_int)
+        value = json.loads(text, parse_int=_int)
     except BadJson:
         raise
-    except (ValueError, RecursionError) as exc:
+    except RecursionError:  # the parser's own bound (about 1,000 levels)
+        raise BadJson(f"nested more than {MAX_DEPTH} levels deep") from None
+    except ValueError as exc:
         raise BadJson(f"not JSON ({exc})") from None
+    if isinstance(value, (dict, list)) and _too_deep(value):
+        raise BadJson(f"nested more than {MAX_DEPTH} levels deep")
+    return value
 
 
 def read_text(path: Path) -> str:
