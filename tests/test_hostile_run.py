@@ -296,13 +296,16 @@ def test_damaged_packages_served_openvino_tidl_and_the_converted_target(deployed
     (zoo_dir / "tidl").rename(outside)
     (zoo_dir / "tidl").symlink_to(outside)
     damage(outside / sorted(tidl)[0], "flip")
-    before = {p.name: p.read_bytes() for p in outside.iterdir()}
+    def contents() -> dict[str, bytes]:
+        return {str(p.relative_to(outside)): p.read_bytes() for p in outside.rglob("*") if p.is_file()}
+
+    before = contents()
     proc = run_all(deployed)
     clean(proc)
     assert proc.returncode == 1 and f"{zoo_dir / 'tidl'} is a symbolic link; zookit does not write" in (
         proc.stdout + proc.stderr
     )
-    assert {p.name: p.read_bytes() for p in outside.iterdir()} == before
+    assert contents() == before
 
 
 # --- a user's file changed --------------------------------------------------------------------------
