@@ -124,9 +124,14 @@ def hostile_records(tmp_path: Path) -> Path:
     """Records in the zoo that no zookit wrote: huge integers, deep nesting, wrong types everywhere."""
     recipes = a_zoo_of_records(tmp_path)
     good = tmp_path / "zoo/good/tflite-int8"
-    manifest = json.loads(json.dumps(MANIFEST))
+    manifest = json.loads(json.dumps(MANIFEST))  # readable, every list and key of the wrong type
     manifest["verification"]["failures"] = 7
     manifest["verification"]["top1"] = {"judged_on": ["real_images"], "real_images": 3}
+    manifest["verification"]["reference"] = {
+        "target_vs_upstream_top1": {"judged_on": ["all"]},
+        "upstream_error": 5,
+    }
+    (tmp_path / "zoo/stray/onnx/manifest.json").write_text(json.dumps(manifest))
     manifest["verification"]["outputs"] = {"output": {"max_abs": 10**400}}
     text = json.dumps(manifest).replace('"size": 2048', '"size": ' + "9" * 400)
     (good / "manifest.json").write_text(text)
@@ -159,6 +164,9 @@ def test_internal_error_report_on_hostile_records(tmp_path: Path) -> None:
     assert deployers["tflm:tflite-int8"]["status"] == "unreadable"
     assert deployers["tflm:tflite-int8"]["problem"] == "tflm.json is not readable JSON (corrupted?)"
     assert deployers["tidl"]["missing"] == [] and deployers["tidl"]["operators"] == []
+    stray = models["stray"]["targets"][0]
+    assert (stray["status"], stray["problem"], stray["top1_on"]) == ("passed", None, "decisive samples")
+    assert stray["reference"]["target_vs_upstream_top1"] is None
     ov = {d["deployer"]: d for d in models["foreign"]["deployers"]}["openvino"]
     assert ov["status"] == "failed" and ov["int8"] is None
     assert (out / "index.html").is_file()
@@ -296,6 +304,7 @@ def test_damaged_packages_served_openvino_tidl_and_the_converted_target(deployed
     (zoo_dir / "tidl").rename(outside)
     (zoo_dir / "tidl").symlink_to(outside)
     damage(outside / sorted(tidl)[0], "flip")
+
     def contents() -> dict[str, bytes]:
         return {str(p.relative_to(outside)): p.read_bytes() for p in outside.rglob("*") if p.is_file()}
 

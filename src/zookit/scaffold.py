@@ -160,8 +160,9 @@ def _as_meant(written: Path, document: dict[str, Any], dest: Path) -> Any:
     from zookit.recipe import parse_recipe
 
     read = yaml.safe_load(written.read_text(encoding="utf-8"))
-    if read != document:
-        changed = sorted(k for k in set(read or {}) | set(document) if (read or {}).get(k) != document.get(k))
+    meant = yaml.safe_load(yaml.safe_dump(document))  # the document as YAML holds it (a tuple is a list)
+    if read != meant:
+        changed = sorted(k for k in set(read or {}) | set(meant) if (read or {}).get(k) != meant.get(k))
         raise ZooError(
             f"zoo new wrote {dest.name} but it does not read back as meant ({', '.join(changed)} differ): "
             "a name in the model file holds characters a recipe cannot keep; nothing was written"

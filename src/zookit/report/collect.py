@@ -117,7 +117,8 @@ def _reference(v: dict[str, Any]) -> dict[str, Any] | None:
 
     def agreement(key: str) -> float | None:
         figures = _dict(ref.get(key))
-        return number(_dict(figures.get(figures.get("judged_on") or "all")).get("agreement"))
+        judged = figures.get("judged_on")
+        return number(_dict(figures.get(judged if isinstance(judged, str) else "all")).get("agreement"))
 
     return {
         "file": str(ref.get("file", "")),
