@@ -36,12 +36,15 @@ def upstream_model(path: Path, inputs: list[Port], outputs: list[Port], where: s
                 f"{len(ports)}; compare_with names the upstream's own build of the same model"
             )
         theirs = {model.name(i): model.shape(i) for i in indices}
-        for port, (name, shape) in zip(ports, theirs.items(), strict=True):
-            mine = theirs.get(port.name, shape)
-            if _size(mine) != _size(port.shape):
-                raise VerificationError(
-                    f"{where}: compare_with: {path}: {kind} {port.name if port.name in theirs else name!r} is "
-                    f"{list(mine)}, the converted model's is {list(port.shape)}; compare_with names the "
-                    "upstream's own build of the same model"
-                )
+        sizes = sorted(_size(s) for s in theirs.values())  # paired by size: names may differ upstream
+        if sizes != sorted(_size(p.shape) for p in ports):
+            port = next(p for p in ports if _size(p.shape) not in sizes)
+            name, shape = next(
+                ((n, s) for n, s in theirs.items() if n == port.name), next(iter(theirs.items()))
+            )
+            raise VerificationError(
+                f"{where}: compare_with: {path}: {kind} {name!r} is {list(shape)}, the converted model's "
+                f"{port.name!r} is {list(port.shape)}; compare_with names the upstream's own build of the "
+                "same model"
+            )
     return path.read_bytes()
