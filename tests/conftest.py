@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import socket
 import sys
@@ -26,7 +27,8 @@ class Route:
     mode: str = (
         "ok"  # ok, 404, 500-then-ok, drop-half, ignore-range, short-length, trickle, wrong-bytes, always-500,
         # html-drop (200, an HTML page, then the connection drops), gzip-encoded (the bytes as they are,
-        # labelled Content-Encoding: gzip), retry-after (503 with a Retry-After header), drip (a byte every
+        # labelled Content-Encoding: gzip), gzip (the bytes gzip-compressed, labelled so, whatever the client
+        # asked: a server forcing compression), retry-after (503 with a Retry-After header), drip (a byte every
         # 0.1 s: each read is quick, the whole is not)
     )
     failures: int = 1  # how many requests misbehave before the route serves normally
@@ -75,6 +77,8 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if mode == "wrong-bytes":
             body = bytes(reversed(body))
+        if mode == "gzip":
+            body = gzip.compress(body, mtime=0)
         rng = self.headers.get("Range")
         if rng and mode != "ignore-range":
             start = int(rng.split("=")[1].split("-")[0])
@@ -89,7 +93,7 @@ class _Handler(BaseHTTPRequestHandler):
         announced = len(payload) + (100 if mode == "short-length" else 0)
         self.send_header("Content-Length", str(announced))
         self.send_header("Accept-Ranges", "bytes")
-        if mode == "gzip-encoded":
+        if mode in ("gzip-encoded", "gzip"):
             self.send_header("Content-Encoding", "gzip")
         self.end_headers()
         if mode in ("drop-half", "ignore-range") and misbehave:

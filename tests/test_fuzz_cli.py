@@ -307,6 +307,27 @@ def test_examples_found_by_earlier_hunts(world: dict[str, Any], args: list[str])
     assert code == 2 and "NUL" in err and len(err.strip().splitlines()) <= 3
 
 
+# Argument lists the independent hostile run of issue 28 found accepted or answered with exit 1
+FOUND_BY_HOSTILE_RUN = [
+    (
+        ["new", "zoo-lock.json", "--from", "{files}/text.onnx"],
+        "NAME: 'zoo-lock.json' is the zoo's checksum lock",
+    ),
+    (["new", "ok", "--from", "{files}/text.onnx", "--url", "https://h.invalid/a b.onnx"], "--url: "),
+    (["new", "ok", "--from", "{files}/text.onnx", "--url", "https://h.invalid/a.onnx\nx: 1"], "--url: "),
+]
+
+
+@pytest.mark.parametrize(("args", "fragment"), FOUND_BY_HOSTILE_RUN, ids=repr)
+def test_examples_found_by_the_hostile_run(world: dict[str, Any], args: list[str], fragment: str) -> None:
+    counts: Counter[str] = Counter()
+    argv = [a.replace("{files}", str(world["files"])) for a in args]
+    code, out, err = call(["--recipes", str(world["root"]), *argv])
+    judge(counts, code, out, err)
+    assert code == 2 and fragment in err and len(err.strip().splitlines()) == 1, (code, err)
+    assert not list(Path.cwd().glob("*.yaml"))
+
+
 # --- malformed recipes ------------------------------------------------------------------------------
 
 HOSTILE_VALUES = [

@@ -189,6 +189,7 @@ def test_the_format_table_names_what_no_converter_makes() -> None:
 
 
 def test_records_load_what_stages_wrote_and_refuse_what_they_did_not(tmp_path: Path) -> None:
+    from zookit.hashes import file_checksum
     from zookit.records import FileRecord, Manifest, Package
 
     assert Manifest.load(tmp_path) is None and Package.load(tmp_path) is None
@@ -204,7 +205,7 @@ def test_records_load_what_stages_wrote_and_refuse_what_they_did_not(tmp_path: P
         sources={},
         options={},
         versions={},
-        output=FileRecord.of(tmp_path / "m.onnx", "sha256:0"),
+        output=FileRecord.of(tmp_path / "m.onnx", file_checksum(tmp_path / "m.onnx")),
         stage_key="k",
         inputs=[],
         outputs=[],
@@ -220,7 +221,9 @@ def test_records_load_what_stages_wrote_and_refuse_what_they_did_not(tmp_path: P
     assert data["heads"] == {"box": ["b"]} and data["output"]["file"] == "m.onnx"  # the same document
     assert loaded.stale_because("k", None, tmp_path) is None
     assert loaded.stale_because("other", None, tmp_path) is not None
-    os.utime(tmp_path / "m.onnx", ns=(0, 0))
+    st = (tmp_path / "m.onnx").stat()
+    (tmp_path / "m.onnx").write_bytes(b"mode1")  # the same size and, set back, the same modification time
+    os.utime(tmp_path / "m.onnx", ns=(st.st_atime_ns, st.st_mtime_ns))
     assert loaded.stale_because("k", None, tmp_path) == "m.onnx changed or is missing"
 
 

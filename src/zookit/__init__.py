@@ -22,8 +22,9 @@ from zookit.errors import (
     VerificationError,
     ZooError,
 )
-from zookit.modelinfo import ModelInfo, TensorInfo, TrimPoint
+from zookit.modelinfo import ModelInfo, TensorInfo
 from zookit.records import Manifest, Package
+from zookit.trimpoints import TrimPoint
 
 __all__ = [
     "ArchiveError",

@@ -74,9 +74,12 @@ def display_path(path: Path) -> str:
 
 
 def read_json(path: Path) -> Any:
-    """The parsed file, or None when it is missing or unreadable (callers treat that as 'not done')."""
+    """The parsed file, or None when it is missing or unreadable (callers treat that as 'not done'); a
+    pipe, a device, a huge or deeply nested file is unreadable too (zookit.jsonfile)."""
+    from zookit import jsonfile
+
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        return jsonfile.load(path)
     except (OSError, ValueError):
         return None
 
@@ -116,3 +119,16 @@ def first_link(root: Path, path: Path) -> Path | None:
             break
         current = current.parent
     return None
+
+
+def refuse_links(root: Path, path: Path) -> None:
+    """ZooError when a symbolic link stands on the way from ``path`` up to ``root``: every writer into the
+    zoo (fetch, convert, the deployers, diagnose, the report) writes only into the zoo's own folders."""
+    from zookit.errors import ZooError
+
+    link = first_link(root, path)
+    if link is not None:
+        raise ZooError(
+            f"{link} is a symbolic link; zookit does not write through links in the zoo "
+            "(remove it, or point --zoo-dir at the real folder)"
+        )

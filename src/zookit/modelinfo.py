@@ -4,21 +4,8 @@ For a TF frozen graph, a SavedModel, a Keras model, a TFLite or an ONNX file: it
 ``model.format`` names it), inputs and outputs with shapes and dtypes (-1: a dimension the file leaves
 open), operator counts and, for the formats a recipe can trim (TF graphs, ONNX, TFLite), the likely trim points.
 
-Likely trim points, the heuristic (``trim_points``), in this order:
-
-1. Before post-processing: from each post-processing operator (non-maximum suppression, TopK,
-   ``TFLite_Detection_PostProcess``) the graph is walked back along its data inputs (not through ops that
-   only read a shape) to the first tensor made by a join or a head: a concatenation (the heads of every
-   feature map joined: every input of the concatenation is, through reshapes, a learned layer's
-   output), a sigmoid or softmax (class scores), or a learned layer (convolution, matrix product, bias
-   add). A tensor whose one consumer only reshapes it (Reshape, Squeeze, Identity, ...)
-   gives way to that consumer's output. On SSD-MobileNet this finds ``Squeeze`` (box encodings) and
-   ``Postprocessor/convert_scores`` (class scores): the recipe's trim outputs.
-2. Classifier logits: the input of a Softmax / LogSoftmax / ArgMax from which no learned layer follows
-   (the model's head, not an attention softmax). On ResNet50 this is ``resnet_model/dense/BiasAdd``.
-3. The graph's outputs.
-
-A trim point is a suggestion: ``zoo show`` of the shipped recipes shows where they cut.
+The likely trim points (``zookit.trimpoints``) are suggestions: ``zoo show`` of the shipped recipes shows
+where they cut.
 """
 
 from __future__ import annotations
@@ -26,59 +13,19 @@ from __future__ import annotations
 import contextlib
 import os
 import stat
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from zookit.errors import ConversionError, UsageError, ZooError
+from zookit.trimpoints import GraphNode, TrimPoint, cycle_tensor, trim_points
 
 FORMATS = ("tf-frozen-graph", "tf-saved-model", "keras", "onnx", "tflite")
 KERAS_SUFFIXES = (".h5", ".hdf5", ".keras")
 HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 
-# the heuristic's operator classes (TensorFlow, TFLite and ONNX spellings)
-POSTPROCESS_OPS = frozenset(
-    {
-        "NonMaxSuppression",
-        "NonMaxSuppressionV2",
-        "NonMaxSuppressionV3",
-        "NonMaxSuppressionV4",
-        "NonMaxSuppressionV5",
-        "NonMaxSuppressionWithOverlaps",
-        "CombinedNonMaxSuppression",
-        "TopK",
-        "TopKV2",
-        "TOPK_V2",
-        "NON_MAX_SUPPRESSION_V4",
-        "NON_MAX_SUPPRESSION_V5",
-        "TFLite_Detection_PostProcess",
-    }
-)
-HEAD_OPS = frozenset({"Softmax", "LogSoftmax", "ArgMax", "SOFTMAX", "LOG_SOFTMAX", "ARG_MAX"})
-LEARNED_OPS = frozenset(
-    {
-        "Conv2D",
-        "DepthwiseConv2dNative",
-        "MatMul",
-        "BatchMatMulV2",
-        "BiasAdd",
-        "Conv",
-        "ConvTranspose",
-        "Gemm",
-        "CONV_2D",
-        "DEPTHWISE_CONV_2D",
-        "FULLY_CONNECTED",
-        "BATCH_MATMUL",
-    }
-)
-CONCAT_OPS = frozenset({"ConcatV2", "Concat", "CONCATENATION"})
-ACTIVATION_OPS = frozenset({"Sigmoid", "LOGISTIC", "Softmax", "SOFTMAX"})
-RESHAPE_OPS = frozenset(
-    {"Reshape", "Squeeze", "ExpandDims", "Identity", "Flatten", "Unsqueeze", "RESHAPE", "SQUEEZE"}
-)
-SHAPE_READERS = frozenset({"Shape", "ShapeN", "Size", "Rank", "SHAPE"})
 NOT_OUTPUTS = frozenset(
     {
         "Const",
@@ -98,7 +45,6 @@ NOT_OUTPUTS = frozenset(
         "TensorArrayCloseV3",
     }
 )
-MAX_WALK = 20_000  # nodes visited per post-processing op: a bound for huge graphs with loops
 
 
 @dataclass(frozen=True)
@@ -109,13 +55,6 @@ class TensorInfo:
     shape: list[int] | None
     dtype: str
     quantization: dict[str, Any] | None = None  # TFLite: scale and zero point of a quantized tensor
-
-
-@dataclass(frozen=True)
-class TrimPoint:
-    tensor: str
-    shape: list[int] | None
-    reason: str
 
 
 @dataclass
@@ -140,16 +79,6 @@ class ModelInfo:
         data = asdict(self)
         data["nodes"] = self.nodes
         return data
-
-
-@dataclass
-class GraphNode:
-    """The uniform node view the trim-point heuristic walks: data inputs and outputs as tensor names."""
-
-    name: str
-    op: str
-    inputs: list[str]
-    outputs: list[str]
 
 
 # --- the entry point ------------------------------------------------------------------------------
@@ -268,6 +197,15 @@ def _inspect_onnx(path: Path) -> ModelInfo:
     ]
     outputs = [o.name for o in g.output]
     points = trim_points(nodes, outputs, lambda t: info(t).shape)
+    cycle = cycle_tensor(nodes)
+    notes = (
+        []
+        if cycle is None
+        else [
+            f"the graph is cyclic (tensor {cycle!r} depends on itself): ONNX graphs must be acyclic, "
+            "so converters and runtimes will refuse this file"
+        ]
+    )
     return ModelInfo(
         str(path),
         "onnx",
@@ -275,6 +213,7 @@ def _inspect_onnx(path: Path) -> ModelInfo:
         [info(o) for o in outputs],
         _counts(n.op_type for n in g.node),
         points,
+        notes=notes,
     )
 
 
@@ -455,87 +394,3 @@ def _inspect_saved_model(folder: Path) -> ModelInfo:
     if others:
         described.notes.append(f"other signatures: {', '.join(others)} (model.signature picks one)")
     return described
-
-
-# --- the trim-point heuristic ----------------------------------------------------------------------
-
-
-def trim_points(
-    nodes: list[GraphNode], outputs: list[str], shape_of: Any = lambda t: None
-) -> list[TrimPoint]:
-    """The likely trim points of a graph (the module's docstring states the rules); tensor names as the
-    graph spells them, each once, in the order of the rules."""
-    producers = {t: n for n in nodes for t in n.outputs}
-    consumers: dict[str, list[GraphNode]] = {}
-    for n in nodes:
-        for t in n.inputs:
-            consumers.setdefault(t, []).append(n)
-    found: dict[str, str] = {}
-
-    def forward(tensor: str) -> str:
-        seen = {tensor}
-        while len(consumers.get(tensor, [])) == 1:
-            after = consumers[tensor][0]
-            if after.op not in RESHAPE_OPS or not after.outputs or after.outputs[0] in seen:
-                break
-            tensor = after.outputs[0]
-            seen.add(tensor)
-        return tensor
-
-    seen: set[str] = set()  # shared: the post-processing ops of one detector reach the same heads
-    for node in nodes:
-        if node.op not in POSTPROCESS_OPS:
-            continue
-        queue = deque(t for t in node.inputs if t not in seen)
-        seen.update(queue)
-        while queue and len(seen) < MAX_WALK:
-            tensor = queue.popleft()
-            producer = producers.get(tensor)
-            if producer is None:
-                continue
-            if _head_tensor(producer, producers):
-                found.setdefault(forward(tensor), f"before the post-processing ({node.op} at {node.name})")
-                continue
-            if producer.op in SHAPE_READERS:
-                continue
-            for t in producer.inputs:
-                if t not in seen:
-                    seen.add(t)
-                    queue.append(t)
-
-    for node in nodes:
-        if node.op in HEAD_OPS and node.inputs and not _learned_after(node, consumers):
-            found.setdefault(node.inputs[0], f"the logits, before {node.op} ({node.name})")
-    for tensor in outputs:
-        found.setdefault(tensor, "a graph output")
-    return [TrimPoint(t, shape_of(t), reason) for t, reason in found.items()]
-
-
-def _head_tensor(node: GraphNode, producers: dict[str, GraphNode]) -> bool:
-    """``node`` makes what the model's heads give: a learned layer, a sigmoid or softmax, or a
-    concatenation whose every input is (through reshapes) a learned layer's output."""
-    if node.op in LEARNED_OPS or node.op in ACTIVATION_OPS:
-        return True
-    if node.op not in CONCAT_OPS:
-        return False
-    for tensor in node.inputs:
-        source = producers.get(tensor)
-        while source is not None and source.op in RESHAPE_OPS and source.inputs:
-            source = producers.get(source.inputs[0])
-        if source is not None and source.op not in LEARNED_OPS and source.op != "Const":
-            return False
-    return True
-
-
-def _learned_after(node: GraphNode, consumers: dict[str, list[GraphNode]]) -> bool:
-    """A learned layer (convolution, matrix product) reads what ``node`` computes, at any distance."""
-    queue, seen = deque(node.outputs), set(node.outputs)
-    while queue and len(seen) < MAX_WALK:
-        for after in consumers.get(queue.popleft(), []):
-            if after.op in LEARNED_OPS:
-                return True
-            for t in after.outputs:
-                if t not in seen:
-                    seen.add(t)
-                    queue.append(t)
-    return False

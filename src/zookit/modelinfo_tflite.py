@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from zookit.errors import ConversionError, ZooError
-from zookit.modelinfo import GraphNode, ModelInfo, TensorInfo, _counts, trim_points
+from zookit.modelinfo import ModelInfo, TensorInfo, _counts
+from zookit.trimpoints import GraphNode, trim_points
 
 
 def inspect_tflite(path: Path) -> ModelInfo:

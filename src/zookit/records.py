@@ -3,7 +3,7 @@
 current for a stage key, and write back the same JSON document (``manifest.json``, ``package.json``).
 
 A record is written last, after the files it describes, so a record on disk means complete files;
-is-current also checks the files are still the ones recorded (size and modification time, no reading).
+is-current also checks the files are still the ones recorded (their checksums: zookit.intact).
 """
 
 from __future__ import annotations
@@ -31,12 +31,15 @@ class FileRecord:
         return cls(path.name, checksum, st.st_size, st.st_mtime_ns)
 
     def intact(self, folder: Path) -> bool:
-        """The file is still the one recorded (size and modification time; the file is not read)."""
+        """The file is still the one recorded: its size, then its checksum (zookit.intact: hashed once
+        after each write, remembered while the system says the file was not written since)."""
+        from zookit.intact import mismatched
+
         try:
             st = (folder / self.file).stat()
         except OSError:
             return False
-        return st.st_size == self.size and st.st_mtime_ns == self.mtime_ns
+        return st.st_size == self.size and mismatched(folder, {self.file: self.checksum}) is None
 
 
 def images_current(recorded: Any, folder: Path | None) -> bool:
@@ -184,7 +187,6 @@ class Package:
             return "the converted model, deploy settings or tool versions changed"
         if not images_current(self.data.get("calibration_listing"), calibration_images):
             return "the calibration images changed"
-        missing = [f for f in self.files if not (folder / f).is_file()]
-        if missing:
-            return f"{missing[0]} is missing"
-        return None
+        from zookit.intact import mismatched
+
+        return mismatched(folder, self.files)

@@ -97,19 +97,51 @@ def _c_int8(sample: Sample, data: bytes, path: Path) -> list[np.ndarray]:
     ]
 
 
+NPY_MAGIC = b"\x93NUMPY"
+
+
+def _check_npy_header(head: bytes, path: Path, size: int | None = None) -> None:
+    """SampleError when a .npy header claims more data than the file holds (a header may claim terabytes:
+    numpy would try to allocate them before finding the file short)."""
+    import io
+
+    f = io.BytesIO(head)
+    try:
+        version = np.lib.format.read_magic(f)
+        shape, _, dtype = (
+            np.lib.format.read_array_header_1_0(f)
+            if version == (1, 0)
+            else np.lib.format.read_array_header_2_0(f)
+        )
+    except (ValueError, SyntaxError) as exc:
+        raise SampleError(f"sample file {path}: not a readable npy header ({exc})") from None
+    claimed = int(np.prod(shape, dtype=object)) * dtype.itemsize
+    holds = (size if size is not None else len(head)) - f.tell()
+    if claimed > holds:
+        raise SampleError(
+            f"sample file {path}: its header claims {list(shape)} {dtype} ({claimed} bytes) but the file "
+            f"holds {max(holds, 0)} bytes of data"
+        )
+
+
 def _numpy(data: bytes, path: Path, kind: str) -> list[np.ndarray]:
     import io
     import zipfile
 
     try:
+        if data.startswith(NPY_MAGIC):
+            _check_npy_header(data, path)
         loaded = np.load(io.BytesIO(data), allow_pickle=False)
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
+        if kind == "npz" or isinstance(loaded, np.lib.npyio.NpzFile):
+            with loaded:
+                for member in loaded.zip.infolist():  # each member is a .npy: its header read first
+                    with loaded.zip.open(member) as f:
+                        _check_npy_header(f.read(1 << 16), path, member.file_size)
+                arrays = [loaded[k] for k in loaded.files]
+        else:
+            arrays = [loaded]
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile, MemoryError) as exc:
         raise SampleError(f"sample file {path}: not a readable {kind} file ({exc})") from None
-    if kind == "npz" or isinstance(loaded, np.lib.npyio.NpzFile):
-        with loaded:
-            arrays = [loaded[k] for k in loaded.files]
-    else:
-        arrays = [loaded]
     out = []
     for array in arrays:
         if not np.issubdtype(array.dtype, np.number):

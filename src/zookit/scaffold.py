@@ -9,6 +9,8 @@ recipe is validated before it is written, through a temporary file in the destin
 
 from __future__ import annotations
 
+import json
+import re
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -24,6 +26,7 @@ from zookit.modelinfo import ModelInfo, TensorInfo, detect_format, inspect_model
 
 PLACEHOLDER_HOST = "https://example.invalid/"  # a local file's URL until the user gives the real one
 ARCHIVE_SUFFIXES = (".tar", ".tgz", ".tar.gz", ".zip", ".tar.bz2", ".tar.xz")
+_PLAIN_NAME = re.compile(r"[A-Za-z0-9_./:-]+")  # a tensor name shown unquoted in a comment
 IMAGE_RANGE = (0.0, 255.0)  # preprocessing mean 0, scale 1: raw pixel values
 
 
@@ -76,10 +79,11 @@ def new_recipe(
 
 
 def _check_name(name: str) -> None:
+    from zookit.recipe import _check_model_name
     from zookit.recipe import _check_name as check
 
     try:
-        check(name)
+        _check_model_name(check(name))
     except ValueError as exc:
         raise UsageError(f"NAME: {exc}") from None
 
@@ -88,6 +92,8 @@ def _check_url(url: str) -> None:
     from zookit.recipe import _check_url as check
 
     try:
+        if any(c.isspace() or not c.isprintable() for c in url):
+            raise ValueError(f"{url!r} holds a space or a control character; percent-encode it (%20)")
         check(url)
     except ValueError as exc:
         raise UsageError(f"--url: {exc}") from None
@@ -140,16 +146,31 @@ def _write(name: str, path: Path, dest: Path, urls: list[str] | None, tidl: bool
     sources = _sources(model_format, model_path, urls, todo)
     document = _document(name, info, model_format, model_path, sources, tidl, c_array, todo)
     text = _render(document, info)
+    from zookit.fsutil import atomic_path
+
+    with atomic_path(dest) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+        recipe = _as_meant(tmp, document, dest)  # before the rename: a wrong recipe never takes the name
+    return NewRecipe(dest, info, recipe, todo)
+
+
+def _as_meant(written: Path, document: dict[str, Any], dest: Path) -> Any:
+    """The recipe read back from ``written``: exactly ``document`` (a name from the model file cannot have
+    added or replaced a line), and valid."""
     from zookit.recipe import parse_recipe
 
+    read = yaml.safe_load(written.read_text(encoding="utf-8"))
+    meant = yaml.safe_load(yaml.safe_dump(document))  # the document as YAML holds it (a tuple is a list)
+    if read != meant:
+        changed = sorted(k for k in set(read or {}) | set(meant) if (read or {}).get(k) != meant.get(k))
+        raise ZooError(
+            f"zoo new wrote {dest.name} but it does not read back as meant ({', '.join(changed)} differ): "
+            "a name in the model file holds characters a recipe cannot keep; nothing was written"
+        )
     try:
-        recipe = parse_recipe(yaml.safe_load(text), str(dest))
+        return parse_recipe(read, str(dest))
     except RecipeError as exc:  # a bug of this module, or a model no recipe can describe
         raise ZooError(f"zoo new made a recipe that does not validate: {exc}") from None
-    from zookit.fsutil import write_text
-
-    write_text(dest, text)
-    return NewRecipe(dest, info, recipe, todo)
 
 
 def _sources(
@@ -337,11 +358,23 @@ def _render(document: dict[str, Any], info: ModelInfo) -> str:
         if key == "sources" and any(PLACEHOLDER_HOST in u for s in value for u in s["urls"]):
             comment = "EDIT: urls (a placeholder until you give the public URL); " + (comment or "")
         if comment:
-            lines += [f"# {line}" for line in comment.splitlines()]
+            lines += [f"# {_plain(line)}" for line in comment.splitlines()]
         flow = None if isinstance(value, (list, dict)) else False  # lists of numbers inline, keys in blocks
         chunk = yaml.safe_dump({key: value}, sort_keys=False, default_flow_style=flow, width=110)
         lines += chunk.rstrip("\n").splitlines()
     if info.trim_points:
         lines.append("# likely trim points (zoo inspect): set trim.outputs to cut the model at one of them")
-        lines += [f"#   {p.tensor} {p.shape}: {p.reason}" for p in info.trim_points]
+        lines += [f"#   {_quoted(p.tensor)} {p.shape}: {_plain(p.reason)}" for p in info.trim_points]
     return "\n".join(lines) + "\n"
+
+
+def _plain(text: str) -> str:
+    """``text`` for a comment line: every line break and control character escaped (a name from a model
+    file is data; a line break in it would start a line of the recipe)."""
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
+
+
+def _quoted(name: str) -> str:
+    """A tensor name in a comment: as it is when it is a plain path of a graph, else quoted as JSON writes
+    it (YAML reads it alike), nothing left unescaped."""
+    return name if _PLAIN_NAME.fullmatch(name) else _plain(json.dumps(name, ensure_ascii=False))

@@ -48,12 +48,9 @@ def add_parser(add: Any) -> None:
 
 
 def _run_report(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise UsageError(f"--run {path}: cannot read it: {exc.strerror or exc}") from None
-    except ValueError as exc:
-        raise UsageError(f"--run {path}: not JSON ({exc})") from None
+    from zookit import jsonfile
+
+    data = jsonfile.load_document(path, "--run")
     if not isinstance(data, dict) or not isinstance(data.get("models"), list):
         raise UsageError(f"--run {path}: not a `zoo run --report` file (no list of models)")
     return data
@@ -73,6 +70,10 @@ def cmd_report(args: argparse.Namespace) -> int:
     # --all over a recipe folder that holds none: the page of an empty zoo
     recipes = [] if args.all and not args.names and not book.names() else book.select(args.names, args.all)
     out = Path(args.out) if args.out else zoo_dir / "report"
+    if not args.out:
+        from zookit.fsutil import refuse_links
+
+        refuse_links(out, out)  # the zoo's report folder: never written through a link
     doc = build(zoo_dir, recipes, run=run)
     if baseline is not None:
         doc["regressions"] = compare(baseline, doc)

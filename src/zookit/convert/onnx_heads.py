@@ -74,7 +74,9 @@ def discover_heads(model: onnx.ModelProto, recipe: Recipe, where: str) -> Heads:
 
 def _conv_behind(tensor: str, producers: dict[str, Any]) -> Any:
     node = producers.get(tensor)
-    while node is not None and node.op_type in SHAPE_ONLY:
+    walked: set[int] = set()  # a cyclic graph must not loop
+    while node is not None and node.op_type in SHAPE_ONLY and node.input and id(node) not in walked:
+        walked.add(id(node))
         node = producers.get(node.input[0])
     return node if node is not None and node.op_type == "Conv" else None
 

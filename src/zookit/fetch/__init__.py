@@ -10,7 +10,6 @@ from __future__ import annotations
 import glob
 import logging
 import os
-import re
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
@@ -20,10 +19,13 @@ from urllib.parse import urlsplit
 
 from filelock import FileLock
 
-from zookit.errors import ChecksumError, FetchError, UsageError, ZooError, describe_os_error
-from zookit.fetch.archives import DEFAULT_MAX_UNPACKED, unpack
+from zookit.errors import ChecksumError, FetchError, ZooError, describe_os_error
+from zookit.fetch.archives import unpack
 from zookit.fetch.cache import Cache, key_for, origin_of, place
 from zookit.fetch.downloaders import HttpDownloader, HttpOptions, SourceFailed, copy_local, no_network_hint
+from zookit.fetch.encoding import gunzip_if_it_verifies
+from zookit.fetch.limits import max_unpacked_from_env
+from zookit.fetch.limits import parse_size as parse_size  # re-exported
 from zookit.fetch.lockfile import ChecksumLock
 from zookit.fsutil import first_link, read_json, remove, write_json, write_text
 from zookit.hashes import PREFERRED, file_checksum, matches, parse_checksum
@@ -68,31 +70,6 @@ class FetchOptions:
     jobs: int = 4
     http: HttpOptions = field(default_factory=HttpOptions)
     max_unpacked: int = field(default_factory=lambda: max_unpacked_from_env())
-
-
-def max_unpacked_from_env() -> int:
-    """``ZOO_MAX_UNPACKED``: bytes, with an optional unit (``8G``, ``500MiB``, ``2e9``)."""
-    text = os.environ.get("ZOO_MAX_UNPACKED", "").strip()
-    if not text:
-        return DEFAULT_MAX_UNPACKED
-    try:
-        return parse_size(text)
-    except ValueError:
-        raise UsageError(
-            f"ZOO_MAX_UNPACKED={text!r}: expected a size in bytes, optionally with a unit "
-            "(K, M, G, T or KiB, MiB, GiB, TiB; for example 8G)"
-        ) from None
-
-
-def parse_size(text: str) -> int:
-    units = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}
-    match = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]*)?(?:e[0-9]+)?)\s*([kmgt]?)(?:i?b)?\s*", text.lower())
-    if not match:
-        raise ValueError(text)
-    value = int(float(match.group(1)) * units[match.group(2)])
-    if value <= 0:
-        raise ValueError(text)
-    return value
 
 
 @dataclass
@@ -319,6 +296,8 @@ class Fetcher:
                 network_down |= "resolve" in str(exc) or "refused" in str(exc)
                 continue
             actual = f"{algo}:{digest}"
+            if expected and actual != expected and gunzip_if_it_verifies(part, expected, source.size):
+                actual = expected
             if expected and actual != expected:
                 part.unlink()
                 mismatch = True

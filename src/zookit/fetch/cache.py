@@ -59,8 +59,7 @@ class Cache:
         if (size is None or path.stat().st_size == size) and matches(path, checksum):
             return path
         log.warning("cache entry %s does not match %s: removing it and fetching again", path, checksum)
-        path.chmod(0o644)
-        path.unlink()
+        path.unlink()  # never chmod first: the entry may be another link to a user's file (issue 28)
         return None
 
     def store(self, part: Path, checksum: str) -> Path:

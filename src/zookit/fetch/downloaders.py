@@ -171,8 +171,10 @@ class HttpDownloader:
                 have = 0
                 hasher = make_hasher(algo, size)
             announced = resp.headers.get("Content-Length")
+            encoded = resp.headers.get("Content-Encoding", "identity").strip().lower() not in ("", "identity")
             if (
-                announced is not None
+                not encoded  # encoded bytes (gzip despite Accept-Encoding: identity) are not the file's size
+                and announced is not None
                 and announced.isdigit()
                 and size is not None
                 and have + int(announced) != size
@@ -183,7 +185,9 @@ class HttpDownloader:
                 )
             if progress:
                 progress(have)
-            return self._stream(resp, part, have, hasher, size, progress, deadline)
+            if encoded and size is not None:  # room for gzip's overhead on incompressible bytes
+                size += size // 100 + 1024
+            return self._stream(resp, part, have, hasher, size, progress, deadline, encoded)
 
     def _stream(
         self,
@@ -194,13 +198,16 @@ class HttpDownloader:
         size: int | None,
         progress: ProgressFn | None,
         deadline: float | None = None,
+        encoded: bool = False,
     ) -> str:
         received = have
         with open_new(part, append=bool(have)) as out:
             out.seek(have)
             out.truncate()
-            # The raw bytes as served: a Content-Encoding (gzip on a .tgz, say) is not undone, as curl
-            # does without --compressed, so the checksum and size are those of the file itself. read1
+            # The raw bytes as served: a Content-Encoding (gzip on a .tgz, say) is not undone here, as curl
+            # does without --compressed, so the checksum and size are those of the file itself (a server
+            # that really compressed the file is decoded by the fetcher when the raw bytes do not verify
+            # and the decoded ones do: fetch.gunzip_if_it_verifies). read1
             # returns what one read of the socket gives: a server dripping bytes cannot hold a read (and
             # the deadline check) for a whole chunk.
             while chunk := resp.raw.read1(self.options.chunk_size, decode_content=False):
@@ -219,7 +226,7 @@ class HttpDownloader:
         announced = resp.headers.get("Content-Length")
         if announced is not None and announced.isdigit() and received - have != int(announced):
             raise TransientError(f"connection closed after {received - have} of {announced} bytes")
-        if size is not None and received < size:
+        if size is not None and received < size and not encoded:
             raise TransientError(f"connection closed after {received} of {size} bytes")
         return hasher.hexdigest()
 

@@ -33,6 +33,7 @@ from typing import Any
 
 from zookit.deploy import DEPLOYERS, DeployJob
 from zookit.errors import ZooError
+from zookit.fsutil import refuse_links
 from zookit.layout import Layout
 from zookit.libs import package_versions, tool_versions
 from zookit.recipe import Recipe, Target
@@ -375,6 +376,7 @@ def deploy_stage(name: str, target: str | None = None) -> Stage:
         manifest = current_target(work, name, target_name(work))
         if manifest is None:
             raise ZooError(f"target {target_name(work)} was not converted")
+        refuse_links(work.layout.model(work.recipe.name), folder(work))
         job = DeployJob(
             work.recipe,
             work.options.zoo_dir,

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from zookit.errors import UsageError
-from zookit.fsutil import write_bytes, write_json
+from zookit.fsutil import refuse_links, write_bytes, write_json
 from zookit.layout import Layout
 from zookit.quantize.chart import sqnr_svg
 from zookit.quantize.layers import layer_errors, layer_names, op_census
@@ -79,6 +79,7 @@ def diagnose(
             f"{target.format} {target.quantization})"
         )
     folder = Layout(zoo_dir).target(recipe.name, target.name)
+    refuse_links(Layout(zoo_dir).model(recipe.name), folder)
     manifest = Manifest.load(folder)
     if manifest is None or not manifest.output.intact(folder):
         raise UsageError(

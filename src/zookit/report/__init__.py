@@ -85,10 +85,12 @@ def _join_run(models: list[dict[str, Any]], run: dict[str, Any]) -> None:
     """A run's stage results: a stage that failed in it marks its row failed, with the run's error."""
     by_name = {m["name"]: m for m in models}
     for result in run.get("models") or []:
-        if not isinstance(result, dict) or result.get("model") not in by_name:
-            continue
-        model = by_name[result["model"]]
+        if not isinstance(result, dict) or not isinstance(result.get("model"), str):
+            continue  # a row of a hostile or foreign file: not a model's results
+        model = by_name.get(result["model"])
         stages = [s for s in result.get("stages") or [] if isinstance(s, dict)]
+        if model is None or not isinstance(result.get("stages"), list):
+            continue
         model["run"] = [
             {k: s.get(k) for k in ("stage", "status", "seconds")} | {"error": str(s.get("error") or "")}
             for s in stages
@@ -174,19 +176,15 @@ def totals(models: list[dict[str, Any]]) -> dict[str, int]:
     }
 
 
-def write(
-    doc: dict[str, Any], out: Path, cache: Path | None = None, page: str = PAGE, document: str = DOCUMENT
-) -> Path:
+def write(doc: dict[str, Any], out: Path, page: str = PAGE, document: str = DOCUMENT) -> Path:
     """``out/index.html`` (the page) and ``out/report.json`` (the document, a later --baseline), each
-    written to a temporary file in ``out`` and renamed. ``cache``: where drawn charts are kept for the next
-    report (default: ``report-charts`` in the download cache folder)."""
+    written to a temporary file in ``out`` and renamed."""
     import json
 
     from zookit.fsutil import write_text
-    from zookit.layout import default_cache_dir
     from zookit.report.page import render
 
-    html = render(doc, cache if cache is not None else default_cache_dir() / "report-charts")
+    html = render(doc)
     write_text(out / document, json.dumps(doc, indent=1, sort_keys=False) + "\n")
     write_text(out / page, html)
     return out / page

@@ -8,17 +8,12 @@ interactive layer, which the page does not load) is left out. pygal draws a char
 
 from __future__ import annotations
 
-import functools
 import hashlib
-import json
 import math
 import re
 import sys
-from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
-VERSION = 6  # raised when a chart is drawn differently: cached drawings of the old kind are not used
 _MAX_LAYERS = 60
 
 
@@ -80,35 +75,6 @@ def _pygal() -> Any:
 
     sys.meta_path[:] = [f for f in sys.meta_path if type(f).__name__ != "PluginImportFixer"]
     return pygal
-
-
-@functools.cache
-def _pygal_version() -> str:
-    """pygal's version without importing it (a cached chart needs no pygal)."""
-    from importlib.metadata import version
-
-    return version("pygal")
-
-
-def cached(folder: Path | None, draw: Callable[..., str | None], *args: Any) -> str | None:
-    """``draw(*args)``, or the SVG drawn before from the same figures (a report of an unchanged zoo draws
-    nothing again). ``folder`` None: no cache."""
-    if folder is None:
-        return draw(*args)
-    text = json.dumps([draw.__name__, VERSION, _pygal_version(), args], sort_keys=True, default=str)
-    path = folder / f"{hashlib.sha256(text.encode()).hexdigest()[:32]}.svg"
-    try:
-        return path.read_text(encoding="utf-8") or None
-    except (OSError, UnicodeDecodeError):
-        pass
-    svg = draw(*args)
-    try:
-        from zookit.fsutil import write_text
-
-        write_text(path, svg or "")
-    except OSError:  # a cache that cannot be written only costs time
-        pass
-    return svg
 
 
 def _svg(chart: Any, salt: str) -> str:

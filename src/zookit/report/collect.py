@@ -67,6 +67,11 @@ def _dict(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+def _list(value: Any) -> list[Any]:
+    """A list from a record (anything else, a string included, is no list of items)."""
+    return value if isinstance(value, list) else []
+
+
 def _worst(outputs: Any, key: str) -> float | None:
     values = [number(_dict(o).get(key)) for o in _dict(outputs).values()]
     return max((v for v in values if v is not None), default=None)
@@ -112,7 +117,8 @@ def _reference(v: dict[str, Any]) -> dict[str, Any] | None:
 
     def agreement(key: str) -> float | None:
         figures = _dict(ref.get(key))
-        return number(_dict(figures.get(figures.get("judged_on") or "all")).get("agreement"))
+        judged = figures.get("judged_on")
+        return number(_dict(figures.get(judged if isinstance(judged, str) else "all")).get("agreement"))
 
     return {
         "file": str(ref.get("file", "")),
@@ -198,7 +204,7 @@ def _manifest_figures(data: dict[str, Any]) -> dict[str, Any]:
         raise Unreadable(f"no {', '.join(missing)} section (foreign, or from another version)")
     tolerance, tolerance_from = _tolerance(target)
     top1, top1_samples, top1_on = _top1(v)
-    failures = [str(f) for f in v.get("failures") or [] if f]
+    failures = [str(f) for f in _list(v.get("failures")) if f]
     return {
         "format": target.get("format"),
         "quantization": target.get("quantization"),
@@ -252,7 +258,7 @@ def tidl_row(folder: Path) -> dict[str, Any] | None:
     row: dict[str, Any] = {"deployer": "tidl", "stale": None}
     if data is None or not isinstance(data.get("files"), dict):
         return {**row, "status": "unreadable", "problem": problem or "package.json lists no files"}
-    findings = [f for f in data.get("check") or [] if isinstance(f, dict)]
+    findings = [f for f in _list(data.get("check")) if isinstance(f, dict)]
     operators: dict[str, dict[str, Any]] = {}
     for f in findings:
         op = operators.setdefault(
@@ -264,7 +270,7 @@ def tidl_row(folder: Path) -> dict[str, Any] | None:
             op["off"].append(
                 {"node": str(f.get("node")), "reason": str(f.get("reason", "")), "row": f.get("row")}
             )
-    missing = [str(m) for m in data.get("missing") or []]
+    missing = [str(m) for m in _list(data.get("missing"))]
     return {
         **row,
         "target": data.get("target"),
@@ -336,7 +342,7 @@ def openvino_row(folder: Path) -> dict[str, Any] | None:
         )
         if v.get("passed") is False:
             out.update(
-                status="failed", problem="; ".join(map(str, v.get("failures") or [])) or f"{kind} failed"
+                status="failed", problem="; ".join(map(str, _list(v.get("failures")))) or f"{kind} failed"
             )
     return out
 

@@ -8,10 +8,10 @@ listed as changed, being neither. Figures equal to within rounding are the same.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
+from zookit import jsonfile
 from zookit.errors import UsageError
 from zookit.report.collect import FORMAT, number
 
@@ -35,15 +35,7 @@ GOOD = {"passed", "ready"}
 
 def load_baseline(path: Path) -> dict[str, Any]:
     """An earlier report's document, or a UsageError naming the file and what is wrong with it."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        raise UsageError(f"--baseline {path}: cannot read it: {reason}") from None
-    try:
-        data = json.loads(text)
-    except ValueError as exc:
-        raise UsageError(f"--baseline {path}: not JSON ({exc})") from None
+    data = jsonfile.load_document(path, "--baseline")
     if not isinstance(data, dict) or data.get("format") != FORMAT or not isinstance(data.get("models"), list):
         raise UsageError(
             f"--baseline {path}: not a zoo report (expected the report.json that `zoo report` writes "
@@ -56,12 +48,16 @@ def _same(old: float, new: float) -> bool:
     return abs(new - old) <= 1e-12 + 1e-9 * max(abs(old), abs(new))
 
 
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
 def _rows(model: dict[str, Any]) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
-    for row in model.get("targets") or []:
+    for row in _list(model.get("targets")):
         if isinstance(row, dict) and isinstance(row.get("target"), str):
             out[row["target"]] = row
-    for row in model.get("deployers") or []:
+    for row in _list(model.get("deployers")):
         if isinstance(row, dict) and isinstance(row.get("deployer"), str):
             out[row["deployer"]] = {**row, "_deployer": True}
     return out
@@ -71,7 +67,11 @@ def compare(baseline: dict[str, Any], current: dict[str, Any]) -> dict[str, Any]
     worse: list[dict[str, Any]] = []
     better: list[dict[str, Any]] = []
     changed: list[dict[str, Any]] = []
-    before = {m.get("name"): m for m in baseline.get("models") or [] if isinstance(m, dict)}
+    before = {  # rows of a hostile or foreign baseline that are not a model's are left out
+        m["name"]: m
+        for m in baseline.get("models") or []
+        if isinstance(m, dict) and isinstance(m.get("name"), str)
+    }
 
     def note(into: list[dict[str, Any]], model: str, item: str, what: str, old: Any, new: Any) -> None:
         into.append({"model": model, "item": item, "what": what, "old": old, "new": new})

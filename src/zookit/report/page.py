@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from datetime import datetime
 from importlib import resources
-from pathlib import Path
 from typing import Any
 
 from zookit.report import charts
@@ -53,13 +52,14 @@ def _percent(value: Any, budget: Any) -> float:
 
 
 def _chart_rows(model: dict[str, Any]) -> list[dict[str, Any]]:
-    """What the size chart draws of each target (the cache key: nothing else of the row)."""
+    """What the size chart draws of each target."""
     keys = ("target", "status", "stale", "size", "top1_agreement", "max_rel", "tolerance")
     return [{k: row.get(k) for k in keys} for row in model["targets"]]
 
 
-def render(doc: dict[str, Any], cache: Path | None = None) -> str:
-    """The page; ``cache``: a folder where drawn charts are kept for the next report (report.charts)."""
+def render(doc: dict[str, Any]) -> str:
+    """The page, its charts drawn anew each time: a drawing kept from an earlier report would be inlined as
+    it is, and any file planted in its place with it (issue 28)."""
     import jinja2
     import markupsafe
 
@@ -70,15 +70,13 @@ def render(doc: dict[str, Any], cache: Path | None = None) -> str:
     figures: dict[str, dict[str, Any]] = {}
     for model in doc["models"]:
         figures[model["name"]] = {
-            "size": charts.cached(cache, charts.size_vs_agreement, model["name"], _chart_rows(model)),
+            "size": charts.size_vs_agreement(model["name"], _chart_rows(model)),
             "diagnosis": {
-                row["target"]: charts.cached(
-                    cache, charts.diagnosis, model["name"], row["target"], row["diagnosis"]
-                )
+                row["target"]: charts.diagnosis(model["name"], row["target"], row["diagnosis"])
                 for row in model["targets"]
                 if row.get("diagnosis")
             },
-            "evaluation": charts.cached(cache, accuracy_vs_size, model["name"], model["evaluation"])
+            "evaluation": accuracy_vs_size(model["name"], model["evaluation"])
             if model.get("evaluation")
             else None,
         }

@@ -100,12 +100,12 @@ def verify_model(prepared: Prepared, target: Target, model: bytes, images: Path 
     report.classes = class_figures(recipe, pairs, actual, real, images, prepared.folder)
     if target.compare_with is not None:
         assert prepared.folder is not None
+        from zookit.verify.upstream import upstream_model
+
         other = prepared.folder / target.compare_with
-        if not other.is_file():
-            raise VerificationError(
-                f"{recipe.name}/{target.name}: compare_with: {other} is missing; fetch it"
-            )
-        upstream = tflite_runner(other.read_bytes(), inputs, outputs)
+        upstream = tflite_runner(
+            upstream_model(other, inputs, outputs, f"{recipe.name}/{target.name}"), inputs, outputs
+        )
         report.reference = compare_reference(pairs, actual, upstream, target.compare_with, classifier, real)
     return report
 

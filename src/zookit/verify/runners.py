@@ -165,9 +165,12 @@ def boundary_quantization(model: bytes) -> dict[str, dict[str, Any]]:
         for name in node.input:
             consumers.setdefault(name, []).append(node)
     for i in graph.input:  # input -> (layout ops) -> DequantizeLinear
-        tensor = i.name
+        tensor, walked = i.name, {i.name}  # a cyclic graph must not loop
         while len(consumers.get(tensor, [])) == 1 and consumers[tensor][0].op_type in LAYOUT_OPS:
             tensor = consumers[tensor][0].output[0]
+            if tensor in walked:
+                break
+            walked.add(tensor)
         found = consumers.get(tensor, [])
         if len(found) == 1 and found[0].op_type == "DequantizeLinear":
             record(i.name, found[0])
@@ -176,7 +179,9 @@ def boundary_quantization(model: bytes) -> dict[str, dict[str, Any]]:
         """The QuantizeLinear that sets ``tensor``'s codes through layout ops and, for a Concat (tf2onnx
         joins quantized heads that share one scale), through every input to one and the same scale."""
         node = producer.get(tensor)
-        while node is not None and node.op_type in LAYOUT_OPS:
+        seen: set[int] = set()
+        while node is not None and node.op_type in LAYOUT_OPS and node.input and id(node) not in seen:
+            seen.add(id(node))
             node = producer.get(node.input[0])
         if node is None or depth > 8:
             return None

@@ -185,9 +185,9 @@ def _raw_inputs(
 
 def _upstream_runner(path: Path, prepared: Any) -> Runner:
     """The upstream's own model (compare_with) under TFLM, in its own measured arena."""
-    if not path.is_file():
-        raise ZooError(f"compare_with: {path} is missing; fetch it")
-    model = path.read_bytes()
+    from zookit.verify.upstream import upstream_model
+
+    model = upstream_model(path, prepared.inputs, prepared.outputs, f"{prepared.recipe.name} (TFLM)")
     ins, outs = runtime.boundaries(model)
     in_index = runtime.match(prepared.inputs, ins, "input")
     out_index = runtime.match(prepared.outputs, outs, "output")

@@ -182,6 +182,8 @@ def _heads_behind(m: TfliteModel, tensor: int, converters: tuple[str, ...]) -> l
 
 def _through(m: TfliteModel, tensor: int, ops: tuple[str, ...]) -> TfliteOp | None:
     producer = m.producer(tensor)
-    while producer is not None and producer.name in ops:
+    walked: set[int] = set()  # a cyclic graph must not loop
+    while producer is not None and producer.name in ops and producer.inputs and id(producer) not in walked:
+        walked.add(id(producer))
         producer = m.producer(producer.inputs[0])
     return producer

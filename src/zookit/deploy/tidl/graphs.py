@@ -108,6 +108,30 @@ def load_onnx(path: Path) -> Any:
     return model
 
 
+def initializer_value(tensor: Any, path: Path) -> np.ndarray:
+    """An initializer's values; one kept in an external file is read only from inside the model's folder
+    (ZooError naming the tensor and the file otherwise, or when it cannot be read)."""
+    import onnx
+    from onnx import numpy_helper
+
+    where = ""
+    if tensor.data_location == onnx.TensorProto.EXTERNAL:
+        where = next((e.value for e in tensor.external_data if e.key == "location"), "")
+        folder = path.parent.resolve()
+        target = (folder / where).resolve()
+        if not where or Path(where).is_absolute() or folder not in target.parents:
+            raise ZooError(
+                f"{path}: initializer {tensor.name!r} keeps its data in {where!r}, outside the model's folder "
+                f"{folder}; zookit reads external data only from beside the model"
+            )
+    try:
+        return numpy_helper.to_array(tensor, base_dir=str(path.parent))
+    except Exception as exc:  # onnx raises ValidationError, OSError, ValueError on bad external data
+        raise ZooError(
+            f"{path}: cannot read initializer {tensor.name!r} ({where or 'in the file'}): {exc}"
+        ) from None
+
+
 def onnx_graph(path: Path) -> Graph:
     import onnx
     from onnx import numpy_helper
@@ -116,7 +140,7 @@ def onnx_graph(path: Path) -> Graph:
     with contextlib.suppress(Exception):  # shapes only help read axes; without them the rules skip
         model = onnx.shape_inference.infer_shapes(model, strict_mode=False)
     g = model.graph
-    values: dict[str, np.ndarray] = {i.name: numpy_helper.to_array(i) for i in g.initializer}
+    values: dict[str, np.ndarray] = {i.name: initializer_value(i, path) for i in g.initializer}
     for n in g.node:
         if n.op_type == "Constant" and n.attribute and n.attribute[0].name == "value":
             values[n.output[0]] = numpy_helper.to_array(n.attribute[0].t)
@@ -159,6 +183,58 @@ def onnx_graph(path: Path) -> Graph:
 # --- TFLite --------------------------------------------------------------------------------------
 
 
+class HostileTflite(ValueError):
+    """A TFLite flatbuffer that parses but describes no model: what is wrong, without the path."""
+
+
+MAX_RANK = 16  # TFLite kernels take at most 6 dimensions; more is no model, only a way to exhaust memory
+
+
+def read_tensors(
+    model: Any, graph: Any, ops: list[TfliteOp], ports: set[int]
+) -> tuple[list[str], list[list[int]]]:
+    """Every tensor's name and shape, checked: each name UTF-8 text, each shape of at most MAX_RANK
+    dimensions of -1 or more, each buffer and every tensor index an operator or the graph names in range.
+    Raises HostileTflite (or a flatbuffers error on offsets out of the file) naming the first fault."""
+    count, buffers = graph.TensorsLength(), model.BuffersLength()
+    names, shapes = [], []
+    for i in range(count):
+        t = graph.Tensors(i)
+        raw = t.Name()
+        if not raw:
+            raise HostileTflite(f"tensor #{i} has no name")
+        try:
+            name = bytes(raw).decode("utf-8")
+        except UnicodeDecodeError:
+            raise HostileTflite(f"tensor #{i}'s name is not UTF-8 text ({bytes(raw)[:40]!r})") from None
+        for what, length, dims in (
+            ("shape", t.ShapeLength(), t.ShapeAsNumpy),
+            ("shape signature", t.ShapeSignatureLength(), t.ShapeSignatureAsNumpy),
+        ):
+            if length > MAX_RANK:
+                raise HostileTflite(
+                    f"tensor {name!r} has a {what} of {length} dimensions (at most {MAX_RANK})"
+                )
+            values = [int(d) for d in dims()] if length else []
+            if any(d < -1 for d in values):
+                raise HostileTflite(f"tensor {name!r} has a negative size in its {what} {values}")
+            if what == "shape":
+                shapes.append(values)
+        if not 0 <= t.Buffer() < max(buffers, 1):
+            raise HostileTflite(f"tensor {name!r} names buffer {t.Buffer()}; the file has {buffers}")
+        names.append(name)
+    for op in ops:
+        for index in op.inputs + op.outputs:
+            if not -1 <= index < count:
+                raise HostileTflite(
+                    f"operator #{op.index} ({op.name}) names tensor {index}; the file has {count}"
+                )
+    for index in ports:
+        if not 0 <= index < count:
+            raise HostileTflite(f"the graph's inputs or outputs name tensor {index}; the file has {count}")
+    return names, shapes
+
+
 @dataclass
 class TfliteOp:
     name: str
@@ -197,16 +273,20 @@ class TfliteModel:
                 {int(t) for t in self.graph.OutputsAsNumpy()} if self.graph.OutputsLength() else set()
             )
             self.inputs = {int(t) for t in self.graph.InputsAsNumpy()} if self.graph.InputsLength() else set()
+            self._names, self._shapes = read_tensors(
+                self.model, self.graph, self.ops, self.inputs | self.outputs
+            )
+        except HostileTflite as exc:
+            raise ZooError(f"{path}: not a valid TFLite model: {exc}") from None
         except Exception as exc:  # flatbuffers raises struct and index errors on garbage
             raise ZooError(f"{path}: not a readable TFLite model ({exc})") from None
         self.producers = {t: op for op in self.ops for t in op.outputs}
 
     def name(self, tensor: int) -> str:
-        return str(self.graph.Tensors(tensor).Name().decode())
+        return self._names[tensor]
 
     def shape(self, tensor: int) -> list[int]:
-        t = self.graph.Tensors(tensor)
-        return [int(d) for d in t.ShapeAsNumpy()] if t.ShapeLength() else []
+        return list(self._shapes[tensor])
 
     def constant(self, tensor: int) -> bool:
         if tensor < 0:
