@@ -377,7 +377,7 @@ def test_the_report_shows_the_evaluation_table_and_chart(tmp_path: Path) -> None
     record |= {"max_drop": 0.01, "split": {"calibration": 60}, "passed": False, "figures": figures}
     record["failures"] = ["toy/tflite-int8: top1 0.844 vs the source's 0.900"]
     (model / "evaluation.json").write_text(json.dumps(record))
-    page = write(build(tmp_path / "zoo", [], foreign=True), tmp_path / "out", cache=tmp_path / "charts")
+    page = write(build(tmp_path / "zoo", [], foreign=True), tmp_path / "out")
     html = page.read_text()
     assert "Accuracy on labelled data" in html and "top1 on kws01: 440 held-out files" in html
     assert 'class="chart chart-evaluation"' in html and "<svg" in html

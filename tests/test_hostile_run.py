@@ -164,6 +164,10 @@ def test_internal_error_report_on_hostile_records(tmp_path: Path) -> None:
     assert deployers["tflm:tflite-int8"]["status"] == "unreadable"
     assert deployers["tflm:tflite-int8"]["problem"] == "tflm.json is not readable JSON (corrupted?)"
     assert deployers["tidl"]["missing"] == [] and deployers["tidl"]["operators"] == []
+    assert "stray" in json.loads(proc.stdout)["left_out"]  # no recipe names it
+    from zookit.report import build  # the folders no recipe names, read all the same (foreign=True)
+
+    models = {m["name"]: m for m in build(tmp_path / "zoo", [], foreign=True)["models"]}
     stray = models["stray"]["targets"][0]
     assert (stray["status"], stray["problem"], stray["top1_on"]) == ("passed", None, "decisive samples")
     assert stray["reference"]["target_vs_upstream_top1"] is None
