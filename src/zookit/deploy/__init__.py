@@ -177,5 +177,7 @@ DEPLOYERS["openvino"] = Deployer(
         "latency_ms": "ms",
         "int8_latency_ms": "int8 ms",
         "threads": "threads",
+        "default_precision": "plain compile_model precision",
+        "default_max_abs": "max_abs",
     },
 )

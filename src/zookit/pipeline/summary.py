@@ -13,6 +13,7 @@ SHOWN = {
     "max_abs": "max_abs",
     "max_rel": "max_rel",
     "top1_agreement": "top1_agreement",
+    "ref_kernels_top1_agreement": "(LiteRT reference kernels:",
     "detections_matched": "detections_matched",
     "ref_differing": "vs LiteRT ref: differing",
     "ref_max_step": "max step",
@@ -40,13 +41,17 @@ def figures_text(detail: dict[str, Any]) -> str:
         text = f"{label} {_number(value)}"
         if key in ("arena_bytes", "flash_bytes"):
             text += " B"
+        if key == "ref_kernels_top1_agreement":
+            text += ")"
         if key in ("max_abs", "max_rel") and detail.get(f"upstream_{key}") is not None:
             text += f" (upstream {detail.get('upstream', 'model')}: {_number(detail[f'upstream_{key}'])})"
         parts.append(text)
     data = detail.get("data")
     if data and data.startswith("random"):
         parts.append(data)
-    return ", ".join(parts)
+    text = ", ".join(parts).replace(", (LiteRT reference kernels:", " (LiteRT reference kernels:")
+    on = detail.get("measured_on")  # the samples and the runtime every figure of the row was measured on
+    return f"{text}; {on}" if on and text else text
 
 
 def summary_table(results: list[Any]) -> str:

@@ -47,10 +47,20 @@ class Report:
     detections: dict[str, Any] | None = None
     real: dict[str, Any] | None = None  # the errors on the real samples alone (real_figures)
     failures: list[str] = field(default_factory=list)
+    runtime: str | None = None  # what ran the converted model, and with which kernels (short)
+    runtime_detail: str | None = None  # the same with versions and threads
+    limits: dict[str, Any] | None = None  # the limits judged with (auto ones resolved)
+    noise_floor: dict[str, Any] | None = None  # how auto limits were measured (verify/noise.py)
+    other_kernels: dict[str, Any] | None = None  # the same file under another kernel set, judged too
 
     @property
     def passed(self) -> bool:
         return not self.failures
+
+    def measured_on(self) -> dict[str, Any]:
+        """What every figure of this report was measured on: the samples and the runtime."""
+        data = (self.real or {}).get("data") or f"{self.samples} samples"
+        return {"samples": self.samples, "data": data, "runtime": self.runtime, "runtime_detail": self.runtime_detail}
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -64,6 +74,10 @@ class Report:
             **({"detections": self.detections} if self.detections is not None else {}),
             **({"real": self.real} if self.real is not None else {}),
             "failures": self.failures,
+            **({"measured_on": self.measured_on()} if self.runtime is not None else {}),
+            **({"limits": self.limits} if self.limits is not None else {}),
+            **({"noise_floor": self.noise_floor} if self.noise_floor is not None else {}),
+            **({"other_kernels": self.other_kernels} if self.other_kernels is not None else {}),
         }
 
 
@@ -283,3 +297,11 @@ def compare_detections(
             f"(matched {share:.3f}, required {required:g})"
         )
     return report
+
+
+def measured_on_text(verification: dict[str, Any]) -> str | None:
+    """``on 4 random + 32 real samples, LiteRT default kernels`` (None for a record written before)."""
+    on = verification.get("measured_on")
+    if not isinstance(on, dict):
+        return None
+    return f"on {on.get('data')}, {on.get('runtime')}"

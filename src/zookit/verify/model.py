@@ -7,13 +7,14 @@ from __future__ import annotations
 
 from concurrent.futures import Future
 from pathlib import Path
+from typing import Any, cast
 
 import numpy as np
 
 from zookit.data import image_inputs, normalize, random_inputs, takes_pictures
 from zookit.errors import UsageError, VerificationError
 from zookit.ports import TF_OD_API_LABEL_OFFSET, Port, declared_ports, postprocess_outputs
-from zookit.recipe import Recipe, Target
+from zookit.recipe import Recipe, Target, Tolerance
 from zookit.records import Manifest
 from zookit.reference import Expected, Prepared
 from zookit.samples import recipe_samples, user_samples
@@ -25,7 +26,8 @@ from zookit.verify.compare import (
     effective_tolerance,
     real_figures,
 )
-from zookit.verify.runners import HOST_RUNNERS, tf_runner, tflite_runner
+from zookit.verify import noise
+from zookit.verify.runners import HOST_RUNNERS, litert_kernels, tf_runner, tflite_runner
 
 VERIFY_RANDOM_SAMPLES = 4
 # A model that takes no pictures (spectrograms, feature vectors) is checked on seeded random data alone.
@@ -87,15 +89,30 @@ def verify_model(prepared: Prepared, target: Target, model: bytes, images: Path 
     if host is None:
         raise VerificationError(f"{prepared.recipe.name}/{target.name}: no runner for {target.format} here")
     runner = host(model, inputs, outputs, target)
-    tolerance = effective_tolerance(target.tolerance, target.quantization)
     recipe = prepared.recipe
     pairs = expected.result()
     real = [i >= random_sample_count(recipe) for i in range(len(pairs))]
     classifier = recipe.task == "classification"
     quantized = target.quantization != "float32"
     actual = [runner(sample) for sample, _ in pairs]  # once, for the check and the upstream comparison
+    # a TFLite file is judged under LiteRT's default kernels and under its reference kernels (TFLM's)
+    ref_actual = None
+    if target.format == "tflite":
+        ref_runner = tflite_runner(model, inputs, outputs, reference=True)
+        ref_actual = [ref_runner(sample) for sample, _ in pairs]
+    tolerance, noise = auto_limits(prepared, target, images, pairs, actual, ref_actual)
     report = compare_outputs(pairs, actual, tolerance, classifier, quantized, real)
     report.real = real_figures(pairs, actual, real, random_sample_count(recipe))
+    report.runtime, report.runtime_detail = RUNTIMES[target.format]
+    if target.format == "tflite":
+        report.runtime_detail = litert_kernels()
+    report.limits, report.noise_floor = tolerance.model_dump(exclude_none=True), noise
+    if ref_actual is not None:
+        other = compare_outputs(pairs, ref_actual, tolerance, classifier, quantized, real)
+        other.real = real_figures(pairs, ref_actual, real, random_sample_count(recipe))
+        other.runtime, other.runtime_detail = "LiteRT reference kernels", litert_kernels(reference=True)
+        report.other_kernels = other.as_dict()
+        report.failures += [f"under LiteRT's reference kernels: {f}" for f in other.failures]
     if target.compare_with is not None:
         assert prepared.folder is not None
         other = prepared.folder / target.compare_with
@@ -106,6 +123,40 @@ def verify_model(prepared: Prepared, target: Target, model: bytes, images: Path 
         upstream = tflite_runner(other.read_bytes(), inputs, outputs)
         report.reference = compare_reference(pairs, actual, upstream, target.compare_with, classifier, real)
     return report
+
+
+# what runs a target's file in verification: (short, detailed)
+RUNTIMES = {
+    "tflite": ("LiteRT default kernels", ""),
+    "onnx": ("onnxruntime", "onnxruntime CPUExecutionProvider, default graph optimizations"),
+}
+
+
+def auto_limits(
+    prepared: Prepared,
+    target: Target,
+    images: Path | None,
+    pairs: Expected,
+    actual: list[dict[str, np.ndarray]],
+    ref_actual: list[dict[str, np.ndarray]] | None,
+) -> tuple[Tolerance, dict[str, Any] | None]:
+    """The target's tolerance with ``auto`` limits measured (verify/noise.py), and how they were."""
+    tolerance = effective_tolerance(target.tolerance, target.quantization)
+    if not noise.is_auto(tolerance):
+        return tolerance, None
+    floors = []
+    source = model_noise_floor(prepared, images, pairs)
+    if source is not None:
+        floors.append(source)
+    if ref_actual is not None:
+        floors.append(noise.kernel_floor(actual, ref_actual, [outputs for _, outputs in pairs]))
+    return noise.resolve(tolerance, floors)
+
+
+def model_noise_floor(prepared: Prepared, images: Path | None, pairs: Expected) -> dict[str, Any] | None:
+    """The source's floor (oneDNN on and off), measured once per model and shared by its targets."""
+    future = prepared.expected(("noise-floor", images), lambda: cast(Expected, noise.source_floor(prepared, pairs)))
+    return cast("dict[str, Any] | None", future.result())
 
 
 def _verify_detections(prepared: Prepared, target: Target, model: bytes, expected: Expected) -> Report:

@@ -32,6 +32,7 @@ from zookit.libs import threads
 from zookit.recipe import Recipe, Target, Tolerance
 from zookit.recipe_openvino import Limits, int8_like
 from zookit.records import Manifest, worst_error
+from zookit.verify.compare import measured_on_text
 
 NAME = "openvino"
 RECORD = "package.json"
@@ -94,7 +95,8 @@ def _variant(job: DeployJob, model: Any, xml: Path, fp16: bool, pairs: Any, kind
     """Save the IR, read it back, verify it against the source on ``pairs`` and time it."""
     from zookit.libs import load
     from zookit.verify.compare import compare_outputs, real_figures
-    from zookit.verify.model import random_sample_count
+    from zookit.verify.model import model_noise_floor, random_sample_count
+    from zookit.verify.noise import is_auto, resolve
 
     recipe, prepared = job.recipe, job.prepared() if job.prepared else None
     assert prepared is not None and recipe.openvino is not None
@@ -106,10 +108,30 @@ def _variant(job: DeployJob, model: Any, xml: Path, fp16: bool, pairs: Any, kind
     run = runtime.compile_runner(written, prepared.inputs, prepared.outputs, nchw, config)
     actual = [run(sample) for sample, _ in pairs]
     real = [i >= random_sample_count(recipe) for i in range(len(pairs))]
-    tolerance = tolerance_for(recipe, kind)
+    tolerance, noise = tolerance_for(recipe, kind), None
+    if is_auto(tolerance):
+        floor = model_noise_floor(prepared, job.calibration_images, pairs)
+        tolerance, noise = resolve(tolerance, [floor] if floor is not None else [])
     classifier = recipe.task == "classification"
     report = compare_outputs(pairs, actual, tolerance, classifier, kind == "int8", real)
     report.real = real_figures(pairs, actual, real, random_sample_count(recipe))
+    report.runtime = "OpenVINO CPU f32"
+    report.runtime_detail = f"OpenVINO {runtime.version()} CPU plugin, INFERENCE_PRECISION_HINT f32, {threads()} thread(s)"
+    report.limits, report.noise_floor = tolerance.model_dump(exclude_none=True), noise
+    # what a user gets from a plain core.compile_model(xml, "CPU"): recorded beside, not judged
+    plain = runtime.compile_runner(
+        written, prepared.inputs, prepared.outputs, nchw, {"INFERENCE_NUM_THREADS": threads()}
+    )
+    default_actual = [plain(sample) for sample, _ in pairs]
+    default = compare_outputs(pairs, default_actual, tolerance, classifier, kind == "int8", real)
+    default.real = real_figures(pairs, default_actual, real, random_sample_count(recipe))
+    precision = runtime.default_precision()
+    default.runtime = f"OpenVINO CPU default ({precision})"
+    default.runtime_detail = (
+        f"OpenVINO {runtime.version()} CPU plugin, a plain compile_model (INFERENCE_PRECISION_HINT {precision} "
+        f"on this CPU), {threads()} thread(s)"
+    )
+    report.other_kernels = {"precision": precision, "judged": False, **default.as_dict()}
     where = f"{recipe.name}/{NAME} ({kind})"
     if not report.passed:
         raise VerificationError(
@@ -122,6 +144,14 @@ def _variant(job: DeployJob, model: Any, xml: Path, fp16: bool, pairs: Any, kind
         "weights": "FP16 (compress_to_fp16)" if fp16 else ("int8 (NNCF)" if kind == "int8" else "FP32"),
         "tolerance": tolerance.model_dump(exclude_none=True),
         "verification": report.as_dict(),
+        "precision": {
+            "verified": "f32",
+            "default_on_this_cpu": report.other_kernels["precision"],
+            "ask_for_f32": 'core.compile_model(xml, "CPU", {"INFERENCE_PRECISION_HINT": "f32"})',
+            "note": "OpenVINO's CPU plugin reads no inference precision from the IR's rt_info (it reads only "
+            "KV-cache and dynamic-quantization options under runtime_options): the figures hold for f32 when "
+            "the application asks for it; a plain compile_model uses the CPU's default precision",
+        },
     }
     latency = recipe.openvino.latency
     if latency is not None:
@@ -265,5 +295,10 @@ def summary(record: dict[str, Any]) -> dict[str, Any]:
     tflite = record.get("int8_side_by_side", {}).get("tflite_int8")
     if tflite:
         out["tflite_int8_max_abs"] = tflite["max_abs"]
+    default = record["float"]["verification"].get("other_kernels")
+    if default:  # what a plain compile_model gives (not judged)
+        out["default_precision"] = default.get("precision")
+        out["default_max_abs"] = worst_error(default)
     out["data"] = record["float"]["verification"].get("real", {}).get("data")
+    out["measured_on"] = measured_on_text(record["float"]["verification"])
     return out
