@@ -277,7 +277,8 @@ class Tolerance(_Model):
     max_abs: PositiveFloat | Literal["auto"] | None = None
     max_rel: PositiveFloat | Literal["auto"] | None = None
     margin: PositiveFloat | None = Field(
-        None, description="With max_abs or max_rel auto: the limit is margin x the measured noise floor (default 10)."
+        None,
+        description="With max_abs or max_rel auto: the limit is margin x the measured noise floor (default 10).",
     )
     top1_agreement: Fraction | None = None
     box_iou: Fraction | None = None

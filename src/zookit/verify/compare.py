@@ -60,7 +60,12 @@ class Report:
     def measured_on(self) -> dict[str, Any]:
         """What every figure of this report was measured on: the samples and the runtime."""
         data = (self.real or {}).get("data") or f"{self.samples} samples"
-        return {"samples": self.samples, "data": data, "runtime": self.runtime, "runtime_detail": self.runtime_detail}
+        return {
+            "samples": self.samples,
+            "data": data,
+            "runtime": self.runtime,
+            "runtime_detail": self.runtime_detail,
+        }
 
     def as_dict(self) -> dict[str, Any]:
         return {

@@ -18,6 +18,7 @@ from zookit.recipe import Recipe, Target, Tolerance
 from zookit.records import Manifest
 from zookit.reference import Expected, Prepared
 from zookit.samples import recipe_samples, user_samples
+from zookit.verify import noise
 from zookit.verify.compare import (
     Report,
     compare_detections,
@@ -26,7 +27,6 @@ from zookit.verify.compare import (
     effective_tolerance,
     real_figures,
 )
-from zookit.verify import noise
 from zookit.verify.runners import HOST_RUNNERS, litert_kernels, tf_runner, tflite_runner
 
 VERIFY_RANDOM_SAMPLES = 4
@@ -155,7 +155,9 @@ def auto_limits(
 
 def model_noise_floor(prepared: Prepared, images: Path | None, pairs: Expected) -> dict[str, Any] | None:
     """The source's floor (oneDNN on and off), measured once per model and shared by its targets."""
-    future = prepared.expected(("noise-floor", images), lambda: cast(Expected, noise.source_floor(prepared, pairs)))
+    future = prepared.expected(
+        ("noise-floor", images), lambda: cast(Expected, noise.source_floor(prepared, pairs))
+    )
     return cast("dict[str, Any] | None", future.result())
 
 

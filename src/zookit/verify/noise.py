@@ -51,7 +51,9 @@ def differences(a: Outputs, b: Outputs, scale_from: Outputs) -> dict[str, dict[s
     out = {}
     for name in a[0]:
         diff = max(
-            float(np.max(np.abs(x[name].astype(np.float64) - y[name].astype(np.float64).reshape(x[name].shape))))
+            float(
+                np.max(np.abs(x[name].astype(np.float64) - y[name].astype(np.float64).reshape(x[name].shape)))
+            )
             for x, y in zip(a, b, strict=True)
             if x[name].size
         )
@@ -75,7 +77,9 @@ def source_floor(prepared: Prepared, pairs: Expected) -> dict[str, Any] | None:
     with tempfile.TemporaryDirectory(prefix="zoo-noise-") as tmp:
         folder = Path(tmp)
         (folder / "graph.pb").write_bytes(prepared.graph_def.SerializeToString())
-        np.savez(folder / "feeds.npz", **{f"{i}/{k}": v for i, (x, _) in enumerate(pairs) for k, v in x.items()})
+        np.savez(
+            folder / "feeds.npz", **{f"{i}/{k}": v for i, (x, _) in enumerate(pairs) for k, v in x.items()}
+        )
         ports = {"inputs": [p.name for p in prepared.inputs], "outputs": [p.name for p in prepared.outputs]}
         (folder / "ports.json").write_text(json.dumps(ports))
         env = {**os.environ, ONEDNN: "1" if there == "on" else "0", "TF_CPP_MIN_LOG_LEVEL": "3"}
@@ -88,7 +92,9 @@ def source_floor(prepared: Prepared, pairs: Expected) -> dict[str, Any] | None:
         )
         if done.returncode != 0:
             last = (done.stderr.strip().splitlines() or ["no output"])[-1]
-            raise VerificationError(f"measuring the noise floor (TensorFlow with oneDNN {there}) failed: {last}")
+            raise VerificationError(
+                f"measuring the noise floor (TensorFlow with oneDNN {there}) failed: {last}"
+            )
         with np.load(folder / "outputs.npz") as data:
             theirs = [{p.name: data[f"{i}/{p.name}"] for p in prepared.outputs} for i in range(len(pairs))]
     ours = [outputs for _, outputs in pairs]
@@ -117,7 +123,10 @@ def resolve(tolerance: Tolerance, floors: list[dict[str, Any]]) -> tuple[Toleran
     margin = tolerance.margin or DEFAULT_MARGIN
     names = {name for floor in floors for name in floor["outputs"]}
     floor_rel = max(
-        (max(MIN_RELATIVE, *(f["outputs"][n]["max_rel"] for f in floors if n in f["outputs"])) for n in names),
+        (
+            max(MIN_RELATIVE, *(f["outputs"][n]["max_rel"] for f in floors if n in f["outputs"]))
+            for n in names
+        ),
         default=MIN_RELATIVE,
     )
     floor_abs = max(

@@ -48,14 +48,10 @@ def tf_runner(graph_def: Any, inputs: list[Port], outputs: list[Port]) -> Runner
 
 def litert_kernels(reference: bool = False) -> str:
     """What runs a TFLite file here, said as each figure records it."""
-    version = getattr(load("ai_edge_litert"), "__version__", "")
+    version = getattr(load("ai_edge_litert"), "__version__", "?")
     if reference:
-        return f"LiteRT {version} reference kernels (OpResolverType.BUILTIN_REF, no XNNPACK), 1 thread".replace(
-            "  ", " "
-        )
-    return f"LiteRT {version} default kernels (XNNPACK delegate for float ops), {threads()} thread(s)".replace(
-        "  ", " "
-    )
+        return f"LiteRT {version} reference kernels (OpResolverType.BUILTIN_REF, no XNNPACK), 1 thread"
+    return f"LiteRT {version} default kernels (XNNPACK delegate for float ops), {threads()} thread(s)"
 
 
 def tflite_runner(model: bytes, inputs: list[Port], outputs: list[Port], reference: bool = False) -> Runner:

@@ -147,7 +147,9 @@ def run_and_verify(job: DeployJob, target: Target, model: bytes, arena: int, fol
     report = compare_outputs(pairs, actual, tolerance, classifier, quantized, real)
     report.real = real_figures(pairs, actual, real, random_sample_count(recipe))
     report.runtime = "TFLM"
-    report.runtime_detail = f"TensorFlow Lite Micro {_tflm_version()} (its reference kernels), arena {arena} bytes"
+    report.runtime_detail = (
+        f"TensorFlow Lite Micro {_tflm_version()} (its reference kernels), arena {arena} bytes"
+    )
     report.limits = tolerance.model_dump(exclude_none=True)
     if target.compare_with is not None and prepared.folder is not None:
         upstream = _upstream_runner(prepared.folder / target.compare_with, prepared)
