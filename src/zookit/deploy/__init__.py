@@ -136,6 +136,7 @@ DEPLOYERS: dict[str, Deployer] = {
         build=_tflm_build,
         images=lambda options: options.images or options.calibration_images,
         figures=_tflm_figures,
+        version=2,  # 2: the runtime and limits each figure was measured with (issue 27)
     ),
 }
 
@@ -168,6 +169,7 @@ DEPLOYERS["openvino"] = Deployer(
     build=_openvino_build,
     images=lambda options: options.images or options.calibration_images,
     figures=_openvino_figures,
+    version=2,  # 2: verified in f32 and in the CPU's default precision, README.md (issue 27)
     packages=("openvino", "nncf"),
     extra="openvino",
     shown={

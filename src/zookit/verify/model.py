@@ -144,6 +144,11 @@ def auto_limits(
     tolerance = effective_tolerance(target.tolerance, target.quantization)
     if not noise.is_auto(tolerance):
         return tolerance, None
+    if target.postprocess:  # its outputs (detections after NMS) are not the ones the floor is measured on
+        raise VerificationError(
+            f"{prepared.recipe.name}/{target.name}: tolerance: auto is for targets without the post-process; "
+            "set max_abs/max_rel as numbers"
+        )
     floors = []
     source = model_noise_floor(prepared, images, pairs)
     if source is not None:

@@ -8,7 +8,8 @@ So an ``auto`` limit is measured: the same samples through two kernel settings, 
 per output is the *noise floor*, and the limit is ``margin`` times it (default 10):
 
 - ``source``: a TensorFlow source, run again in a child process with ``TF_ENABLE_ONEDNN_OPTS`` flipped
-  (oneDNN on <-> off: the switch that makes the kernels differ between machines);
+  (oneDNN on <-> off: the switch that makes the kernels differ between machines); an ONNX source, run
+  in OpenVINO's CPU plugin (f32) beside onnxruntime;
 - ``kernels``: a TFLite target, its own file under LiteRT's default kernels (XNNPACK) and under the
   reference kernels (``OpResolverType.BUILTIN_REF``, which TFLM's kernels are ports of).
 
@@ -70,6 +71,8 @@ def onednn_state() -> str:
 def source_floor(prepared: Prepared, pairs: Expected) -> dict[str, Any] | None:
     """The source run again with oneDNN flipped (a child process: the switch is read at TensorFlow's
     import), against this process's run of it; None for a source TensorFlow does not run."""
+    if prepared.kind == "onnx" and prepared.onnx_model is not None:
+        return _onnx_source_floor(prepared, pairs)
     if prepared.graph_def is None or prepared.kind != "tf-graph":
         return None
     here = onednn_state()
@@ -155,3 +158,28 @@ def resolve(tolerance: Tolerance, floors: list[dict[str, Any]]) -> tuple[Toleran
         "machine_kernels": f"TensorFlow oneDNN {onednn_state()}",
     }
     return resolved, record
+
+
+def _onnx_source_floor(prepared: Prepared, pairs: Expected) -> dict[str, Any] | None:
+    """An ONNX source under OpenVINO's CPU plugin in f32 against onnxruntime (this run's reference): the
+    other kernel set an ONNX file has here (onnxruntime's own graph optimizations change no sum order).
+    None without OpenVINO (extra ``[openvino]``)."""
+    import importlib.util
+
+    if importlib.util.find_spec("openvino") is None:
+        return None
+    from zookit.deploy.openvino import runtime
+
+    with tempfile.TemporaryDirectory(prefix="zoo-noise-") as tmp:
+        path = Path(tmp) / "source.onnx"
+        path.write_bytes(prepared.onnx_model.SerializeToString())
+        model = runtime.read_onnx(path, prepared.inputs, nchw=False)
+        run = runtime.compile_runner(model, prepared.inputs, prepared.outputs, False, runtime.FLOAT_CONFIG)
+        theirs = [run(sample) for sample, _ in pairs]
+    ours = [outputs for _, outputs in pairs]
+    return {
+        "method": "the ONNX source in onnxruntime (this run) and in OpenVINO's CPU plugin with "
+        "INFERENCE_PRECISION_HINT f32",
+        "samples": len(pairs),
+        "outputs": differences(ours, theirs, ours),
+    }

@@ -25,7 +25,7 @@ from typing import Any
 from zookit.deploy import DeployJob
 from zookit.deploy.openvino import runtime
 from zookit.errors import VerificationError, ZooError
-from zookit.fsutil import folder_listing, swap_in, temp_dir, write_json
+from zookit.fsutil import folder_listing, swap_in, temp_dir, write_json, write_text
 from zookit.hashes import file_checksum
 from zookit.layout import Layout
 from zookit.libs import threads
@@ -64,6 +64,7 @@ def build(job: DeployJob) -> dict[str, Any]:
                 job, quantized, staging / f"{recipe.name}_int8.xml", False, pairs, "int8"
             )
             variants["int8"]["calibration"] = calibration
+        write_text(staging / "README.md", readme(recipe.name, variants))
         files = sorted(p.name for p in staging.iterdir())
         record = {
             "deployer": NAME,
@@ -160,6 +161,45 @@ def _variant(job: DeployJob, model: Any, xml: Path, fp16: bool, pairs: Any, kind
         feed = runtime.ordered_inputs(written, prepared.inputs, pairs[-1][0], nchw)
         out["latency"] = runtime.latency(written, feed, latency.threads, latency.warmup, latency.runs)
     return out
+
+
+def readme(name: str, variants: dict[str, Any]) -> str:
+    """Which precision the package's figures hold for, and how a user asks for it."""
+    lines = [f"# {name}: OpenVINO IR", ""]
+    for kind, variant in variants.items():
+        v, precision = variant["verification"], variant["precision"]
+        on = v["measured_on"]
+        default = v["other_kernels"]
+        lines += [
+            f"## {variant['files'][0]} ({kind})",
+            "",
+            f"Verified against the source on {on['data']}: {on['runtime_detail']}.",
+            f"- f32 (verified, judged): max_abs {worst_error(v):.3g}, limits {v['limits']}"
+            + (f", top-1 agreement {v['top1_agreement']:.3g}" if v.get("top1_agreement") is not None else ""),
+            f'- a plain `core.compile_model(xml, "CPU")` on this CPU runs in {precision["default_on_this_cpu"]}: '
+            f"max_abs {worst_error(default):.3g}"
+            + (
+                f", top-1 agreement {default['top1_agreement']:.3g}"
+                if default.get("top1_agreement") is not None
+                else ""
+            )
+            + " (recorded, not judged)",
+            "",
+        ]
+    lines += [
+        "The figures above hold for f32. Ask for it when compiling:",
+        "",
+        "```python",
+        "import openvino as ov",
+        'compiled = ov.Core().compile_model(xml, "CPU", {"INFERENCE_PRECISION_HINT": "f32"})',
+        "```",
+        "",
+        "OpenVINO reads no inference precision from the IR itself (its CPU plugin reads only KV-cache and "
+        "dynamic-quantization options from the IR's rt_info), so the application has to ask. A CPU with "
+        "AVX-512 BF16 or AMX runs a float model in bf16 by default; one without them, in f32.",
+        "",
+    ]
+    return "\n".join(lines)
 
 
 def tolerance_for(recipe: Recipe, kind: str) -> Tolerance:
