@@ -70,3 +70,12 @@ def test_auto_is_accepted(tmp_path: Path) -> None:
     )
     recipe = load_recipe(write_recipe(tmp_path, doc))
     assert recipe.target("tflite-float32").tolerance.max_rel == "auto"
+
+
+def test_without_a_second_kernel_set_the_minimum_floor_scales_with_the_output() -> None:
+    from zookit.verify.noise import minimum_floor
+
+    source = [{"y": np.array([3.0, -50.0], np.float32)}]
+    resolved, record = resolve(Tolerance(max_abs="auto"), [minimum_floor(source)])
+    assert record is not None and record["measured"][0]["method"].startswith("none:")
+    assert resolved.max_abs == pytest.approx(10 * MIN_RELATIVE * 50, rel=1e-2)

@@ -156,8 +156,11 @@ def auto_limits(
     source = model_noise_floor(prepared, images, pairs)
     if source is not None:
         floors.append(source)
+    source_outputs = [outputs for _, outputs in pairs]
     if ref_actual is not None:
-        floors.append(noise.kernel_floor(actual, ref_actual, [outputs for _, outputs in pairs]))
+        floors.append(noise.kernel_floor(actual, ref_actual, source_outputs))
+    if not floors:  # no second kernel set for this source and target here: the minimum floor alone
+        floors.append(noise.minimum_floor(source_outputs))
     return noise.resolve(tolerance, floors)
 
 

@@ -118,6 +118,15 @@ def kernel_floor(default: Outputs, reference: Outputs, source: Outputs) -> dict[
     }
 
 
+def minimum_floor(source: Outputs) -> dict[str, Any]:
+    return {
+        "method": "none: no second kernel set for this source and target here (the floor is the minimum, "
+        f"{MIN_RELATIVE:.3g} of the output's scale)",
+        "samples": len(source),
+        "outputs": differences(source, source, source),
+    }
+
+
 def resolve(tolerance: Tolerance, floors: list[dict[str, Any]]) -> tuple[Tolerance, dict[str, Any] | None]:
     """The tolerance with ``auto`` replaced by margin x the floor (the largest over the measurements and
     the outputs), and the record of how (None when nothing was auto)."""
