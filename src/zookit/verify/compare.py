@@ -117,7 +117,7 @@ def compare_outputs(
     report.outputs = output_errors(expected, actual, report.failures)
     if classifier and not quantized:
         first = next(iter(expected[0]))
-        margin = tolerance.max_abs or 0.0
+        margin = _limit(tolerance.max_abs) or 0.0
         agree = [
             int(np.argmax(e[first])) == int(np.argmax(r[first]))
             for e, r in zip(expected, actual, strict=True)
@@ -239,12 +239,20 @@ def _lead(scores: np.ndarray) -> float:
     return float(flat[-1] - flat[-2]) if flat.size > 1 else float("inf")
 
 
+def _limit(value: float | str | None) -> float | None:
+    """A resolved limit (``auto`` is measured before a comparison: verify/noise.py)."""
+    if isinstance(value, str):
+        raise ValueError("an auto limit must be resolved (verify.noise.resolve) before it is judged")
+    return value
+
+
 def _judge(report: Report, tol: Tolerance) -> None:
+    max_abs, max_rel = _limit(tol.max_abs), _limit(tol.max_rel)
     for name, figures in report.outputs.items():
-        if tol.max_abs is not None and figures["max_abs"] > tol.max_abs:
-            report.failures.append(f"{name}: max abs error {figures['max_abs']:.3g} > {tol.max_abs:g}")
-        if tol.max_rel is not None and figures["max_rel"] > tol.max_rel:
-            report.failures.append(f"{name}: max relative error {figures['max_rel']:.3g} > {tol.max_rel:g}")
+        if max_abs is not None and figures["max_abs"] > max_abs:
+            report.failures.append(f"{name}: max abs error {figures['max_abs']:.3g} > {max_abs:g}")
+        if max_rel is not None and figures["max_rel"] > max_rel:
+            report.failures.append(f"{name}: max relative error {figures['max_rel']:.3g} > {max_rel:g}")
     if (
         tol.top1_agreement is not None
         and report.top1_agreement is not None

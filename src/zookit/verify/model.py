@@ -111,11 +111,12 @@ def verify_model(prepared: Prepared, target: Target, model: bytes, images: Path 
     if isinstance(ref_actual, str):  # recorded: a LiteRT bug is no fault of the converted file
         report.other_kernels = {"runtime": "LiteRT reference kernels", "problem": ref_actual}
     elif ref_actual is not None:
-        other = compare_outputs(pairs, ref_actual, tolerance, classifier, quantized, real)
-        other.real = real_figures(pairs, ref_actual, real, random_sample_count(recipe))
-        other.runtime, other.runtime_detail = "LiteRT reference kernels", litert_kernels(reference=True)
-        report.other_kernels = other.as_dict()
-        report.failures += [f"under LiteRT's reference kernels: {f}" for f in other.failures]
+        ref_report = compare_outputs(pairs, ref_actual, tolerance, classifier, quantized, real)
+        ref_report.real = real_figures(pairs, ref_actual, real, random_sample_count(recipe))
+        ref_report.runtime = "LiteRT reference kernels"
+        ref_report.runtime_detail = litert_kernels(reference=True)
+        report.other_kernels = ref_report.as_dict()
+        report.failures += [f"under LiteRT's reference kernels: {f}" for f in ref_report.failures]
     if target.compare_with is not None:
         assert prepared.folder is not None
         other = prepared.folder / target.compare_with

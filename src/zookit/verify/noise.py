@@ -35,6 +35,7 @@ import numpy as np
 from zookit.errors import VerificationError
 from zookit.recipe import Tolerance
 from zookit.reference import Expected, Prepared
+from zookit.verify.noise_child import save_npz
 
 DEFAULT_MARGIN = 10.0
 MIN_RELATIVE = 2.0**-20  # ~9.5e-7 of the output's largest magnitude
@@ -80,9 +81,7 @@ def source_floor(prepared: Prepared, pairs: Expected) -> dict[str, Any] | None:
     with tempfile.TemporaryDirectory(prefix="zoo-noise-") as tmp:
         folder = Path(tmp)
         (folder / "graph.pb").write_bytes(prepared.graph_def.SerializeToString())
-        np.savez(
-            folder / "feeds.npz", **{f"{i}/{k}": v for i, (x, _) in enumerate(pairs) for k, v in x.items()}
-        )
+        save_npz(folder / "feeds.npz", [sample for sample, _ in pairs])
         ports = {"inputs": [p.name for p in prepared.inputs], "outputs": [p.name for p in prepared.outputs]}
         (folder / "ports.json").write_text(json.dumps(ports))
         env = {**os.environ, ONEDNN: "1" if there == "on" else "0", "TF_CPP_MIN_LOG_LEVEL": "3"}

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -25,10 +26,15 @@ def main(folder: Path) -> None:
     with np.load(folder / "feeds.npz") as data:
         count = len({key.split("/", 1)[0] for key in data.files})
         feeds = [{name: data[f"{i}/{name}"] for name in ports["inputs"]} for i in range(count)]
-    results = {f"{i}/{k}": v for i, feed in enumerate(feeds) for k, v in run(feed).items()}
-    with open(folder / "outputs.npz.tmp", "wb") as handle:
-        np.savez(handle, **results)
-    (folder / "outputs.npz.tmp").replace(folder / "outputs.npz")
+    save_npz(folder / "outputs.npz", [run(feed) for feed in feeds])
+
+
+def save_npz(path: Path, samples: list[dict[str, np.ndarray]]) -> None:
+    """Samples (or outputs) keyed ``i/name`` in one ``.npz``, written whole under its final name."""
+    arrays: dict[str, Any] = {f"{i}/{k}": v for i, sample in enumerate(samples) for k, v in sample.items()}
+    with open(path.with_name(path.name + ".tmp"), "wb") as handle:
+        np.savez(handle, **arrays)
+    path.with_name(path.name + ".tmp").replace(path)
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from zookit.ports import Port
+from zookit.verify.noise_child import save_npz
 
 Outputs = list[dict[str, np.ndarray]]
 
@@ -25,9 +26,7 @@ def run_reference(model: bytes, inputs: list[Port], outputs: list[Port], feeds: 
     with tempfile.TemporaryDirectory(prefix="zoo-ref-") as tmp:
         folder = Path(tmp)
         (folder / "model.tflite").write_bytes(model)
-        np.savez(
-            folder / "feeds.npz", **{f"{i}/{k}": v for i, feed in enumerate(feeds) for k, v in feed.items()}
-        )
+        save_npz(folder / "feeds.npz", feeds)
         ports = {
             "inputs": [[p.name, list(p.shape), p.dtype] for p in inputs],
             "outputs": [p.name for p in outputs],
@@ -57,10 +56,7 @@ def main(folder: Path) -> None:
     with np.load(folder / "feeds.npz") as data:
         count = len({key.split("/", 1)[0] for key in data.files})
         feeds = [{p.name: data[f"{i}/{p.name}"] for p in inputs} for i in range(count)]
-    results = {f"{i}/{k}": v for i, feed in enumerate(feeds) for k, v in run(feed).items()}
-    with open(folder / "outputs.npz.tmp", "wb") as handle:
-        np.savez(handle, **results)
-    (folder / "outputs.npz.tmp").replace(folder / "outputs.npz")
+    save_npz(folder / "outputs.npz", [run(feed) for feed in feeds])
 
 
 if __name__ == "__main__":
