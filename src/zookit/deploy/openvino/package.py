@@ -117,9 +117,7 @@ def _variant(job: DeployJob, model: Any, xml: Path, fp16: bool, pairs: Any, kind
     report = compare_outputs(pairs, actual, tolerance, classifier, kind == "int8", real)
     report.real = real_figures(pairs, actual, real, random_sample_count(recipe))
     report.runtime = "OpenVINO CPU f32"
-    report.runtime_detail = (
-        f"OpenVINO {runtime.version()} CPU plugin, INFERENCE_PRECISION_HINT f32, {threads()} thread(s)"
-    )
+    report.runtime_detail = f"OpenVINO {runtime.version()} CPU plugin, INFERENCE_PRECISION_HINT f32"
     report.limits, report.noise_floor = tolerance.model_dump(exclude_none=True), noise
     # what a user gets from a plain core.compile_model(xml, "CPU"): recorded beside, not judged
     plain = runtime.compile_runner(
@@ -132,7 +130,7 @@ def _variant(job: DeployJob, model: Any, xml: Path, fp16: bool, pairs: Any, kind
     default.runtime = f"OpenVINO CPU default ({precision})"
     default.runtime_detail = (
         f"OpenVINO {runtime.version()} CPU plugin, a plain compile_model (INFERENCE_PRECISION_HINT {precision} "
-        f"on this CPU), {threads()} thread(s)"
+        f"on this CPU)"
     )
     report.other_kernels = {"precision": precision, "judged": False, **default.as_dict()}
     where = f"{recipe.name}/{NAME} ({kind})"
