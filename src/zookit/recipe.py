@@ -277,14 +277,25 @@ class CustomOps(_Model):
 
 
 class Tolerance(_Model):
-    max_abs: PositiveFloat | None = None
-    max_rel: PositiveFloat | None = None
+    # "auto": margin x the noise floor measured on the verification samples (verify/noise.py)
+    max_abs: PositiveFloat | Literal["auto"] | None = None
+    max_rel: PositiveFloat | Literal["auto"] | None = None
+    margin: PositiveFloat | None = Field(
+        None,
+        description="With max_abs or max_rel auto: the limit is margin x the measured noise floor (default 10).",
+    )
     top1_agreement: Fraction | None = None
     box_iou: Fraction | None = None
     score_abs: PositiveFloat | None = None
     detection_match: Fraction | None = Field(
         None, description="Share of the source's detections the converted model must reproduce (default 1)."
     )
+
+    @model_validator(mode="after")
+    def _check(self) -> Tolerance:
+        if self.margin is not None and "auto" not in (self.max_abs, self.max_rel):
+            raise ValueError("margin: only with max_abs: auto or max_rel: auto")
+        return self
 
 
 Quantization = Literal["float32", "float16", "dynamic-range", "int8", "int16x8"]
@@ -511,7 +522,9 @@ class Recipe(_Model):
 
     @model_validator(mode="after")
     def _check(self) -> Recipe:
-        problems = mcu_problems(self) + openvino_problems(self) + evaluation_problems(self) + labels_problems(self)
+        problems = (
+            mcu_problems(self) + openvino_problems(self) + evaluation_problems(self) + labels_problems(self)
+        )
         problems += _duplicates("sources", "file", [s.file for s in self.sources])
         problems += _duplicates("sources", "save_as", [s.dest for s in self.sources])
         problems += _duplicates("targets", "name", [t.name for t in self.targets])

@@ -101,13 +101,17 @@ def tflite_from_graph(prepared: Prepared, target: Target, images: Path | None, o
             options["calibration_set"] = calibration_digest(prepared)
         else:
             split = target.calibration_pictures == "split"
-            data = calibration_samples(recipe, inputs, target.calibration_samples, images, prepared.folder, split)
+            data = calibration_samples(
+                recipe, inputs, target.calibration_samples, images, prepared.folder, split
+            )
             if not takes_pictures(recipe, inputs):
                 options["calibration"] = _non_picture_calibration(recipe, images)
             else:
                 options["calibration"] = str(images) if images else "seeded random data (testing only)"
                 if split and images:
-                    options["calibration_part"] = "the calibration third of the pictures (data.split_pictures)"
+                    options["calibration_part"] = (
+                        "the calibration third of the pictures (data.split_pictures)"
+                    )
 
         def samples() -> Iterator[list[np.ndarray]]:
             for sample in data:

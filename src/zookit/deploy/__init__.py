@@ -139,6 +139,7 @@ DEPLOYERS: dict[str, Deployer] = {
         figures=_tflm_figures,
         packages=("tflite-micro",),
         extra="mcu",
+        version=2,  # 2: the runtime and limits each figure was measured with (issue 27)
     ),
 }
 
@@ -171,6 +172,7 @@ DEPLOYERS["openvino"] = Deployer(
     build=_openvino_build,
     images=lambda options: options.images or options.calibration_images,
     figures=_openvino_figures,
+    version=2,  # 2: verified in f32 and in the CPU's default precision, README.md (issue 27)
     packages=("openvino", "nncf"),
     extra="openvino",
     shown={
@@ -180,5 +182,7 @@ DEPLOYERS["openvino"] = Deployer(
         "latency_ms": "ms",
         "int8_latency_ms": "int8 ms",
         "threads": "threads",
+        "default_precision": "plain compile_model precision",
+        "default_max_abs": "max_abs",
     },
 )

@@ -268,6 +268,7 @@ def convert_stage(target: Target) -> Stage:
 
 def convert_detail(manifest: Manifest) -> dict[str, Any]:
     from zookit.verify.classes import class_detail
+    from zookit.verify.compare import measured_on_text
 
     v = manifest.verification
     detail: dict[str, Any] = {
@@ -289,6 +290,10 @@ def convert_detail(manifest: Manifest) -> dict[str, Any]:
         detail["upstream_max_rel"] = largest_error(ref["upstream_error"], "max_rel")
     if v.get("real"):
         detail["data"] = v["real"]["data"]
+    other = v.get("other_kernels")  # the same file under LiteRT's reference kernels (TFLM's)
+    if other and other.get("top1_agreement") is not None:
+        detail["ref_kernels_top1_agreement"] = other["top1_agreement"]
+    detail["measured_on"] = measured_on_text(v)
     return detail | class_detail(v)
 
 

@@ -13,6 +13,7 @@ SHOWN = {
     "max_abs": "max_abs",
     "max_rel": "max_rel",
     "top1_agreement": "top1_agreement",
+    "ref_kernels_top1_agreement": "(LiteRT reference kernels:",
     "real_top1": "top-1/top-5 on real",
     "detections_matched": "detections_matched",
     "anchors_diff": "anchors vs file's",
@@ -44,6 +45,8 @@ def figures_text(detail: dict[str, Any]) -> str:
             text += " B"
         if key == "real_top1" and detail.get("real_top5") is not None:
             text += f"/{_number(detail['real_top5'])}"
+        if key == "ref_kernels_top1_agreement":
+            text += ")"
         if key in ("max_abs", "max_rel") and detail.get(f"upstream_{key}") is not None:
             text += f" (upstream {detail.get('upstream', 'model')}: {_number(detail[f'upstream_{key}'])})"
         parts.append(text)
@@ -54,7 +57,9 @@ def figures_text(detail: dict[str, Any]) -> str:
     data = detail.get("data")
     if data and data.startswith("random"):
         parts.append(data)
-    return ", ".join(parts)
+    text = ", ".join(parts).replace(", (LiteRT reference kernels:", " (LiteRT reference kernels:")
+    on = detail.get("measured_on")  # the samples and the runtime every figure of the row was measured on
+    return f"{text}; {on}" if on and text else text
 
 
 def _last_column(stage: Any) -> str:

@@ -45,6 +45,7 @@ FIGURES = (
     "top1_on",
     "detections_matched",
     "data",
+    "runtime",
     "reference",
     DIAGNOSIS,
     "settings",
@@ -203,6 +204,8 @@ def _manifest_figures(data: dict[str, Any]) -> dict[str, Any]:
         missing = [k for k in ("target", "verification", "output") if not isinstance(data.get(k), dict)]
         raise Unreadable(f"no {', '.join(missing)} section (foreign, or from another version)")
     tolerance, tolerance_from = _tolerance(target)
+    if isinstance(v.get("limits"), dict) and "auto" in _dict(target.get("tolerance")).values():
+        tolerance, tolerance_from = dict(v["limits"]), "measured noise floor x margin"
     top1, top1_samples, top1_on = _top1(v)
     failures = [str(f) for f in _list(v.get("failures")) if f]
     return {
@@ -224,6 +227,7 @@ def _manifest_figures(data: dict[str, Any]) -> dict[str, Any]:
         "classes": _classes(v.get("classes")),
         "data": _dict(v.get("real")).get("data")
         or (f"{v.get('samples')} samples" if v.get("samples") else None),
+        "runtime": _dict(v.get("measured_on")).get("runtime"),
         "reference": _reference(v),
         DIAGNOSIS: _diagnosis(data.get(DIAGNOSIS)),
         "diagnosis_figures": _diagnosis_figures(data.get(DIAGNOSIS)),

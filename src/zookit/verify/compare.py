@@ -48,10 +48,25 @@ class Report:
     real: dict[str, Any] | None = None  # the errors on the real samples alone (real_figures)
     classes: dict[str, Any] | None = None  # a classifier's named top classes (verify.classes)
     failures: list[str] = field(default_factory=list)
+    runtime: str | None = None  # what ran the converted model, and with which kernels (short)
+    runtime_detail: str | None = None  # the same with versions and threads
+    limits: dict[str, Any] | None = None  # the limits judged with (auto ones resolved)
+    noise_floor: dict[str, Any] | None = None  # how auto limits were measured (verify/noise.py)
+    other_kernels: dict[str, Any] | None = None  # the same file under another kernel set, judged too
 
     @property
     def passed(self) -> bool:
         return not self.failures
+
+    def measured_on(self) -> dict[str, Any]:
+        """What every figure of this report was measured on: the samples and the runtime."""
+        data = (self.real or {}).get("data") or f"{self.samples} samples"
+        return {
+            "samples": self.samples,
+            "data": data,
+            "runtime": self.runtime,
+            "runtime_detail": self.runtime_detail,
+        }
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -66,6 +81,10 @@ class Report:
             **({"real": self.real} if self.real is not None else {}),
             **({"classes": self.classes} if self.classes is not None else {}),
             "failures": self.failures,
+            **({"measured_on": self.measured_on()} if self.runtime is not None else {}),
+            **({"limits": self.limits} if self.limits is not None else {}),
+            **({"noise_floor": self.noise_floor} if self.noise_floor is not None else {}),
+            **({"other_kernels": self.other_kernels} if self.other_kernels is not None else {}),
         }
 
 
@@ -100,7 +119,7 @@ def compare_outputs(
     report.outputs = output_errors(expected, actual, report.failures)
     if classifier and not quantized:
         first = next(iter(expected[0]))
-        margin = tolerance.max_abs or 0.0
+        margin = _limit(tolerance.max_abs) or 0.0
         agree = [
             int(np.argmax(e[first])) == int(np.argmax(r[first]))
             for e, r in zip(expected, actual, strict=True)
@@ -222,12 +241,20 @@ def _lead(scores: np.ndarray) -> float:
     return float(flat[-1] - flat[-2]) if flat.size > 1 else float("inf")
 
 
+def _limit(value: float | str | None) -> float | None:
+    """A resolved limit (``auto`` is measured before a comparison: verify/noise.py)."""
+    if isinstance(value, str):
+        raise ValueError("an auto limit must be resolved (verify.noise.resolve) before it is judged")
+    return value
+
+
 def _judge(report: Report, tol: Tolerance) -> None:
+    max_abs, max_rel = _limit(tol.max_abs), _limit(tol.max_rel)
     for name, figures in report.outputs.items():
-        if tol.max_abs is not None and figures["max_abs"] > tol.max_abs:
-            report.failures.append(f"{name}: max abs error {figures['max_abs']:.3g} > {tol.max_abs:g}")
-        if tol.max_rel is not None and figures["max_rel"] > tol.max_rel:
-            report.failures.append(f"{name}: max relative error {figures['max_rel']:.3g} > {tol.max_rel:g}")
+        if max_abs is not None and figures["max_abs"] > max_abs:
+            report.failures.append(f"{name}: max abs error {figures['max_abs']:.3g} > {max_abs:g}")
+        if max_rel is not None and figures["max_rel"] > max_rel:
+            report.failures.append(f"{name}: max relative error {figures['max_rel']:.3g} > {max_rel:g}")
     if (
         tol.top1_agreement is not None
         and report.top1_agreement is not None
@@ -286,3 +313,11 @@ def compare_detections(
             f"(matched {share:.3f}, required {required:g})"
         )
     return report
+
+
+def measured_on_text(verification: dict[str, Any]) -> str | None:
+    """``on 4 random + 32 real samples, LiteRT default kernels`` (None for a record written before)."""
+    on = verification.get("measured_on")
+    if not isinstance(on, dict):
+        return None
+    return f"on {on.get('data')}, {on.get('runtime')}"

@@ -7,16 +7,18 @@ from __future__ import annotations
 
 from concurrent.futures import Future
 from pathlib import Path
+from typing import Any, cast
 
 import numpy as np
 
 from zookit.data import image_inputs, normalize, random_inputs, takes_pictures
 from zookit.errors import UsageError, VerificationError
 from zookit.ports import TF_OD_API_LABEL_OFFSET, Port, declared_ports, postprocess_outputs
-from zookit.recipe import Recipe, Target
+from zookit.recipe import Recipe, Target, Tolerance
 from zookit.records import Manifest
 from zookit.reference import Expected, Prepared
 from zookit.samples import recipe_samples, user_samples
+from zookit.verify import noise
 from zookit.verify.classes import class_figures, detection_figures
 from zookit.verify.compare import (
     Report,
@@ -26,7 +28,8 @@ from zookit.verify.compare import (
     effective_tolerance,
     real_figures,
 )
-from zookit.verify.runners import HOST_RUNNERS, tf_runner, tflite_runner
+from zookit.verify.reference_kernels import run_reference
+from zookit.verify.runners import HOST_RUNNERS, litert_kernels, tf_runner, tflite_runner
 
 VERIFY_RANDOM_SAMPLES = 4
 # A model that takes no pictures (spectrograms, feature vectors) is checked on seeded random data alone.
@@ -88,16 +91,34 @@ def verify_model(prepared: Prepared, target: Target, model: bytes, images: Path 
     if host is None:
         raise VerificationError(f"{prepared.recipe.name}/{target.name}: no runner for {target.format} here")
     runner = host(model, inputs, outputs, target)
-    tolerance = effective_tolerance(target.tolerance, target.quantization)
     recipe = prepared.recipe
     pairs = expected.result()
     real = [i >= random_sample_count(recipe) for i in range(len(pairs))]
     classifier = recipe.task == "classification"
     quantized = target.quantization != "float32"
     actual = [runner(sample) for sample, _ in pairs]  # once, for the check and the upstream comparison
+    # a TFLite file is judged under LiteRT's default kernels and under its reference kernels (TFLM's)
+    ref_actual: list[dict[str, np.ndarray]] | str | None = None
+    if target.format == "tflite":
+        ref_actual = run_reference(model, inputs, outputs, [sample for sample, _ in pairs])
+    ref_outputs = ref_actual if isinstance(ref_actual, list) else None
+    tolerance, noise = auto_limits(prepared, target, images, pairs, actual, ref_outputs)
     report = compare_outputs(pairs, actual, tolerance, classifier, quantized, real)
     report.real = real_figures(pairs, actual, real, random_sample_count(recipe))
     report.classes = class_figures(recipe, pairs, actual, real, images, prepared.folder)
+    report.runtime, report.runtime_detail = RUNTIMES[target.format]
+    if target.format == "tflite":
+        report.runtime_detail = litert_kernels()
+    report.limits, report.noise_floor = tolerance.model_dump(exclude_none=True), noise
+    if isinstance(ref_actual, str):  # recorded: a LiteRT bug is no fault of the converted file
+        report.other_kernels = {"runtime": "LiteRT reference kernels", "problem": ref_actual}
+    elif ref_actual is not None:
+        ref_report = compare_outputs(pairs, ref_actual, tolerance, classifier, quantized, real)
+        ref_report.real = real_figures(pairs, ref_actual, real, random_sample_count(recipe))
+        ref_report.runtime = "LiteRT reference kernels"
+        ref_report.runtime_detail = litert_kernels(reference=True)
+        report.other_kernels = ref_report.as_dict()
+        report.failures += [f"under LiteRT's reference kernels: {f}" for f in ref_report.failures]
     if target.compare_with is not None:
         assert prepared.folder is not None
         from zookit.verify.upstream import upstream_model
@@ -108,6 +129,50 @@ def verify_model(prepared: Prepared, target: Target, model: bytes, images: Path 
         )
         report.reference = compare_reference(pairs, actual, upstream, target.compare_with, classifier, real)
     return report
+
+
+# what runs a target's file in verification: (short, detailed)
+RUNTIMES = {
+    "tflite": ("LiteRT default kernels", ""),
+    "onnx": ("onnxruntime", "onnxruntime CPUExecutionProvider, default graph optimizations"),
+}
+
+
+def auto_limits(
+    prepared: Prepared,
+    target: Target,
+    images: Path | None,
+    pairs: Expected,
+    actual: list[dict[str, np.ndarray]],
+    ref_actual: list[dict[str, np.ndarray]] | None,
+) -> tuple[Tolerance, dict[str, Any] | None]:
+    """The target's tolerance with ``auto`` limits measured (verify/noise.py), and how they were."""
+    tolerance = effective_tolerance(target.tolerance, target.quantization)
+    if not noise.is_auto(tolerance):
+        return tolerance, None
+    if target.postprocess:  # its outputs (detections after NMS) are not the ones the floor is measured on
+        raise VerificationError(
+            f"{prepared.recipe.name}/{target.name}: tolerance: auto is for targets without the post-process; "
+            "set max_abs/max_rel as numbers"
+        )
+    floors = []
+    source = model_noise_floor(prepared, images, pairs)
+    if source is not None:
+        floors.append(source)
+    source_outputs = [outputs for _, outputs in pairs]
+    if ref_actual is not None:
+        floors.append(noise.kernel_floor(actual, ref_actual, source_outputs))
+    if not floors:  # no second kernel set for this source and target here: the minimum floor alone
+        floors.append(noise.minimum_floor(source_outputs))
+    return noise.resolve(tolerance, floors)
+
+
+def model_noise_floor(prepared: Prepared, images: Path | None, pairs: Expected) -> dict[str, Any] | None:
+    """The source's floor (oneDNN on and off), measured once per model and shared by its targets."""
+    future = prepared.expected(
+        ("noise-floor", images), lambda: cast(Expected, noise.source_floor(prepared, pairs))
+    )
+    return cast("dict[str, Any] | None", future.result())
 
 
 def _verify_detections(

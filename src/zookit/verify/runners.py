@@ -46,11 +46,27 @@ def tf_runner(graph_def: Any, inputs: list[Port], outputs: list[Port]) -> Runner
     return run
 
 
-def tflite_runner(model: bytes, inputs: list[Port], outputs: list[Port]) -> Runner:
-    Interpreter = load("ai_edge_litert.interpreter").Interpreter
+def litert_kernels(reference: bool = False) -> str:
+    """What runs a TFLite file here, said as each figure records it."""
+    version = getattr(load("ai_edge_litert"), "__version__", "?")
+    if reference:
+        return f"LiteRT {version} reference kernels (OpResolverType.BUILTIN_REF, no XNNPACK), 1 thread"
+    # no thread count: it does not change LiteRT's outputs (measured bit-identical with 1, 2 and the default)
+    return f"LiteRT {version} default kernels (XNNPACK delegate for float ops)"
+
+
+def tflite_runner(model: bytes, inputs: list[Port], outputs: list[Port], reference: bool = False) -> Runner:
+    """LiteRT as a user gets it (``Interpreter(model_content=...)``: its default kernels and XNNPACK), or
+    with ``reference`` its reference kernels on one thread (what TFLM's kernels are ports of)."""
+    litert = load("ai_edge_litert.interpreter")
 
     try:
-        interpreter = Interpreter(model_content=model, num_threads=threads())
+        if reference:
+            interpreter = litert.Interpreter(
+                model_content=model, experimental_op_resolver_type=litert.OpResolverType.BUILTIN_REF
+            )
+        else:
+            interpreter = litert.Interpreter(model_content=model, num_threads=threads())
         interpreter.allocate_tensors()
     except (ValueError, RuntimeError) as exc:
         raise VerificationError(f"LiteRT cannot load the converted model: {exc}") from None

@@ -20,10 +20,17 @@ from zookit.errors import VerificationError, ZooError
 from zookit.fsutil import folder_listing, write_json, write_text
 from zookit.hashes import file_checksum
 from zookit.layout import Layout
-from zookit.recipe import Recipe, Target
+from zookit.recipe import Recipe, Target, Tolerance
 from zookit.records import Manifest, largest_error
 from zookit.reference import Runner
-from zookit.verify.compare import compare_outputs, compare_reference, effective_tolerance, real_figures
+from zookit.verify.compare import (
+    compare_outputs,
+    compare_reference,
+    effective_tolerance,
+    measured_on_text,
+    real_figures,
+)
+from zookit.verify.noise import is_auto
 from zookit.verify.runners import _dequantize, _quantize
 
 RECORD = "tflm.json"
@@ -160,9 +167,16 @@ def run_and_verify(job: DeployJob, target: Target, model: bytes, arena: int, fol
     real = [i >= random_sample_count(recipe) for i in range(len(pairs))]
     classifier, quantized = recipe.task == "classification", target.quantization != "float32"
     tolerance = effective_tolerance(target.tolerance, target.quantization)
+    if is_auto(tolerance):  # judged with the limits the file was verified with (measured then)
+        tolerance = Tolerance(**job.manifest.verification.get("limits", {}))
     report = compare_outputs(pairs, actual, tolerance, classifier, quantized, real)
     report.real = real_figures(pairs, actual, real, random_sample_count(recipe))
     report.classes = class_figures(recipe, pairs, actual, real, job.calibration_images, prepared.folder)
+    report.runtime = "TFLM"
+    report.runtime_detail = (
+        f"TensorFlow Lite Micro {_tflm_version()} (its reference kernels), arena {arena} bytes"
+    )
+    report.limits = tolerance.model_dump(exclude_none=True)
     if target.compare_with is not None and prepared.folder is not None:
         upstream = _upstream_runner(prepared.folder / target.compare_with, prepared)
         report.reference = compare_reference(pairs, actual, upstream, target.compare_with, classifier, real)
@@ -171,6 +185,15 @@ def run_and_verify(job: DeployJob, target: Target, model: bytes, arena: int, fol
         "vs_litert_reference": _versus(tflm_raw, [reference(feed) for feed in feeds], outs),
         "recorded_allocations": allocations,
     }
+
+
+def _tflm_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("tflite-micro")
+    except PackageNotFoundError:
+        return ""
 
 
 def _raw_inputs(
@@ -248,6 +271,7 @@ def summary(record: dict[str, Any]) -> dict[str, Any]:
         out["upstream"] = ref["file"]
         out["upstream_max_abs"] = largest_error(ref["upstream_error"])
     out["data"] = v.get("real", {}).get("data")
+    out["measured_on"] = measured_on_text(v)
     from zookit.verify.classes import class_detail
 
     return out | class_detail(v)

@@ -27,13 +27,14 @@ import numpy as np
 from zookit.deploy import DeployJob
 from zookit.deploy.openvino import runtime
 from zookit.errors import VerificationError, ZooError
-from zookit.fsutil import folder_listing, swap_in, temp_dir, write_json
+from zookit.fsutil import folder_listing, swap_in, temp_dir, write_json, write_text
 from zookit.hashes import file_checksum
 from zookit.layout import Layout
 from zookit.libs import threads
 from zookit.recipe import Recipe, Target, Tolerance
 from zookit.recipe_openvino import Limits, int8_like
 from zookit.records import Manifest, worst_error
+from zookit.verify.compare import measured_on_text
 
 NAME = "openvino"
 RECORD = "package.json"
@@ -65,6 +66,7 @@ def build(job: DeployJob) -> dict[str, Any]:
                 job, quantized, staging / f"{recipe.name}_int8.xml", False, pairs, "int8"
             )
             variants["int8"]["calibration"] = calibration
+        write_text(staging / "README.md", readme(recipe.name, variants))
         files = sorted(p.name for p in staging.iterdir())
         record = {
             "deployer": NAME,
@@ -97,7 +99,8 @@ def _variant(job: DeployJob, model: Any, xml: Path, fp16: bool, pairs: Any, kind
     from zookit.libs import load
     from zookit.verify.classes import class_figures
     from zookit.verify.compare import compare_outputs, real_figures
-    from zookit.verify.model import random_sample_count
+    from zookit.verify.model import model_noise_floor, random_sample_count
+    from zookit.verify.noise import is_auto, resolve
 
     recipe, prepared = job.recipe, job.prepared() if job.prepared else None
     assert prepared is not None and recipe.openvino is not None
@@ -110,11 +113,31 @@ def _variant(job: DeployJob, model: Any, xml: Path, fp16: bool, pairs: Any, kind
     run = _dequantizing(run, Layout(job.zoo_dir).target(recipe.name, target.name) / job.manifest.output.file)
     actual = [run(sample) for sample, _ in pairs]
     real = [i >= random_sample_count(recipe) for i in range(len(pairs))]
-    tolerance = tolerance_for(recipe, kind)
+    tolerance, noise = tolerance_for(recipe, kind), None
+    if is_auto(tolerance):
+        floor = model_noise_floor(prepared, job.calibration_images, pairs)
+        tolerance, noise = resolve(tolerance, [floor] if floor is not None else [])
     classifier = recipe.task == "classification"
     report = compare_outputs(pairs, actual, tolerance, classifier, kind == "int8", real)
     report.real = real_figures(pairs, actual, real, random_sample_count(recipe))
     report.classes = class_figures(recipe, pairs, actual, real, job.calibration_images, prepared.folder)
+    report.runtime = "OpenVINO CPU f32"
+    report.runtime_detail = f"OpenVINO {runtime.version()} CPU plugin, INFERENCE_PRECISION_HINT f32"
+    report.limits, report.noise_floor = tolerance.model_dump(exclude_none=True), noise
+    # what a user gets from a plain core.compile_model(xml, "CPU"): recorded beside, not judged
+    plain = runtime.compile_runner(
+        written, prepared.inputs, prepared.outputs, nchw, {"INFERENCE_NUM_THREADS": threads()}
+    )
+    default_actual = [plain(sample) for sample, _ in pairs]
+    default = compare_outputs(pairs, default_actual, tolerance, classifier, kind == "int8", real)
+    default.real = real_figures(pairs, default_actual, real, random_sample_count(recipe))
+    precision = runtime.default_precision()
+    default.runtime = f"OpenVINO CPU default ({precision})"
+    default.runtime_detail = (
+        f"OpenVINO {runtime.version()} CPU plugin, a plain compile_model (INFERENCE_PRECISION_HINT {precision} "
+        f"on this CPU)"
+    )
+    report.other_kernels = {"precision": precision, "judged": False, **default.as_dict()}
     where = f"{recipe.name}/{NAME} ({kind})"
     if not report.passed:
         raise VerificationError(
@@ -127,6 +150,14 @@ def _variant(job: DeployJob, model: Any, xml: Path, fp16: bool, pairs: Any, kind
         "weights": "FP16 (compress_to_fp16)" if fp16 else ("int8 (NNCF)" if kind == "int8" else "FP32"),
         "tolerance": tolerance.model_dump(exclude_none=True),
         "verification": report.as_dict(),
+        "precision": {
+            "verified": "f32",
+            "default_on_this_cpu": report.other_kernels["precision"],
+            "ask_for_f32": 'core.compile_model(xml, "CPU", {"INFERENCE_PRECISION_HINT": "f32"})',
+            "note": "OpenVINO's CPU plugin reads no inference precision from the IR's rt_info (it reads only "
+            "KV-cache and dynamic-quantization options under runtime_options): the figures hold for f32 when "
+            "the application asks for it; a plain compile_model uses the CPU's default precision",
+        },
     }
     latency = recipe.openvino.latency
     if latency is not None:
@@ -155,6 +186,45 @@ def _dequantizing(run: Any, onnx_file: Path) -> Any:
         return out
 
     return dequantized
+
+
+def readme(name: str, variants: dict[str, Any]) -> str:
+    """Which precision the package's figures hold for, and how a user asks for it."""
+    lines = [f"# {name}: OpenVINO IR", ""]
+    for kind, variant in variants.items():
+        v, precision = variant["verification"], variant["precision"]
+        on = v["measured_on"]
+        default = v["other_kernels"]
+        lines += [
+            f"## {variant['files'][0]} ({kind})",
+            "",
+            f"Verified against the source on {on['data']}: {on['runtime_detail']}.",
+            f"- f32 (verified, judged): max_abs {worst_error(v):.3g}, limits {v['limits']}"
+            + (f", top-1 agreement {v['top1_agreement']:.3g}" if v.get("top1_agreement") is not None else ""),
+            f'- a plain `core.compile_model(xml, "CPU")` on this CPU runs in {precision["default_on_this_cpu"]}: '
+            f"max_abs {worst_error(default):.3g}"
+            + (
+                f", top-1 agreement {default['top1_agreement']:.3g}"
+                if default.get("top1_agreement") is not None
+                else ""
+            )
+            + " (recorded, not judged)",
+            "",
+        ]
+    lines += [
+        "The figures above hold for f32. Ask for it when compiling:",
+        "",
+        "```python",
+        "import openvino as ov",
+        'compiled = ov.Core().compile_model(xml, "CPU", {"INFERENCE_PRECISION_HINT": "f32"})',
+        "```",
+        "",
+        "OpenVINO reads no inference precision from the IR itself (its CPU plugin reads only KV-cache and "
+        "dynamic-quantization options from the IR's rt_info), so the application has to ask. A CPU with "
+        "AVX-512 BF16 or AMX runs a float model in bf16 by default; one without them, in f32.",
+        "",
+    ]
+    return "\n".join(lines)
 
 
 def tolerance_for(recipe: Recipe, kind: str) -> Tolerance:
@@ -300,7 +370,12 @@ def summary(record: dict[str, Any]) -> dict[str, Any]:
     tflite = record.get("int8_side_by_side", {}).get("tflite_int8")
     if tflite:
         out["tflite_int8_max_abs"] = tflite["max_abs"]
+    default = record["float"]["verification"].get("other_kernels")
+    if default:  # what a plain compile_model gives (not judged)
+        out["default_precision"] = default.get("precision")
+        out["default_max_abs"] = worst_error(default)
     out["data"] = record["float"]["verification"].get("real", {}).get("data")
+    out["measured_on"] = measured_on_text(record["float"]["verification"])
     from zookit.verify.classes import class_detail
 
     return out | class_detail(record["float"]["verification"])

@@ -200,6 +200,17 @@ def latency(model: Any, feed: list[np.ndarray], threads: int, warmup: int, runs:
     }
 
 
+def version() -> str:
+    return str(load("openvino").get_version()).split("-")[0]
+
+
+def default_precision() -> str:
+    """The inference precision a plain ``compile_model(model, "CPU")`` uses on this CPU (bf16 where the
+    CPU has AVX-512 BF16 or AMX, f16 on some ARM cores, else f32)."""
+    ov = load("openvino")
+    return str(ov.Core().get_property("CPU", "INFERENCE_PRECISION_HINT").get_type_name())
+
+
 def cpu_name() -> str:
     ov = load("openvino")
     return str(ov.Core().get_property("CPU", "FULL_DEVICE_NAME"))
