@@ -161,23 +161,9 @@ def _target_entries(
 
 
 def _tflm_runner(model: bytes, arena: int, prepared: Prepared) -> Runner:
-    from zookit.deploy.mcu import runtime
-    from zookit.deploy.mcu.package import _raw_inputs
-    from zookit.verify.runners import _dequantize
+    from zookit.deploy.mcu.package import tflm_runner
 
-    ins, outs = runtime.boundaries(model)
-    in_index = runtime.match(prepared.inputs, ins, "input")
-    out_index = runtime.match(prepared.outputs, outs, "output")
-    raw, _ = runtime.tflm_raw(model, arena)
-
-    def run(sample: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        y = raw(_raw_inputs(sample, prepared.inputs, in_index, ins))
-        return {
-            p.name: _dequantize(y[i], outs[i].as_litert())
-            for p, i in zip(prepared.outputs, out_index, strict=True)
-        }
-
-    return run
+    return tflm_runner(model, arena, prepared)
 
 
 def _openvino_entries(prepared: Prepared, folder: Path) -> list[Entry]:

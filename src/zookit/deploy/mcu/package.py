@@ -211,10 +211,16 @@ def _upstream_runner(path: Path, prepared: Any) -> Runner:
     from zookit.verify.upstream import upstream_model
 
     model = upstream_model(path, prepared.inputs, prepared.outputs, f"{prepared.recipe.name} (TFLM)")
+    return tflm_runner(model, runtime.minimum_arena(model), prepared)
+
+
+def tflm_runner(model: bytes, arena: int, prepared: Any) -> Runner:
+    """``model`` under TensorFlow Lite Micro in ``arena`` bytes, fed and read as the recipe's real-valued
+    ports (quantized inputs quantized, quantized outputs dequantized)."""
     ins, outs = runtime.boundaries(model)
     in_index = runtime.match(prepared.inputs, ins, "input")
     out_index = runtime.match(prepared.outputs, outs, "output")
-    raw, _ = runtime.tflm_raw(model, runtime.minimum_arena(model))
+    raw, _ = runtime.tflm_raw(model, arena)
 
     def run(sample: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         y = raw(_raw_inputs(sample, prepared.inputs, in_index, ins))

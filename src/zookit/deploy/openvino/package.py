@@ -128,6 +128,9 @@ def _variant(job: DeployJob, model: Any, xml: Path, fp16: bool, pairs: Any, kind
     plain = runtime.compile_runner(
         written, prepared.inputs, prepared.outputs, nchw, {"INFERENCE_NUM_THREADS": threads()}
     )
+    plain = _dequantizing(
+        plain, Layout(job.zoo_dir).target(recipe.name, target.name) / job.manifest.output.file
+    )
     default_actual = [plain(sample) for sample, _ in pairs]
     default = compare_outputs(pairs, default_actual, tolerance, classifier, kind == "int8", real)
     default.real = real_figures(pairs, default_actual, real, random_sample_count(recipe))
