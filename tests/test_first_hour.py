@@ -271,7 +271,8 @@ def test_point10_zoo_openvino_deploys_one_model_run_finds_it_current_and_benchma
 def test_point9_adding_a_target_leaves_the_other_targets_tflm_stage_current(tmp_path: Path) -> None:
     """The tutorial: adding an int8 target makes only the new target. TFLM's stage of the float target
     read every target of the recipe, so adding one redid it; it reads its own target only."""
-    from zookit.pipeline.stages import ModelWork, RunOptions, deploy_stage
+    from zookit.pipeline.deploy_stage import deploy_stage
+    from zookit.pipeline.stages import ModelWork, RunOptions
     from zookit.recipe import parse_recipe
 
     doc = yaml.safe_load(

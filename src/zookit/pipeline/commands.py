@@ -10,14 +10,8 @@ from typing import Any
 from zookit.convert.target import with_quantization
 from zookit.errors import UsageError, ZooError
 from zookit.layout import Layout
-from zookit.pipeline.stages import (
-    ModelWork,
-    RunOptions,
-    convert_key,
-    convert_stage,
-    current_target,
-    deploy_stage,
-)
+from zookit.pipeline.deploy_stage import current_target, deploy_stage
+from zookit.pipeline.stages import ModelWork, RunOptions, convert_key, convert_stage
 from zookit.pipeline.target import convert_target
 from zookit.recipe import Recipe, Target
 from zookit.records import Manifest, Package, worst_error

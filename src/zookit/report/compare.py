@@ -13,7 +13,8 @@ from typing import Any
 
 from zookit import jsonfile
 from zookit.errors import UsageError
-from zookit.report.collect import FORMAT, number
+from zookit.report.collect import FORMAT
+from zookit.report.values import number
 
 # (figure, label, True when higher is better)
 TARGET_FIGURES = (
