@@ -276,3 +276,19 @@ def test_the_step_by_step_commands_record_what_zoo_run_finds_current(
     assert set(plan.values()) == {"current"}
     code, report, err = zoo_run(tmp_path)
     assert code == 0 and set(statuses(report).values()) == {"skipped"}, err
+
+
+def test_a_labels_edit_makes_the_deployers_that_show_class_names_stale() -> None:
+    """The TFLM and OpenVINO records carry class names: their stage keys read the recipe's labels."""
+    import yaml
+
+    from zookit.deploy import DEPLOYERS
+    from zookit.recipe import load_recipe
+
+    path = Path(__file__).resolve().parents[1] / "recipes" / "mobilenet_v1_quant.yaml"
+    doc = yaml.safe_load(path.read_text())
+    before = load_recipe(path, doc)
+    doc["labels"] = {"names": [f"class {i}" for i in range(1001)]}
+    after = load_recipe(path, doc)
+    for name in ("openvino", "tflm"):
+        assert DEPLOYERS[name].reads(before)["labels"] != DEPLOYERS[name].reads(after)["labels"], name

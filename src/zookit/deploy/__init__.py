@@ -104,7 +104,18 @@ def _tflm_targets(recipe: Recipe) -> list[str]:
 def _tflm_reads(recipe: Recipe) -> Any:
     return recipe.model_dump(
         mode="json",
-        include={"name", "task", "num_classes", "inputs", "outputs", "sources", "samples", "targets", "mcu"},
+        include={
+            "name",
+            "task",
+            "num_classes",
+            "inputs",
+            "outputs",
+            "sources",
+            "samples",
+            "targets",
+            "mcu",
+            "labels",
+        },  # labels: the class names its figures show
     )
 
 
@@ -167,7 +178,17 @@ DEPLOYERS["openvino"] = Deployer(
     target=_openvino_target,
     reads=lambda r: r.model_dump(
         mode="json",
-        include={"name", "task", "inputs", "outputs", "preprocessing", "samples", "targets", "openvino"},
+        include={
+            "name",
+            "task",
+            "inputs",
+            "outputs",
+            "preprocessing",
+            "samples",
+            "targets",
+            "openvino",
+            "labels",
+        },
     ),
     build=_openvino_build,
     images=lambda options: options.images or options.calibration_images,
