@@ -267,6 +267,19 @@ def test_the_split_is_deterministic_disjoint_and_per_class(tmp_path: Path) -> No
     assert locate_one(recipe, folder).split_record()["calibration"] == 6
 
 
+def test_an_auc_set_whose_held_out_part_lacks_a_class_is_one_error_naming_the_labels(tmp_path: Path) -> None:
+    """Review finding: calibration took the only anomalous clip, so AUC had one class (was an internal
+    error from scikit-learn's side of the metric)."""
+    from zookit.evaluate.sets import DataError
+
+    recipe = ad_recipe()  # calibration_per_class 1
+    clip = np.zeros(40, dtype="<f4").tobytes()
+    rows = ["a.bin,2,1,32,16", "n1.bin,2,0,32,16", "n2.bin,2,0,32,16", "n3.bin,2,0,32,16"]
+    folder = write_set(tmp_path / "clips", {f: clip for f in ("a.bin", "n1.bin", "n2.bin", "n3.bin")}, rows)
+    with pytest.raises(DataError, match=r"y_labels.csv\): AUC needs normal and anomalous clips"):
+        locate_one(recipe, folder).split()
+
+
 # --- metrics and the gate ----------------------------------------------------------------------------
 
 

@@ -131,3 +131,22 @@ def test_the_evaluate_stage_is_incremental_and_says_what_it_measured(
         f"zoo: evaluation set toyset (a folder holding y_labels.csv) not found below {tmp_path / 'recipes'} "
         "(3 levels deep); give the folder holding it with --data DIR or $ZOO_DATA"
     ]
+
+    # review finding: converting the int8 target again without the set it was calibrated on is refused
+    # (it would be calibrated on other data under a key naming the set)
+    convert = ["--recipes", str(tmp_path / "recipes"), "convert", "toy", "--zoo-dir", str(tmp_path / "zoo")]
+    assert main([*convert, "--target", "tflite-int8"]) != 0
+    assert "was calibrated on the labelled set toyset; give --data DIR" in capsys.readouterr().err
+    # a judged artefact's file changes under the same deploy key: the evaluate key follows the files
+    from zookit.pipeline.evaluation import _key
+    from zookit.pipeline.stages import ModelWork, RunOptions
+    from zookit.recipe import load_recipe
+
+    recipe = load_recipe(tmp_path / "recipes" / "toy.yaml")
+    work = ModelWork(recipe, RunOptions(zoo_dir=tmp_path / "zoo", data=(data,)))
+    before = _key(work)
+    manifest = tmp_path / "zoo" / "toy" / "tflite-int8" / "manifest.json"
+    doc = json.loads(manifest.read_text())
+    doc["output"]["checksum"] = "sha256:" + "0" * 64
+    manifest.write_text(json.dumps(doc))
+    assert _key(ModelWork(recipe, RunOptions(zoo_dir=tmp_path / "zoo", data=(data,)))) != before

@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from zookit.cli import positive_int
+from zookit.cli import positive_int, whole_number
 from zookit.cli.common import book, print_json
 
 
@@ -43,7 +43,9 @@ def add_parser(add: Any) -> None:
         metavar="N,N",
         help="thread counts (default 1,2,4)",
     )
-    p.add_argument("--warmup", type=positive_int, default=10, metavar="N", help="runs not timed (default 10)")
+    p.add_argument(
+        "--warmup", type=whole_number, default=10, metavar="N", help="runs not timed, 0 or more (default 10)"
+    )
     p.add_argument("--runs", type=positive_int, default=50, metavar="N", help="timed runs (default 50)")
     p.add_argument("--json", action="store_true", help="print the figures as JSON")
 

@@ -69,6 +69,12 @@ class LabelledSet:
                 f"evaluation set {self.name} ({self.folder}): calibration_per_class "
                 f"{n} leaves no file to evaluate on"
             )
+        if self.evaluation.metric == "auc" and len({i.label for i in held_out}) != 2:
+            raise DataError(
+                f"evaluation set {self.name} ({self.folder / self.evaluation.labels}): AUC needs normal and "
+                f"anomalous clips among the held-out files, and calibration_per_class {n} leaves only class "
+                f"{sorted({i.label for i in held_out})}; add clips or lower calibration_per_class"
+            )
         return calibration, held_out
 
     def split_record(self) -> dict[str, object]:

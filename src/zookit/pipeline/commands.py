@@ -11,7 +11,13 @@ from zookit.convert.target import with_quantization
 from zookit.errors import UsageError, ZooError
 from zookit.layout import Layout
 from zookit.pipeline.deploy_stage import current_target, deploy_stage
-from zookit.pipeline.stages import ModelWork, RunOptions, convert_key, convert_stage
+from zookit.pipeline.stages import (
+    ModelWork,
+    RunOptions,
+    convert_key,
+    convert_stage,
+    refuse_calibration_without_data,
+)
 from zookit.pipeline.target import convert_target
 from zookit.recipe import Recipe, Target
 from zookit.records import Manifest, Package, worst_error
@@ -43,6 +49,7 @@ def convert_each(
 
                 out.append((target, reverify(work.prepared(), target, folder, images)))
             else:
+                refuse_calibration_without_data(work, target)
                 key = convert_key(work, target)
                 out.append((target, convert_target(work.prepared(), target, zoo_dir, images, key)))
         except ZooError as exc:

@@ -28,9 +28,13 @@ def _artefacts(work: ModelWork) -> dict[str, Any]:
         folder = layout.target(recipe.name, target.name)
         manifest = read_json(folder / "manifest.json") or {}
         tflm = read_json(folder / "tflm.json") or {}
-        out[target.name] = [(manifest.get("output") or {}).get("checksum"), tflm.get("stage_key")]
+        out[target.name] = [
+            (manifest.get("output") or {}).get("checksum"),
+            tflm.get("stage_key"),
+            tflm.get("files"),  # the files measured: a deploy key leaves the calibration data out
+        ]
     openvino = read_json(layout.deploy(recipe.name, "openvino") / "package.json") or {}
-    out["openvino"] = openvino.get("stage_key")
+    out["openvino"] = [openvino.get("stage_key"), openvino.get("files")]
     return out
 
 
@@ -43,6 +47,8 @@ def _key(work: ModelWork) -> str:
         {
             "stage": NAME,
             "evaluation": work.recipe.evaluation.model_dump(mode="json"),
+            # how the set is read: the preprocessing and ports (in what a conversion reads)
+            "recipe": work.recipe.conversion_digest,
             "set": labelled.digest(),
             "artefacts": _artefacts(work),
             "versions": tool_versions() | package_versions(("scikit-learn", "openvino", "tflite-micro")),

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from zookit.deploy import DEPLOYERS
-from zookit.errors import ZooError
+from zookit.errors import UsageError, ZooError
 from zookit.layout import Layout
 from zookit.libs import tool_versions
 from zookit.recipe import Recipe, Target
@@ -243,6 +243,18 @@ def calibration_key(work: ModelWork, calibrates: bool) -> dict[str, str]:
     return {"calibration_set": work.calibration_set} if calibrates and work.calibration_set else {}
 
 
+def refuse_calibration_without_data(work: ModelWork, target: Target) -> None:
+    """A quantized target last calibrated on the recipe's labelled set is converted again only with that
+    set: without it the file would be calibrated on other data under a key that names the set."""
+    if target.quantization in ("int8", "int16x8") and work.labelled is None and work.calibration_set:
+        assert work.recipe.evaluation is not None
+        raise UsageError(
+            f"{work.recipe.name}/{target.name} was calibrated on the labelled set "
+            f"{work.recipe.evaluation.set}; give --data DIR (or $ZOO_DATA) holding {work.recipe.evaluation.set}/ "
+            "to convert it again"
+        )
+
+
 def convert_stage(target: Target) -> Stage:
     def folder(work: ModelWork) -> Path:
         return work.layout.target(work.recipe.name, target.name)
@@ -258,6 +270,7 @@ def convert_stage(target: Target) -> Stage:
         from zookit.data import default_images
         from zookit.pipeline.target import convert_target
 
+        refuse_calibration_without_data(work, target)
         made_with = work.images or default_images()  # none named: the shipped set
         manifest = convert_target(work.prepared(), target, work.options.zoo_dir, made_with, stage_key=key)
         return convert_detail(manifest)
