@@ -161,6 +161,10 @@ COMMANDS = [
     "new",
     "report",
     "diagnose",
+    "evaluate",
+    "benchmark",
+    "tflm",
+    "openvino",
 ]
 
 
@@ -217,6 +221,11 @@ def argv_strategy(world: dict[str, Any]) -> st.SearchStrategy[list[str]]:
             "--run",
             "--recipes",
             "--from",
+            "--data",
+            "--samples",
+            "--threads",
+            "--warmup",
+            "--runs",
             "--bogus",
             "-x",
         ]
@@ -250,6 +259,11 @@ def argv_strategy(world: dict[str, Any]) -> st.SearchStrategy[list[str]]:
         "--goal": st.sampled_from(["top1=0.99", "top1=2", "max_rel=-1", "acc=1", "", "top1=nan"]),
         "--calibration-sizes": st.sampled_from(["8,16", "-1", "a,b", "", "0", "1e999"]),
         "--from": st.sampled_from([*paths, "http://127.0.0.1:9/m.onnx", "ftp://x/m.onnx"]),
+        "--data": st.sampled_from(paths),
+        "--samples": st.sampled_from(paths),
+        "--threads": st.sampled_from(["1,2", "0", "-1", "a", "", "1,,2", "1e999", "99999999"]),
+        "--warmup": numbers,
+        "--runs": numbers,
     }
     pair = st.sampled_from(sorted(valued)).flatmap(lambda o: st.tuples(st.just(o), valued[o]))
     flags = st.sampled_from(["--all", "--json", "--strict", "--force", "--offline", "--require-hashes", "-v"])

@@ -79,9 +79,9 @@ def cmd_benchmark(args: argparse.Namespace) -> int:
                     f"{r['p90_ms']:.3f}",
                 )
             )
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    for row in rows:
-        print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+    from zookit.pipeline.summary import columns
+
+    print("\n".join(columns(rows)))
     written = ", ".join(str(zoo_dir / doc["model"] / "benchmark.json") for doc in documents)
     print(
         f"{args.warmup} warm-up run(s), then {args.runs} timed run(s) each, one sample of seeded random "

@@ -109,5 +109,10 @@ def libraries_quiet(args: argparse.Namespace, what: str) -> Iterator[None]:
         with captured_output() as log:
             yield
     finally:
-        if log and log[0].strip() and getattr(args, "verbose", False):
-            print(f"----- {what} -----\n{log[0].rstrip()}\n----- end {what} -----", file=sys.stderr)
+        show_log(args, what, log[0] if log else "", failed=False)
+
+
+def show_log(args: argparse.Namespace, model: str, log: str, failed: bool) -> None:
+    """What the libraries printed while a model was worked on: for a failure, or with -v."""
+    if log.strip() and (failed or getattr(args, "verbose", False)):
+        print(f"----- {model} -----\n{log.rstrip()}\n----- end {model} -----", file=sys.stderr)

@@ -12,7 +12,15 @@ from pathlib import Path
 from typing import Any
 
 from zookit.cli import existing_dir
-from zookit.cli.common import add_samples, add_selection, book, data_folder, picture_folder, print_json
+from zookit.cli.common import (
+    add_samples,
+    add_selection,
+    book,
+    data_folder,
+    picture_folder,
+    print_json,
+    show_log,
+)
 from zookit.deploy import DEPLOYERS
 from zookit.errors import UsageError
 
@@ -75,11 +83,7 @@ def cmd_deploy(name: str, args: argparse.Namespace) -> int:
         with captured_output() as log:  # the libraries' own lines: shown for a failure, or with -v
             made = deploy_model(recipe, name, options, args.target)
         rows += made
-        if log[0].strip() and (any(r["status"] != "ok" for r in made) or args.verbose):
-            print(
-                f"----- {recipe.name} -----\n{log[0].rstrip()}\n----- end {recipe.name} -----",
-                file=sys.stderr,
-            )
+        show_log(args, recipe.name, log[0], any(r["status"] != "ok" for r in made))
         if args.json:
             continue
         for row in made:

@@ -63,7 +63,7 @@ def _sizes(text: str) -> tuple[int, ...]:
 def cmd_diagnose(args: argparse.Namespace) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from zookit.cli.common import book as _book
-    from zookit.cli.stages import _show_log
+    from zookit.cli.common import show_log
     from zookit.data import default_images
     from zookit.errors import UsageError, ZooError
     from zookit.fetch import default_zoo_dir
@@ -90,7 +90,7 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
             result = diagnose(recipe, zoo_dir, args.target, images, goal, sizes, args.workers)
         except ZooError as exc:
             failure = exc
-    _show_log(args, recipe.name, log[0], failure is not None)
+    show_log(args, recipe.name, log[0], failure is not None)
     if failure is not None:
         raise failure
     search = result.get("search")

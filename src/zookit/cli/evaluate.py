@@ -118,6 +118,7 @@ def table(record: dict[str, Any]) -> str:
         meets = {True: "meets", False: "below", None: ""}[m.get("meets_target")]
         size = f"{m['size'] / 1024:.0f} KiB" if m.get("size") else ""
         rows.append((name, f"{m['value']:.3f}", f"{m['drop']:+.3f}", gate, meets, size, m["runtime"]))
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    lines = ["  " + "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
+    from zookit.pipeline.summary import columns
+
+    lines = ["  " + line for line in columns(rows)]
     return "\n".join([head, *lines])

@@ -17,6 +17,7 @@ from zookit.cli.common import (
     data_folder,
     picture_folder,
     print_json,
+    show_log,
 )
 from zookit.errors import ZooError
 
@@ -168,7 +169,7 @@ def _convert_or_verify(args: argparse.Namespace, verify_only: bool) -> int:
                 )
             except ZooError as exc:
                 rows.append({"model": recipe.name, "target": "*", "status": "failed", "error": str(exc)})
-        _show_log(
+        show_log(
             args, recipe.name, log[0], any(r["status"] != "ok" for r in rows if r["model"] == recipe.name)
         )
         if not args.json:
@@ -179,12 +180,6 @@ def _convert_or_verify(args: argparse.Namespace, verify_only: bool) -> int:
     if args.json:
         print_json({"results": rows, "failed": failed})
     return 1 if failed else 0
-
-
-def _show_log(args: argparse.Namespace, model: str, log: str, failed: bool) -> None:
-    """What the libraries printed while a model was worked on: for a failure, or with -v."""
-    if log.strip() and (failed or getattr(args, "verbose", False)):
-        print(f"----- {model} -----\n{log.rstrip()}\n----- end {model} -----", file=sys.stderr)
 
 
 def cmd_convert(args: argparse.Namespace) -> int:
@@ -218,7 +213,7 @@ def cmd_tidl(args: argparse.Namespace) -> int:
                 row = package_model(recipe, zoo_dir, images, calibration, args.strict, tools)
             except ZooError as exc:
                 row = {"model": recipe.name, "status": "failed", "error": str(exc)}
-        _show_log(args, recipe.name, log[0], row["status"] != "ok")
+        show_log(args, recipe.name, log[0], row["status"] != "ok")
         rows.append(row)
         if args.json:
             continue

@@ -3,6 +3,7 @@ error beside the upstream model's error on the same samples, and what the sample
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 # the figures of a stage's detail shown in its row, in this order, with their label
@@ -88,5 +89,10 @@ def summary_table(results: list[Any]) -> str:
                     _last_column(s),
                 )
             )
+    return "\n".join(columns(rows))
+
+
+def columns(rows: Sequence[Sequence[str]]) -> list[str]:
+    """Rows of cells as text lines, each column as wide as its widest cell (the first row: the heads)."""
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    return "\n".join("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in rows)
+    return ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in rows]
