@@ -3,6 +3,8 @@ error (issue #24 point 2), and the stage detail carries them for --json."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from zookit.pipeline.stages import convert_detail
 from zookit.pipeline.summary import figures_text
 from zookit.records import FileRecord, Manifest
@@ -16,23 +18,7 @@ def test_max_rel_and_the_upstream_figures_stand_beside_max_abs() -> None:
             "upstream_error": {"y": {"max_abs": 16.1, "max_rel": 0.226}},
         },
     }
-    manifest = Manifest(
-        recipe="ad",
-        recipe_digest="",
-        conversion_digest="",
-        images=None,
-        target={},
-        sources={},
-        options={},
-        versions={},
-        output=FileRecord("m.tflite", "sha256:" + "0" * 64, 10, 0),
-        stage_key=None,
-        inputs=[],
-        outputs=[],
-        verification=verification,
-        timing={},
-        created="",
-    )
+    manifest = manifest_with("ad", verification)
     detail = convert_detail(manifest)
     assert detail["max_rel"] == 0.071 and detail["upstream_max_rel"] == 0.226
     assert figures_text(detail) == (
@@ -69,8 +55,19 @@ def test_every_figure_says_what_it_was_measured_on() -> None:
         "runtime": "LiteRT default kernels",
         "runtime_detail": None,
     }
-    manifest = Manifest(
-        recipe="m",
+    manifest = manifest_with("m", verification)
+    text = figures_text(convert_detail(manifest))
+    top1 = verification["top1_agreement"]
+    ref_top1 = verification["other_kernels"]["top1_agreement"]
+    assert top1 != ref_top1  # two runtimes, two figures: each says which
+    assert f"top1_agreement {top1:.3g} (LiteRT reference kernels: {ref_top1:.3g})" in text
+    assert text.endswith("; on 1 random + 3 real samples, LiteRT default kernels")
+
+
+def manifest_with(recipe: str, verification: dict[str, Any]) -> Manifest:
+    """A converted target's record holding only ``verification`` (what the summary reads)."""
+    return Manifest(
+        recipe=recipe,
         recipe_digest="",
         conversion_digest="",
         images=None,
@@ -86,9 +83,3 @@ def test_every_figure_says_what_it_was_measured_on() -> None:
         timing={},
         created="",
     )
-    text = figures_text(convert_detail(manifest))
-    top1 = verification["top1_agreement"]
-    ref_top1 = verification["other_kernels"]["top1_agreement"]
-    assert top1 != ref_top1  # two runtimes, two figures: each says which
-    assert f"top1_agreement {top1:.3g} (LiteRT reference kernels: {ref_top1:.3g})" in text
-    assert text.endswith("; on 1 random + 3 real samples, LiteRT default kernels")
