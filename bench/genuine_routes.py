@@ -23,7 +23,7 @@ from zookit.convert.tflite_trim import trim_tflite
 from zookit.data import default_images, image_files, preprocess_image
 from zookit.ports import POSTPROCESS_OP, Port
 from zookit.recipe import RecipeBook
-from zookit.recipe_labels import class_names
+from zookit.recipe.labels import class_names
 from zookit.verify.detections import DetectionMatch, match_detections
 
 OUTS = [POSTPROCESS_OP, f"{POSTPROCESS_OP}:1", f"{POSTPROCESS_OP}:2", f"{POSTPROCESS_OP}:3"]

@@ -29,11 +29,11 @@ from conftest import REPO, FileServer, minimal_recipe, sha256, write_recipe
 from test_convert import real_recipe, serve_source
 from test_fetch import FAST, PAYLOAD, assert_no_leftovers, fetch, options, recipe_for
 from zookit.__main__ import main
-from zookit.errors import ArchiveError, UsageError
+from zookit.errors import ArchiveError, RecipeError, UsageError
 from zookit.fetch import max_unpacked_from_env, parse_size
 from zookit.fetch.cache import Cache, key_for
 from zookit.fetch.downloaders import HttpDownloader, HttpOptions, SourceFailed
-from zookit.recipe import RecipeError, load_recipe
+from zookit.recipe import load_recipe
 
 TRACEBACK = "Traceback (most recent call last)"
 

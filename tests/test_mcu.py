@@ -133,7 +133,7 @@ def test_the_genuine_clip_gives_196_windows_of_5_frames(tmp_path: Path) -> None:
 
 @genuine
 def test_the_genuine_kws_map_is_read_from_the_c_source(tmp_path: Path) -> None:
-    from zookit.recipe_mcu import Sample
+    from zookit.recipe.mcu import Sample
     from zookit.samples import _as_input, decode
 
     sample = Sample(

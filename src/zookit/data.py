@@ -13,10 +13,10 @@ from zookit.fsutil import IMAGE_SUFFIXES
 from zookit.libs import load
 from zookit.ports import Port
 from zookit.recipe import Preprocessing, Recipe
-from zookit.recipe_pictures import (
+from zookit.recipe.pictures import (
     per_channel as per_channel,  # re-exported: the deployers import it from here
 )
-from zookit.recipe_pictures import picture_range
+from zookit.recipe.pictures import picture_range
 
 log = logging.getLogger(__name__)
 

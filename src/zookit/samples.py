@@ -1,4 +1,4 @@
-"""Real samples for models that take no pictures: the recipe's sample files (recipe_mcu.Sample) decoded
+"""Real samples for models that take no pictures: the recipe's sample files (recipe.mcu.Sample) decoded
 into model inputs, and a user's folder of ``.npy`` files (``--samples DIR``).
 
 Every decoder checks what it reads against what the recipe says (a truncated or padded file, a C array
@@ -15,7 +15,7 @@ import numpy as np
 from zookit.errors import UsageError, ZooError
 from zookit.ports import Port
 from zookit.recipe import Recipe
-from zookit.recipe_mcu import Sample
+from zookit.recipe.mcu import Sample
 
 Feed = dict[str, np.ndarray]
 _INT = re.compile(r"-?\d+")

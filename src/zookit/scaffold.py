@@ -79,17 +79,17 @@ def new_recipe(
 
 
 def _check_name(name: str) -> None:
-    from zookit.recipe import _check_model_name
-    from zookit.recipe import _check_name as check
+    from zookit.recipe.names import check_model_name
+    from zookit.recipe.names import check_name as check
 
     try:
-        _check_model_name(check(name))
+        check_model_name(check(name))
     except ValueError as exc:
         raise UsageError(f"NAME: {exc}") from None
 
 
 def _check_url(url: str) -> None:
-    from zookit.recipe import _check_url as check
+    from zookit.recipe.names import check_url as check
 
     try:
         if any(c.isspace() or not c.isprintable() for c in url):
@@ -193,10 +193,10 @@ def _sources(
 
 
 def _source(path: Path, urls: list[str] | None, save_as: str | None) -> dict[str, Any]:
-    from zookit.recipe import _check_file_name
+    from zookit.recipe.names import check_file_name
 
     try:
-        _check_file_name(path.name)
+        check_file_name(path.name)
     except ValueError as exc:
         raise UsageError(f"{path}: {exc}; rename the file") from None
     source: dict[str, Any] = {
@@ -240,7 +240,7 @@ def _spec(t: TensorInfo, images: bool, todo: list[str], where: str) -> dict[str,
     )
     spec: dict[str, Any] = {"name": t.name, "shape": shape, "dtype": dtype}
     if images and where.startswith("inputs") and _image_like(t):
-        spec["layout"] = picture_layout(t)  # value_range follows from preprocessing (recipe_pictures)
+        spec["layout"] = picture_layout(t)  # value_range follows from preprocessing (recipe/pictures.py)
     elif where.startswith("inputs") and dtype.startswith("float"):
         spec["value_range"] = [-1.0, 1.0]
         todo.append(

@@ -104,7 +104,7 @@ def _why(row: dict[str, Any]) -> str:
 
 def _left_out(names: list[str], book: Any) -> str:
     """One line: the zoo's model folders that no recipe of the recipe folder names, not reported."""
-    from zookit.recipe import display_path
+    from zookit.fsutil import display_path
 
     shown = ", ".join(names[:5]) + (", ..." if len(names) > 5 else "")
     return (

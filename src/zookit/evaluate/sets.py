@@ -25,7 +25,7 @@ import numpy as np
 from zookit.errors import UsageError
 from zookit.ports import Port
 from zookit.recipe import Recipe
-from zookit.recipe_evaluation import Evaluation
+from zookit.recipe.evaluation import Evaluation
 
 ENV = "ZOO_DATA"
 DEPTH = 3  # how many folder levels below each data folder a set's folder is looked for

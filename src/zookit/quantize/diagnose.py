@@ -27,7 +27,7 @@ from zookit.quantize.chart import sqnr_svg
 from zookit.quantize.layers import layer_errors, layer_names, op_census
 from zookit.quantize.search import Goal, calibration_sweep, measure, search
 from zookit.recipe import Recipe, Target
-from zookit.recipe_quant import KeepFloat
+from zookit.recipe.quant import KeepFloat
 from zookit.records import Manifest
 
 DEFAULT_SIZES = (8, 16, 32)

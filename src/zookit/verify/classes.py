@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from zookit.recipe import Recipe
-from zookit.recipe_labels import class_names, top_classes
+from zookit.recipe.labels import class_names, top_classes
 
 SHOWN_PICTURES = 3  # pictures named in a one-line summary
 

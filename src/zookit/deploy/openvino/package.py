@@ -32,7 +32,7 @@ from zookit.hashes import file_checksum
 from zookit.layout import Layout
 from zookit.libs import threads
 from zookit.recipe import Recipe, Target, Tolerance
-from zookit.recipe_openvino import Limits, int8_like
+from zookit.recipe.openvino import Limits, int8_like
 from zookit.records import Manifest, worst_error
 from zookit.verify.compare import measured_on_text
 

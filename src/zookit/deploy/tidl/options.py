@@ -18,7 +18,7 @@ from zookit.deploy.tidl import recipe_file
 from zookit.deploy.tidl.inputs import describe_preprocessing, input_geometry, input_layout, preprocessing_of
 from zookit.errors import UsageError
 from zookit.recipe import Recipe
-from zookit.recipe_tidl import Tidl, deny_list_problems, operator_names, tflite_operator_codes
+from zookit.recipe.tidl import Tidl, deny_list_problems, operator_names, tflite_operator_codes
 from zookit.records import Manifest
 
 ARTIFACTS = (

@@ -1,4 +1,4 @@
-"""A recipe's picture inputs (its ``preprocessing`` section), checked apart from recipe.py, which imports
+"""A recipe's picture inputs (its ``preprocessing`` section), checked apart from model.py, which imports
 this: each input a 4-D picture with 3 colour channels in the section's layout, and a ``value_range`` that
 agrees with what the preprocessing makes of pixels.
 

@@ -1,4 +1,4 @@
-"""The recipe's mixed-precision fields (kept apart from recipe.py and recipe_tidl.py, which import them):
+"""The recipe's mixed-precision fields (kept apart from targets.py and tidl.py, which import them):
 what `zoo diagnose --goal ... --write` writes back and a conversion or TIDL package then applies.
 
 TFLite targets (``targets[i].keep_float``): the layers an int8 or int16x8 target keeps in float, by their

@@ -1,6 +1,6 @@
 """The recipe's ``evaluation`` section: a labelled set to measure the model and every target on, the
 metric, MLPerf-style quality target and the largest drop a target may show against the source on the
-same data (kept apart from recipe.py, which imports it)::
+same data (model.py imports it)::
 
     evaluation:
       set: kws01                # the set's folder, searched below `--data DIR` / $ZOO_DATA
@@ -19,28 +19,22 @@ Nothing here imports numpy or a framework.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
-if TYPE_CHECKING:
-    from zookit.recipe import Recipe
+from zookit.recipe.names import Fraction, FrozenModel
 
-Fraction = Annotated[float, Field(ge=0, le=1)]
 EvalFormat = Literal["ic01", "vww01", "kws01", "ad01", "pictures"]
 PICTURE_FORMATS = ("ic01", "vww01", "pictures")
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", strict=False, validate_default=True)
-
-
-class StoredQuantization(_Model):
+class StoredQuantization(FrozenModel):
     scale: float = Field(gt=0)
     zero_point: int = Field(ge=-128, le=127)
 
 
-class Evaluation(_Model):
+class Evaluation(FrozenModel):
     set: str = Field(
         min_length=1,
         pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$",
@@ -88,7 +82,7 @@ class Evaluation(_Model):
         return self
 
 
-def evaluation_problems(recipe: Recipe) -> list[str]:
+def evaluation_problems(recipe: Any) -> list[str]:
     """What the evaluation section needs of the whole recipe."""
     ev = recipe.evaluation
     if ev is None:

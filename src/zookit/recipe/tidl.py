@@ -1,4 +1,4 @@
-"""The recipe's ``tidl`` section (kept apart from recipe.py, which imports it): what TI's TIDL import is
+"""The recipe's ``tidl`` section (model.py imports it): what TI's TIDL import is
 given, and the checks that need the recipe's targets (which target TIDL imports, and whether each
 operator of the deny list is one that target's format knows).
 
@@ -11,30 +11,15 @@ the package is written (which needs the extra anyway, to convert the model first
 from __future__ import annotations
 
 import difflib
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import Field
 
-if TYPE_CHECKING:
-    from zookit.recipe import Recipe
-
-PositiveInt = Annotated[int, Field(gt=0)]
+from zookit.recipe.names import FrozenModel, Name, PositiveInt
 
 
-def _name(value: str) -> str:
-    from zookit.recipe import _check_name  # recipe.py imports this module: its validator, at run time
-
-    return _check_name(value)
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", strict=False, validate_default=True)
-
-
-class Tidl(_Model):
-    target: Annotated[str, AfterValidator(_name)] = Field(
-        description="The recipe target whose file TIDL imports."
-    )
+class Tidl(FrozenModel):
+    target: Name = Field(description="The recipe target whose file TIDL imports.")
     tensor_bits: Literal[8, 16] = 8
     # TI's values: edgeai-tidl-tools 11_00_06_00 examples/osrt_python/README.md:125 (2 is new there: tools
     # up to 10.1 refuse it, see package notes)
@@ -55,7 +40,7 @@ class Tidl(_Model):
         "(MaxPool) for an ONNX one.",
     )
     label_offset: int = 0
-    # mixed precision (recipe_quant.py): output tensors of the packaged model, in TI's option names
+    # mixed precision (quant.py): output tensors of the packaged model, in TI's option names
     output_feature_16bit_names: list[str] = Field(
         default_factory=list,
         description="Layers (output tensors of the packaged model) TIDL runs with 16-bit activations and "
@@ -71,7 +56,7 @@ class Tidl(_Model):
 # --- checks that need the targets -------------------------------------------------------------------
 
 
-def tidl_problems(recipe: Recipe) -> list[str]:
+def tidl_problems(recipe: Any) -> list[str]:
     """The tidl section's problems that only the whole recipe shows, each naming its field."""
     tidl = recipe.tidl
     if tidl is None:

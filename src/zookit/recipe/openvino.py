@@ -1,7 +1,7 @@
-"""The recipe's ``openvino`` section: the OpenVINO deployer's settings (kept apart from recipe.py, which
-imports it). The deployer reads one ONNX target of the recipe, writes its OpenVINO IR (float, and int8
-by NNCF's post-training quantization on the TFLite int8 targets' calibration data), runs both on the
-CPU against the source and measures their latency::
+"""The recipe's ``openvino`` section: the OpenVINO deployer's settings (model.py imports it). The
+deployer reads one ONNX target of the recipe, writes its OpenVINO IR (float, and int8 by NNCF's
+post-training quantization on the TFLite int8 targets' calibration data), runs both on the CPU against
+the source and measures their latency::
 
     openvino:
       target: onnx              # an ONNX target of the recipe (not one keeping an SSD's own NMS)
@@ -22,18 +22,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 
-PositiveInt = Annotated[int, Field(gt=0)]
-PositiveFloat = Annotated[float, Field(gt=0)]
-Fraction = Annotated[float, Field(ge=0, le=1)]
+from zookit.recipe.names import Fraction, FrozenModel, PositiveFloat, PositiveInt
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", strict=False, validate_default=True)
-
-
-class Limits(_Model):
+class Limits(FrozenModel):
     """What the OpenVINO model may differ from the source (as a target's tolerance)."""
 
     max_abs: PositiveFloat | None = None
@@ -44,7 +38,7 @@ class Limits(_Model):
         return any(v is not None for v in (self.max_abs, self.max_rel, self.top1_agreement))
 
 
-class Int8(_Model):
+class Int8(FrozenModel):
     like: str | None = Field(
         None,
         description="A TFLite int8 target whose calibration_samples and tolerance the int8 IR takes (default: "
@@ -59,13 +53,13 @@ class Int8(_Model):
     tolerance: Limits | None = Field(None, description="Default: the like target's tolerance.")
 
 
-class Latency(_Model):
+class Latency(FrozenModel):
     threads: Annotated[int, Field(gt=0, le=256)] = Field(1, description="INFERENCE_NUM_THREADS.")
     warmup: Annotated[int, Field(ge=0, le=1000)] = 10
     runs: Annotated[int, Field(ge=5, le=10000)] = 50
 
 
-class OpenVino(_Model):
+class OpenVino(FrozenModel):
     """OpenVINO IR on the CPU: float and NNCF int8, verified against the source and timed."""
 
     target: str = Field(min_length=1, description="The ONNX target the IR is made from.")

@@ -1,4 +1,4 @@
-"""Recipe sections for microcontrollers and real samples (kept apart from recipe.py, which imports them).
+"""Recipe sections for microcontrollers and real samples (model.py imports them).
 
 ``mcu``: the TensorFlow Lite Micro deployer's settings (budgets, the arena margin, class labels).
 ``samples``: real input files among the recipe's sources (fetched and checksummed like any source), each
@@ -23,18 +23,15 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
+
+from zookit.recipe.names import FrozenModel, PositiveInt
 
 _C_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-PositiveInt = Annotated[int, Field(gt=0)]
 Kb = Annotated[float, Field(gt=0, le=1 << 30)]
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", strict=False, validate_default=True)
-
-
-class Mcu(_Model):
+class Mcu(FrozenModel):
     """TensorFlow Lite Micro: every TFLite target with ``c_array: true`` is run under TFLM, measured and
     given firmware headers; these settings add budgets (a target over one fails with the figures)."""
 
@@ -50,14 +47,14 @@ class Mcu(_Model):
     )
 
 
-class Window(_Model):
+class Window(FrozenModel):
     """Consecutive frames of a clip as one input: ``(frames - size) // stride + 1`` inputs."""
 
     size: PositiveInt
     stride: PositiveInt = 1
 
 
-class Quant(_Model):
+class Quant(FrozenModel):
     """How stored integers become the model's real input: ``real = (q - zero_point) * scale``."""
 
     scale: Annotated[float, Field(gt=0)]
@@ -68,7 +65,7 @@ SampleKind = Literal["raw-float32", "c-int8", "npy", "npz"]
 SampleUse = Literal["verification", "calibration"]
 
 
-class Sample(_Model):
+class Sample(FrozenModel):
     file: str = Field(min_length=1, description="A source's file name (its save_as path when it has one).")
     kind: SampleKind = Field(
         description="raw-float32 (little-endian float32 values, no header: needs shape), c-int8 (the "

@@ -1,0 +1,125 @@
+"""The recipe book: the folders recipes are read from (a path, or a zoo shipped inside the package) and
+``RecipeBook``, every recipe of one folder, loaded lazily, with the broken ones' errors kept apart."""
+
+from __future__ import annotations
+
+import difflib
+import os
+from collections.abc import Iterable
+from functools import cached_property
+from pathlib import Path
+
+from zookit.errors import RecipeError, UsageError
+from zookit.fsutil import display_path
+from zookit.recipe.files import ParsedCache
+from zookit.recipe.loading import load_recipe
+from zookit.recipe.model import Recipe
+
+RECIPE_SUFFIXES = (".yaml", ".yml")
+_PACKAGE = Path(__file__).resolve().parent.parent  # zookit/: the shipped zoos' folders are below it
+
+# The zoos shipped inside the package, by name (``--recipes mlperf-tiny``): folder below the package.
+SHIPPED_ZOOS = {"mlperf-inference": "recipes", "mlperf-tiny": "recipes/mlperf_tiny"}
+# the same zoos by their folders' names
+ZOO_ALIASES = {"mlperf_tiny": "mlperf-tiny", "mlperf_inference": "mlperf-inference"}
+
+
+def recipes_dir(value: str) -> Path:
+    """A recipe folder given as a path, or as the name of a shipped zoo (a folder of that name wins)."""
+    if not value.strip() or "\0" in value:
+        raise UsageError(
+            "--recipes / $ZOO_RECIPES: give a folder or a shipped zoo's name (empty or NUL here)"
+        )
+    path = Path(value)
+    name = ZOO_ALIASES.get(value, value)
+    if name in SHIPPED_ZOOS and not path.is_dir():
+        return _PACKAGE / SHIPPED_ZOOS[name]
+    return path
+
+
+def _shipped_zoo_holding(name: str, searched: Path) -> str | None:
+    """The shipped zoo, other than the folder searched, that has a recipe of this name."""
+    for zoo, folder in SHIPPED_ZOOS.items():
+        path = _PACKAGE / folder
+        if path.resolve() != searched.resolve() and any(
+            (path / f"{name}{s}").is_file() for s in RECIPE_SUFFIXES
+        ):
+            return zoo
+    return None
+
+
+def default_recipes_dir() -> Path:
+    """``$ZOO_RECIPES``, else the MLPerf inference recipes shipped inside the package."""
+    return recipes_dir(os.environ.get("ZOO_RECIPES") or "mlperf-inference")
+
+
+def recipe_files(folder: Path) -> list[Path]:
+    if folder.exists() and not folder.is_dir():
+        raise UsageError(
+            f"recipe folder {display_path(folder)} is a file, not a folder; pass --recipes DIR with the folder "
+            f"that holds the recipes (or a shipped zoo: {', '.join(SHIPPED_ZOOS)})"
+        )
+    if not folder.is_dir():
+        raise UsageError(
+            f"recipe folder {display_path(folder)} does not exist; pass --recipes DIR (or a shipped zoo: "
+            f"{', '.join(SHIPPED_ZOOS)}) or set ZOO_RECIPES"
+        )
+    return sorted(p for p in folder.iterdir() if p.suffix in RECIPE_SUFFIXES and p.is_file())
+
+
+class RecipeBook:
+    """All recipes of a folder, loaded lazily, with the errors of the broken ones kept apart."""
+
+    def __init__(self, folder: Path | None = None):
+        self.folder = folder or default_recipes_dir()
+
+    @cached_property
+    def _loaded(self) -> tuple[dict[str, Recipe], dict[str, RecipeError]]:
+        good: dict[str, Recipe] = {}
+        bad: dict[str, RecipeError] = {}
+        files = recipe_files(self.folder)
+        cache = ParsedCache(self.folder)
+        for path in files:
+            try:
+                good[path.stem] = load_recipe(path, cache.document(path, display_path(path)))
+            except RecipeError as exc:
+                bad[path.stem] = exc
+            except OSError as exc:  # gone or unreadable since the folder was listed
+                bad[path.stem] = RecipeError(display_path(path), [f"cannot read the file: {exc}"])
+        cache.save({p.name for p in files})
+        return good, bad
+
+    @property
+    def recipes(self) -> dict[str, Recipe]:
+        return self._loaded[0]
+
+    @property
+    def errors(self) -> dict[str, RecipeError]:
+        return self._loaded[1]
+
+    def names(self) -> list[str]:
+        return sorted(set(self.recipes) | set(self.errors))
+
+    def get(self, name: str) -> Recipe:
+        if name in self.errors:
+            raise self.errors[name]
+        if name in self.recipes:
+            return self.recipes[name]
+        hint = difflib.get_close_matches(name, self.names(), n=1)
+        did_you_mean = f" (did you mean {hint[0]!r}?)" if hint else ""
+        shipped = _shipped_zoo_holding(name, self.folder)
+        elsewhere = f"; {name} is in the shipped zoo {shipped}: pass --recipes {shipped}" if shipped else ""
+        raise UsageError(
+            f"no recipe named {name!r} in {display_path(self.folder)}{did_you_mean}{elsewhere}; "
+            f"known: {', '.join(self.names()) or 'none'}"
+        )
+
+    def select(self, names: Iterable[str], all_: bool) -> list[Recipe]:
+        names = list(names)
+        if all_ and names:
+            raise UsageError("give model names or --all, not both")
+        if all_:
+            names = self.names()
+        if not names:
+            raise UsageError("name at least one model, or pass --all")
+        return [self.get(n) for n in names]
