@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import errno
 
+from zookit.deployer_facts import DEPLOYER_FACTS
+
 
 class ZooError(Exception):
     """Base of every error zookit raises on purpose."""
@@ -75,9 +77,7 @@ def missing_dependency(exc: ModuleNotFoundError) -> str:
             "TFLite targets with c_array: true run under TensorFlow Lite Micro, which is not installed: "
             + _install("mcu")
         )
-    from zookit.deploy import DEPLOYERS
-
-    for deployer, d in DEPLOYERS.items():
+    for deployer, d in DEPLOYER_FACTS.items():
         if name in d.packages and d.extra:
             return f"the {deployer} deployer needs {name}, which is not installed: {_install(d.extra)}"
     if name == "sklearn":

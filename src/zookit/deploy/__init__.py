@@ -10,8 +10,10 @@ A deployer with ``targets`` deploys each of the targets it names: one stage ``<n
 its record (``<name>.json``) in the target's own folder, beside the converted file (TFLM: the firmware
 headers go beside the C array).
 
-A deployer that runs a library of its own names it (``packages``: their versions join its stage key; a
-missing one is reported as its ``extra`` to install) and the labels its figures have in the run summary
+A deployer's static facts (its name, the libraries it runs, whose versions join its stage key, and the
+extra that installs them) are its row in ``zookit.deployer_facts``, which what lies below the deployers
+reads (a missing library's message, the folder names a recipe's targets may not take); its entry here
+takes them from that row (``facts``) and gives the labels its figures have in the run summary
 (``shown``). Its recipe section is a field of ``Recipe`` marked ``json_schema_extra=DEPLOY`` (no
 conversion reads it); a staging folder ``.<name>-*`` in the model's folder is a leftover of a killed run.
 """
@@ -23,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from zookit.deployer_facts import DEPLOYER_FACTS, DeployerFacts
 from zookit.recipe import Recipe
 from zookit.records import Manifest, Package
 
@@ -59,11 +62,18 @@ class Deployer:
     # the package format, part of the key: raised when the deployer writes its package differently, so
     # packages written before are written again
     version: int = 1
-    # the libraries it runs (distribution names; the import name with "_" for "-"): their versions are part
-    # of its stage key
-    packages: tuple[str, ...] = ()
-    extra: str | None = None  # the zookit extra that installs them
+    # its row of deployer_facts: the libraries it runs (their versions are part of its stage key) and the
+    # zookit extra that installs them
+    facts: DeployerFacts = field(default_factory=DeployerFacts)
     shown: dict[str, str] = field(default_factory=dict)  # labels of its figures in the run summary
+
+    @property
+    def packages(self) -> tuple[str, ...]:
+        return self.facts.packages
+
+    @property
+    def extra(self) -> str | None:
+        return self.facts.extra
 
     def target_names(self, recipe: Recipe) -> list[str]:
         if self.targets is not None:
@@ -138,6 +148,7 @@ DEPLOYERS: dict[str, Deployer] = {
         reads=_tidl_reads,
         build=_tidl_build,
         tools=lambda options: options.tidl_tools,
+        facts=DEPLOYER_FACTS["tidl"],
         version=2,  # 2: ready_to_import/missing, TFLite deny-list codes, legacy calibration and tool keys
     ),
     # TensorFlow Lite Micro: every TFLite target with c_array: true (extra [mcu]: tflite-micro)
@@ -148,8 +159,7 @@ DEPLOYERS: dict[str, Deployer] = {
         build=_tflm_build,
         images=lambda options: options.images or options.calibration_images,
         figures=_tflm_figures,
-        packages=("tflite-micro",),
-        extra="mcu",
+        facts=DEPLOYER_FACTS["tflm"],
         version=2,  # 2: the runtime and limits each figure was measured with (issue 27)
     ),
 }
@@ -194,8 +204,7 @@ DEPLOYERS["openvino"] = Deployer(
     images=lambda options: options.images or options.calibration_images,
     figures=_openvino_figures,
     version=2,  # 2: verified in f32 and in the CPU's default precision, README.md (issue 27)
-    packages=("openvino", "nncf"),
-    extra="openvino",
+    facts=DEPLOYER_FACTS["openvino"],
     shown={
         "int8_max_abs": "int8 max_abs",
         "int8_top1_agreement": "int8 top1",

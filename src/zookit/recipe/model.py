@@ -11,7 +11,9 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
+from zookit.deployer_facts import DEPLOYER_FACTS
 from zookit.errors import UsageError
+from zookit.layout import SOURCE
 from zookit.recipe.detection import Detection
 from zookit.recipe.evaluation import Evaluation, evaluation_problems
 from zookit.recipe.labels import Labels, labels_problems
@@ -176,10 +178,7 @@ def _duplicates(field: str, key: str, values: list[str]) -> list[str]:
 
 def _reserved_targets(names: list[str]) -> list[str]:
     """A target's folder sits beside the source folder and the deployers' package folders."""
-    from zookit.deploy import DEPLOYERS
-    from zookit.layout import SOURCE
-
-    reserved = {SOURCE, *DEPLOYERS}
+    reserved = {SOURCE, *DEPLOYER_FACTS}
     return [
         f"targets[{i}].name: {n!r} is the name of zookit's own folder for the model ({', '.join(sorted(reserved))}"
         " are taken); choose another"
