@@ -9,8 +9,6 @@ and ``run``; ``inspect``, ``check`` and ``new_recipe`` for model files. They ret
 the ``--json`` output holds and raise the ``ZooError`` subclasses below.
 """
 
-__version__ = "0.1.0"  # first: modules imported below may read it
-
 from zookit.api import RunReport, Zoo, check, inspect, new_recipe
 from zookit.errors import (
     ArchiveError,
@@ -25,6 +23,7 @@ from zookit.errors import (
 from zookit.modelinfo import ModelInfo, TensorInfo
 from zookit.records import Manifest, Package
 from zookit.trimpoints import TrimPoint
+from zookit.version import __version__
 
 __all__ = [
     "ArchiveError",

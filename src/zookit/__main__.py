@@ -16,7 +16,6 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from zookit import __version__
 from zookit.cli import (
     benchmark,
     check,
@@ -33,6 +32,7 @@ from zookit.cli import (
 )
 from zookit.cli.common import book, print_json
 from zookit.errors import RecipeError, UsageError, ZooError, describe_os_error, missing_dependency
+from zookit.version import __version__
 
 Handler = Callable[[argparse.Namespace], int]
 

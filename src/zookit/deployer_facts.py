@@ -27,4 +27,3 @@ DEPLOYER_FACTS: dict[str, DeployerFacts] = {
     "tflm": DeployerFacts(packages=("tflite-micro",), extra="mcu"),  # TensorFlow Lite Micro
     "openvino": DeployerFacts(packages=("openvino", "nncf"), extra="openvino"),  # OpenVINO IR on the CPU
 }
-

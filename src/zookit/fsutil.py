@@ -11,6 +11,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from zookit.errors import ZooError
+from zookit.jsonfile import load as load_json
+
 
 @contextmanager
 def atomic_path(dest: Path) -> Iterator[Path]:
@@ -76,10 +79,8 @@ def display_path(path: Path) -> str:
 def read_json(path: Path) -> Any:
     """The parsed file, or None when it is missing or unreadable (callers treat that as 'not done'); a
     pipe, a device, a huge or deeply nested file is unreadable too (zookit.jsonfile)."""
-    from zookit import jsonfile
-
     try:
-        return jsonfile.load(path)
+        return load_json(path)
     except (OSError, ValueError):
         return None
 
@@ -124,8 +125,6 @@ def first_link(root: Path, path: Path) -> Path | None:
 def refuse_links(root: Path, path: Path) -> None:
     """ZooError when a symbolic link stands on the way from ``path`` up to ``root``: every writer into the
     zoo (fetch, convert, the deployers, diagnose, the report) writes only into the zoo's own folders."""
-    from zookit.errors import ZooError
-
     link = first_link(root, path)
     if link is not None:
         raise ZooError(

@@ -17,13 +17,14 @@ import json
 import os
 from pathlib import Path
 
+from zookit.fsutil import write_text
 from zookit.hashes import file_checksum, normalize_checksum, parse_checksum
+from zookit.jsonfile import load as load_json
+from zookit.layout import default_cache_dir
 
 
 def _note(folder: Path) -> Path:
     import hashlib
-
-    from zookit.layout import default_cache_dir
 
     where = hashlib.sha256(os.fsencode(folder.resolve())).hexdigest()[:32]
     return default_cache_dir() / "verified" / f"{where}.json"
@@ -37,10 +38,8 @@ def _identity(st: os.stat_result) -> str:
 
 
 def _notes(folder: Path) -> dict[str, str]:
-    from zookit import jsonfile
-
     try:
-        data = jsonfile.load(_note(folder))
+        data = load_json(_note(folder))
     except (OSError, ValueError):
         return {}
     return {k: v for k, v in data.items() if isinstance(v, str)} if isinstance(data, dict) else {}
@@ -78,7 +77,5 @@ def mismatched(folder: Path, files: dict[str, str]) -> str | None:
         learned[name] = _SEEN[str(path)] = stamp
     if learned:
         with contextlib.suppress(OSError):  # a note that cannot be written only costs a hash next time
-            from zookit.fsutil import write_text
-
             write_text(_note(folder), json.dumps({**(notes or {}), **learned}, sort_keys=True))
     return None

@@ -12,6 +12,8 @@ import stat
 from pathlib import Path
 from typing import Any
 
+from zookit.errors import UsageError
+
 MAX_BYTES = 256 << 20  # a report of thousands of models is a few MB
 MAX_DEPTH = 200  # zookit's own documents nest fewer than 10 levels
 MAX_DIGITS = 300  # a float holds about 1.8e308: a longer integer is no figure zookit wrote
@@ -79,7 +81,6 @@ def load(path: Path) -> Any:
 
 def load_document(path: Path, option: str) -> Any:
     """A document a user names on the command line: UsageError naming the option and file otherwise."""
-    from zookit.errors import UsageError
 
     try:
         return load(path)

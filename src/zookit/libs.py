@@ -10,6 +10,8 @@ import os
 import sys
 from types import ModuleType
 
+from zookit.version import __version__
+
 THREADS_ENV = "ZOO_THREADS"
 
 
@@ -62,8 +64,6 @@ def tool_versions() -> dict[str, str]:
     """zookit's and the conversion tools' versions (from the installed packages' metadata, none imported):
     part of every conversion's stage key, so upgrading a tool converts again."""
     from importlib import metadata
-
-    from zookit import __version__
 
     out = {"zookit": __version__}
     for name in TOOLS:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from zookit.fsutil import folder_listing, read_json, write_json
+from zookit.intact import mismatched
 
 
 @dataclass(frozen=True)
@@ -33,8 +34,6 @@ class FileRecord:
     def intact(self, folder: Path) -> bool:
         """The file is still the one recorded: its size, then its checksum (zookit.intact: hashed once
         after each write, remembered while the system says the file was not written since)."""
-        from zookit.intact import mismatched
-
         try:
             st = (folder / self.file).stat()
         except OSError:
@@ -187,6 +186,4 @@ class Package:
             return "the converted model, deploy settings or tool versions changed"
         if not images_current(self.data.get("calibration_listing"), calibration_images):
             return "the calibration images changed"
-        from zookit.intact import mismatched
-
         return mismatched(folder, self.files)

@@ -46,8 +46,8 @@ def build(
     recipe names (else their names are listed as ``left_out``); ``run``: a `zoo run` report (its
     ``models`` list) whose stage results join the rows. Each model's ``last-run.json`` joins the same way,
     for the stages that are still to redo."""
-    from zookit import __version__
     from zookit.layout import Layout
+    from zookit.version import __version__
 
     layout = Layout(zoo_dir)
     recipes = list(recipes)

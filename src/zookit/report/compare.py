@@ -11,8 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from zookit import jsonfile
 from zookit.errors import UsageError
+from zookit.jsonfile import load_document
 from zookit.report.collect import FORMAT
 from zookit.report.values import number
 
@@ -36,7 +36,7 @@ GOOD = {"passed", "ready"}
 
 def load_baseline(path: Path) -> dict[str, Any]:
     """An earlier report's document, or a UsageError naming the file and what is wrong with it."""
-    data = jsonfile.load_document(path, "--baseline")
+    data = load_document(path, "--baseline")
     if not isinstance(data, dict) or data.get("format") != FORMAT or not isinstance(data.get("models"), list):
         raise UsageError(
             f"--baseline {path}: not a zoo report (expected the report.json that `zoo report` writes "

@@ -1,5 +1,7 @@
-"""Issue 30: the deployers' static facts are one table at the bottom of the package (deployer_facts), which
-the deployer table, the missing-library message and the recipe's reserved names all read."""
+"""Issue 30: the bottom of the package stands on its own. The deployers' static facts are one table there
+(deployer_facts), which the deployer table, the missing-library message and the recipe's reserved names
+all read; the version is a module of its own; the bottom modules and the recipe package import nothing
+above them (imports inside functions included)."""
 
 from __future__ import annotations
 
@@ -7,12 +9,15 @@ import ast
 from pathlib import Path
 
 import pytest
+import tomllib
 
+import zookit
 from conftest import minimal_recipe
 from zookit.deploy import DEPLOYERS
 from zookit.deployer_facts import DEPLOYER_FACTS
 from zookit.errors import RecipeError, missing_dependency
 from zookit.recipe import parse_recipe
+from zookit.version import __version__
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "zookit"
 
@@ -97,3 +102,8 @@ def test_the_recipe_package_imports_only_itself_and_the_bottom_never_its_face() 
         assert not above, f"{path.name} imports {sorted(above)}"
         if path.name != "__init__.py":
             assert "zookit.recipe" not in imported, f"{path.name} imports the package's face"
+
+
+def test_the_version_is_a_module_of_its_own_and_the_distributions() -> None:
+    pyproject = tomllib.loads((SRC.parents[1] / "pyproject.toml").read_text())
+    assert zookit.__version__ == __version__ == pyproject["project"]["version"]
