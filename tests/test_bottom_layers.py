@@ -40,6 +40,8 @@ def test_every_deployers_folder_is_a_name_no_target_takes(name: str) -> None:
     assert "targets[0].name" in str(caught.value) and "zookit's own folder" in str(caught.value)
 
 
+# the libraries imported under their distribution's name (tflite-micro, imported as tflite_micro, has a
+# message of its own)
 @pytest.mark.parametrize(
     ("deployer", "package"), [(n, p) for n, f in DEPLOYER_FACTS.items() for p in f.packages if "-" not in p]
 )
