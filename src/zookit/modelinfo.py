@@ -161,7 +161,7 @@ def _inspect_tflite(path: Path) -> ModelInfo:
 def _inspect_onnx(path: Path) -> ModelInfo:
     import onnx
 
-    from zookit.deploy.tidl.graphs import load_onnx
+    from zookit.graphs import load_onnx
 
     model = load_onnx(path)
     with contextlib.suppress(Exception):  # shapes only help: a model inference cannot follow is described

@@ -17,7 +17,7 @@ def inspect_tflite(path: Path) -> ModelInfo:
     from ai_edge_litert import schema_py_generated as schema
 
     from zookit.convert.tflite_trim import postprocess_facts
-    from zookit.deploy.tidl.graphs import TfliteModel
+    from zookit.graphs import TfliteModel
 
     model = TfliteModel(path)
     type_names = {v: k.lower() for k, v in vars(schema.TensorType).items() if not k.startswith("_")}
