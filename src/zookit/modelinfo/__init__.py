@@ -7,7 +7,7 @@ open), operator counts and, for the formats a recipe can trim (TF graphs, ONNX, 
 The likely trim points (``zookit.trimpoints``) are suggestions: ``zoo show`` of the shipped recipes shows
 where they cut.
 
-What belongs here: describing a model file, one module per format (``tflite``, ``onnx``, ``tensorflow``:
+What belongs here: describing a model file, one module per format (``tflite``, ``onnx``, ``tf_graphs``:
 frozen graph, Keras, SavedModel), what they describe it with (``facts``) and the entry point that tells
 the format and picks the reader (``reader``). Model files are read through ``zookit.graphs`` (ONNX,
 TFLite) and the converter's TensorFlow loaders; frameworks are imported inside the readers.
@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from zookit.modelinfo.facts import ModelInfo, TensorInfo, display_tensor, operator_counts
 from zookit.modelinfo.reader import FORMATS, detect_format, inspect_model
-from zookit.modelinfo.tensorflow import graph_info
+from zookit.modelinfo.tf_graphs import graph_info
 
 __all__ = [
     "FORMATS",

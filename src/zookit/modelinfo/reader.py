@@ -10,7 +10,7 @@ from pathlib import Path
 from zookit.errors import UsageError, ZooError
 from zookit.modelinfo.facts import ModelInfo
 from zookit.modelinfo.onnx import inspect_onnx
-from zookit.modelinfo.tensorflow import inspect_frozen_graph, inspect_keras, inspect_saved_model
+from zookit.modelinfo.tf_graphs import inspect_frozen_graph, inspect_keras, inspect_saved_model
 from zookit.modelinfo.tflite import inspect_tflite
 
 FORMATS = ("tf-frozen-graph", "tf-saved-model", "keras", "onnx", "tflite")
