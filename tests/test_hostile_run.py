@@ -483,8 +483,8 @@ def hostile_tflite(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 def test_internal_error_hostile_tflite_in_inspect_new_check(
     hostile_tflite: dict[str, Path], case: str, tmp_path: Path
 ) -> None:
-    from zookit.deploy.tidl.graphs import TfliteModel
     from zookit.errors import ZooError
+    from zookit.graphs import TfliteModel
     from zookit.modelinfo import inspect_model
     from zookit.scaffold import new_recipe
 

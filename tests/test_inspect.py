@@ -18,8 +18,8 @@ import standins
 from conftest import FileServer
 from zookit.__main__ import main
 from zookit.convert.anchors import ssd_anchors
-from zookit.modelinfo import GraphNode, trim_points
 from zookit.recipe import load_recipe, parse_recipe
+from zookit.trimpoints import GraphNode, trim_points
 
 TRACEBACK = "Traceback (most recent call last)"
 

@@ -247,7 +247,7 @@ def test_import_config_per_channel_values_are_bare(
 def test_ssd_pipeline_config_parses_under_tis_protos_and_names_the_heads(
     server: FileServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from zookit.deploy.tidl.check import TfliteModel
+    from zookit.graphs import TfliteModel
 
     result = zoo(tmp_path, [tiny_ssd(tmp_path, server)], capsys, "tidl")
     assert result["exit"] == 0, result
@@ -798,7 +798,7 @@ TI_LEGACY_16BIT = ("outputFeature16bitNamesList", "params16bitNamesList")
 def test_21_sixteen_bit_lists_land_in_both_tidl_files_and_name_tensors_of_the_packaged_model(
     server: FileServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from zookit.deploy.tidl.check import TfliteModel
+    from zookit.graphs import TfliteModel
 
     first = zoo(tmp_path, [mobilenet(server, tmp_path)], capsys, "tidl")
     assert first["exit"] == 0, first

@@ -39,15 +39,21 @@ def _legacy_layers(keras: Any) -> dict[str, Any]:
     return {"DepthwiseConv2D": DepthwiseConv2D}
 
 
+def load_keras_model(path: Path, where: str) -> Any:
+    """A Keras model file loaded (uncompiled, the legacy layers accepted); ConversionError naming ``where``
+    and the first line of Keras's complaint when it cannot be loaded. TensorFlow is loaded first."""
+    load("tensorflow")
+    keras = load("keras")
+    try:
+        return keras.models.load_model(path, compile=False, custom_objects=_legacy_layers(keras))
+    except Exception as exc:  # Keras raises ValueError, TypeError, OSError and h5py's own errors
+        raise ConversionError(f"{where}: cannot load the Keras model: {_first_line(exc)}") from None
+
+
 def keras_graph(path: Path, recipe: Recipe, where: str) -> Any:
     """A Keras model, frozen for inference (``training=False``) at the recipe's input shapes."""
     tf = load("tensorflow")
-    keras = load("keras")
-
-    try:
-        model = keras.models.load_model(path, compile=False, custom_objects=_legacy_layers(keras))
-    except Exception as exc:  # Keras raises ValueError, TypeError, OSError and h5py's own errors
-        raise ConversionError(f"{where}: cannot load the Keras model: {_first_line(exc)}") from None
+    model = load_keras_model(path, where)
     in_names = [node_name(t.name) for t in model.inputs]
     out_names = list(getattr(model, "output_names", None) or [node_name(t.name) for t in model.outputs])
     specs = _input_specs(recipe, in_names, out_names, where, "the Keras model")

@@ -3,436 +3,51 @@
 Order of lookup for one file: already in the zoo and unchanged -> the shared cache (re-verified) ->
 mirrors (folders or URLs, by file name) -> the recipe's URLs in order. Bytes are verified against the
 recipe's checksum, or for unpinned files against the zoo's lock file (the first fetch records it).
+
+This file is the package's face: it re-exports what the stages above use and holds no code. What
+belongs in the package, one job a module (as pooch splits it):
+
+- ``fetcher``: the flow for one file and for many (``Fetcher``); knows no protocol or archive format.
+- ``options``: ``FetchOptions`` and ``FileResult``, the zoo and mirror defaults from the environment.
+- ``mirrors``: where a file may come from, in order (mirror URLs and folders, the recipe's URLs).
+- ``installed``: what the zoo holds of a file (its fetch record), the per-file lock, staging leftovers.
+- ``downloaders`` (HTTP and local copies), ``cache`` (content-addressed, shared), ``archives`` (safe
+  unpacking), ``encoding`` (an unasked Content-Encoding), ``lockfile`` (checksums of unpinned files),
+  ``limits`` (``ZOO_MAX_UNPACKED``).
+
+The package reads the recipe and the bottom modules (records, errors, fsutil, hashes, layout, libs,
+progress, jsonfile, intact), never a stage above it.
 """
 
 from __future__ import annotations
 
-import glob
-import logging
-import os
-import time
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
-from pathlib import Path
-from threading import Lock
-from urllib.parse import urlsplit
+from zookit.fetch.fetcher import Fetcher
+from zookit.fetch.installed import (
+    expected_checksum,
+    remove_staging,
+    safe_lock,
+    source_stale_because,
+    staging_prefix,
+)
+from zookit.fetch.limits import max_unpacked_from_env, parse_size
+from zookit.fetch.mirrors import MIRROR_DEPTH, Candidate, MirrorIndex, candidates
+from zookit.fetch.options import FetchOptions, FileResult, default_mirrors, default_zoo_dir
 
-from filelock import FileLock
-
-from zookit.errors import ChecksumError, FetchError, ZooError, describe_os_error
-from zookit.fetch.archives import unpack
-from zookit.fetch.cache import Cache, key_for, origin_of, place
-from zookit.fetch.downloaders import HttpDownloader, HttpOptions, SourceFailed, copy_local, no_network_hint
-from zookit.fetch.encoding import gunzip_if_it_verifies
-from zookit.fetch.limits import max_unpacked_from_env
-from zookit.fetch.limits import parse_size as parse_size  # re-exported
-from zookit.fetch.lockfile import ChecksumLock
-from zookit.fsutil import first_link, read_json, remove, write_json, write_text
-from zookit.hashes import PREFERRED, file_checksum, matches, parse_checksum
-from zookit.layout import Layout
-from zookit.progress import Progress
-from zookit.recipe import Member, Recipe, Source
-
-log = logging.getLogger(__name__)
-
-
-def default_zoo_dir() -> Path:
-    return Path(os.environ.get("ZOO_DIR") or "zoo")
-
-
-def default_mirrors() -> list[str]:
-    return os.environ.get("ZOO_MIRROR", "").split()
-
-
-def expected_checksum(recipe: Recipe, source: Source, lock: ChecksumLock) -> str | None:
-    """The checksum a source file must have: the recipe's, else the one the zoo's lock file recorded."""
-    return source.checksum or lock.get(recipe.name, source.file)
-
-
-def source_stale_because(recipe: Recipe, source: Source, layout: Layout, lock: ChecksumLock) -> str | None:
-    """Why this source file must be fetched (again), or None when it is in the zoo as its record says."""
-    expected = expected_checksum(recipe, source, lock)
-    if expected is None:
-        return f"{source.file} was never fetched (no checksum recorded)"
-    if not _stamp_valid(layout.stamp(recipe.name, source.file), layout.source(recipe.name), expected):
-        return f"{source.file} is not in the zoo, or changed since it was fetched"
-    return None
-
-
-@dataclass
-class FetchOptions:
-    zoo_dir: Path = field(default_factory=default_zoo_dir)
-    cache: Cache = field(default_factory=Cache)
-    mirrors: list[str] = field(default_factory=default_mirrors)
-    offline: bool = False
-    require_hashes: bool = False
-    verify: bool = False  # re-hash files the zoo already holds instead of trusting their fetch records
-    jobs: int = 4
-    http: HttpOptions = field(default_factory=HttpOptions)
-    max_unpacked: int = field(default_factory=lambda: max_unpacked_from_env())
-
-
-@dataclass
-class FileResult:
-    model: str
-    file: str
-    # "downloaded", "copied" (from a mirror folder), "cached", "present", "verified" (re-hashed) or "failed"
-    status: str
-    origin: str = ""
-    checksum: str = ""
-    size: int = 0
-    seconds: float = 0.0
-    unpinned: bool = False
-    error: str = ""
-
-    def as_dict(self) -> dict[str, object]:
-        return asdict(self)
-
-
-@dataclass(frozen=True)
-class _Candidate:
-    label: str
-    url: str | None = None
-    path: Path | None = None
-
-
-MIRROR_DEPTH = 6  # how deep a mirror folder is searched for a file name
-
-
-class MirrorIndex:
-    """Where each file name lies below a mirror folder: the top level first, then every folder below it
-    down to MIRROR_DEPTH levels (links to folders are not followed), nearest first. Built once per folder
-    and fetch, only when a file is not at the top."""
-
-    def __init__(self) -> None:
-        self._folders: dict[Path, dict[str, list[Path]]] = {}
-        self._mutex = Lock()
-
-    def find(self, folder: Path, name: str) -> list[Path]:
-        top = folder / name
-        if top.is_file():
-            return [top]
-        with self._mutex:
-            if folder not in self._folders:
-                self._folders[folder] = self._walk(folder)
-            return self._folders[folder].get(name, [])
-
-    @staticmethod
-    def _walk(folder: Path) -> dict[str, list[Path]]:
-        index: dict[str, list[Path]] = {}
-        base = len(folder.parts)
-        for top, dirs, files in os.walk(folder):
-            here = Path(top)
-            if len(here.parts) - base >= MIRROR_DEPTH:
-                dirs.clear()
-            dirs.sort()
-            for f in sorted(files):
-                if (here / f).is_file():
-                    index.setdefault(f, []).append(here / f)
-        return index
-
-
-def candidates(
-    source: Source, mirrors: list[str], offline: bool, index: MirrorIndex | None = None
-) -> list[_Candidate]:
-    """Mirrors first (looked up by file name, in folders also below the top), then the recipe's URLs
-    unless offline."""
-    out = []
-    index = index or MirrorIndex()
-    for mirror in mirrors:
-        if mirror.startswith("file://"):
-            mirror = urlsplit(mirror).path
-        if "://" in mirror:
-            out.append(_Candidate(f"mirror {mirror}", url=mirror.rstrip("/") + "/" + source.file))
-        else:
-            folder = Path(mirror).expanduser()
-            out += [_Candidate(f"mirror {p}", path=p) for p in index.find(folder, source.file)[:8]]
-    if not offline:
-        out += [_Candidate(url, url=url) for url in source.urls]
-    return out
-
-
-class Fetcher:
-    def __init__(self, options: FetchOptions, progress: Progress | None = None):
-        self.options = options
-        self.progress = progress or Progress(quiet=True)
-        self.lock = ChecksumLock(options.zoo_dir)
-        self._http: HttpDownloader | None = None
-        self.mirror_index = MirrorIndex()
-
-    @property
-    def http(self) -> HttpDownloader:
-        if self._http is None:
-            self._http = HttpDownloader(self.options.http)
-        return self._http
-
-    def close(self) -> None:
-        if self._http is not None:
-            self._http.close()
-
-    # --- one recipe / many -----------------------------------------------------------------------
-
-    def fetch_all(self, recipes: list[Recipe]) -> list[FileResult]:
-        """Fetch every source of every recipe, ``jobs`` files at a time; failures are collected."""
-        work = [(r, s) for r in recipes for s in r.sources]
-        with ThreadPoolExecutor(max_workers=max(1, self.options.jobs)) as pool:
-            return list(pool.map(lambda rs: self.fetch_source(*rs), work))
-
-    def fetch_source(self, recipe: Recipe, source: Source) -> FileResult:
-        started = time.monotonic()
-        result = FileResult(recipe.name, source.file, "failed")
-        try:
-            self._fetch(recipe, source, result)
-        except ZooError as exc:
-            result.status, result.error = "failed", str(exc)
-        except OSError as exc:  # an unwritable folder, a full disk: this file fails, the others go on
-            result.status, result.error = "failed", f"{recipe.name}/{source.file}: {describe_os_error(exc)}"
-        result.seconds = round(time.monotonic() - started, 3)
-        self.progress.line(_summary_line(result))
-        return result
-
-    # --- the steps -------------------------------------------------------------------------------
-
-    def _fetch(self, recipe: Recipe, source: Source, result: FileResult) -> None:
-        pinned = source.checksum
-        expected = expected_checksum(recipe, source, self.lock)
-        if expected is None and self.options.require_hashes:
-            raise FetchError(
-                f"{recipe.name}/{source.file}: the recipe pins no checksum and --require-hashes is set; "
-                "add a checksum to the recipe (or fetch once without --require-hashes to record one)"
-            )
-        result.unpinned = pinned is None
-        layout = Layout(self.options.zoo_dir)
-        dest, stamp = layout.source(recipe.name), layout.stamp(recipe.name, source.file)
-        link = first_link(layout.model(recipe.name), dest)
-        if link:  # files would land where the link points
-            raise FetchError(
-                f"{link} is a symbolic link; zookit does not write through links in the zoo "
-                "(remove it, or point --zoo-dir at the real folder)"
-            )
-        dest.mkdir(parents=True, exist_ok=True)
-        with safe_lock(layout.source_lock(recipe.name, source.file)):
-            remove_staging(dest, source.file)
-            if expected and _stamp_valid(stamp, dest, expected):
-                if not self.options.verify:
-                    result.status, result.checksum, result.origin = "present", expected, str(dest)
-                    result.size = _stamp_size(stamp)
-                    return
-                if not source.is_archive and matches(dest / source.dest, expected):
-                    result.status, result.checksum, result.origin = "verified", expected, str(dest)
-                    result.size = _stamp_size(stamp)
-                    return
-                # an archive's members are unpacked again from the re-hashed cache entry below
-                if not source.is_archive:
-                    self.progress.line(
-                        f"WARNING: {recipe.name}/{source.file}: the file in the zoo does not match {expected} "
-                        "(changed in place); fetching it again"
-                    )
-            entry, origin, status = self._obtain(recipe, source, expected)
-            checksum = expected or f"{PREFERRED}:{entry.name}"
-            if expected is None:
-                self.lock.record(recipe.name, source.file, checksum, entry.stat().st_size, origin)
-                self.progress.line(
-                    f"WARNING: {recipe.name}/{source.file} has no published checksum; recorded {checksum} in "
-                    f"{self.lock.path}. Later fetches verify against it: keep that file (commit it)."
-                )
-            outputs = self._install(recipe, source, entry, dest)
-            write_json(
-                stamp, {"checksum": checksum, "size": entry.stat().st_size, "outputs": _stats(dest, outputs)}
-            )
-        result.status, result.origin, result.checksum, result.size = (
-            status,
-            origin,
-            checksum,
-            entry.stat().st_size,
-        )
-
-    def _obtain(self, recipe: Recipe, source: Source, expected: str | None) -> tuple[Path, str, str]:
-        """The verified cache entry for the file: (path, where it came from, status)."""
-        cache = self.options.cache
-        key = key_for(expected, source.urls[0])
-        with cache.lock(key):
-            known = expected or cache.recall(key)
-            if known:
-                hit = cache.lookup(known, source.size)
-                if hit is not None:
-                    return hit, f"cache {hit}", "cached"
-            entry, origin, status = self._download(recipe, source, expected, cache.partial(key))
-            if not expected:
-                cache.remember(key, f"{PREFERRED}:{entry.name}")
-            return entry, origin, status
-
-    def _download(
-        self, recipe: Recipe, source: Source, expected: str | None, part: Path
-    ) -> tuple[Path, str, str]:
-        algo = parse_checksum(expected)[0] if expected else PREFERRED
-        tried: list[str] = []
-        mismatch = False
-        network_down = False
-        origin = origin_of(part)
-        for cand in candidates(source, self.options.mirrors, self.options.offline, self.mirror_index):
-            label = f"{recipe.name}/{source.file}"
-            where = cand.url or str(cand.path)
-            # A partial file is resumed only from the source that produced it: bytes from one URL
-            # (an error page, another version) must not be completed from another.
-            if part.exists() and (not origin.is_file() or origin.read_text(encoding="utf-8") != where):
-                part.unlink()
-            write_text(origin, where)
-            try:
-                with self.progress.task(label, source.size) as task:
-                    if cand.path is not None:
-                        if part.exists():
-                            part.unlink()
-                        digest = copy_local(
-                            cand.path, part, algo=algo, size=source.size, progress=task.update
-                        )
-                    else:
-                        assert cand.url is not None
-                        digest = self.http.download(
-                            cand.url, part, algo=algo, size=source.size, progress=task.update
-                        )
-            except SourceFailed as exc:
-                tried.append(f"{cand.label}: {exc}")
-                network_down |= "resolve" in str(exc) or "refused" in str(exc)
-                continue
-            actual = f"{algo}:{digest}"
-            if expected and actual != expected and gunzip_if_it_verifies(part, expected, source.size):
-                actual = expected
-            if expected and actual != expected:
-                part.unlink()
-                mismatch = True
-                tried.append(f"{cand.label}: checksum mismatch: expected {expected}, got {actual}")
-                continue
-            origin.unlink(missing_ok=True)
-            status = "copied" if cand.path is not None else "downloaded"
-            return self.options.cache.store(part, actual), cand.label, status
-        if not part.exists():
-            origin.unlink(missing_ok=True)
-        raise _no_source_error(recipe, source, tried, mismatch, network_down, self.options)
-
-    def _install(self, recipe: Recipe, source: Source, entry: Path, dest: Path) -> list[Path]:
-        """Link a plain file into the source folder, or unpack an archive's members there."""
-        if not source.is_archive:
-            target = dest / source.dest
-            link = first_link(dest, target)
-            if link:
-                raise FetchError(f"{link} is a symbolic link; zookit does not write through links in the zoo")
-            place(entry, target)
-            return [target]
-        members = {m.path: m for m in source.members}
-
-        def verify(name: str, staged: Path) -> None:
-            member = members.get(name)
-            if member is not None:
-                _verify_member(source.file, member, staged)
-
-        return unpack(
-            entry,
-            dest,
-            [m.path for m in source.members],
-            self.options.max_unpacked,
-            verify,
-            label=f"{recipe.name}/{source.file}",
-            staging_prefix=staging_prefix(source.file),
-        )
-
-
-def staging_prefix(file: str) -> str:
-    return f".unpack-{file}-"
-
-
-def remove_staging(dest: Path, file: str) -> None:
-    """Staging folders a killed unpack of this file left in ``dest`` (called under the file's lock)."""
-    if not dest.is_dir():
-        return
-    for leftover in dest.glob(glob.escape(staging_prefix(file)) + "*"):
-        remove(leftover, ignore_errors=True)
-
-
-def safe_lock(path: Path) -> FileLock:
-    """A lock file, refusing a symbolic link at its name (taking the lock would truncate its target)."""
-    if path.is_symlink():
-        raise FetchError(f"{path} is a symbolic link, not a lock file; remove it")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return FileLock(str(path))
-
-
-def _verify_member(archive: str, member: Member, path: Path) -> None:
-    size = path.stat().st_size
-    if member.size is not None and size != member.size:
-        raise ChecksumError(
-            f"{archive}: member {member.path} has {size} bytes, the recipe says {member.size}"
-        )
-    if member.checksum:
-        actual = file_checksum(path, parse_checksum(member.checksum)[0])
-        if actual != member.checksum:
-            raise ChecksumError(
-                f"{archive}: member {member.path}: checksum mismatch: "
-                f"expected {member.checksum}, got {actual}"
-            )
-
-
-def _no_source_error(
-    recipe: Recipe,
-    source: Source,
-    tried: list[str],
-    mismatch: bool,
-    network_down: bool,
-    options: FetchOptions,
-) -> FetchError:
-    name = f"{recipe.name}/{source.file}"
-    folders = [m for m in options.mirrors if "://" not in m or m.startswith("file://")]
-    if not tried:
-        why = (
-            "it is not in the cache and --offline forbids the network"
-            if options.offline
-            else "no source to try"
-        )
-        if folders:
-            looked = ", ".join(folders)
-            return FetchError(
-                f"{name}: {why}, and no file named {source.file} is in the mirror folder(s) {looked} "
-                f"(searched {MIRROR_DEPTH} levels deep); pass --mirror DIR with a folder that holds it"
-            )
-        return FetchError(f"{name}: {why}; pass --mirror DIR with a folder that holds {source.file}")
-    lines = [f"{name}: no source gave a verified copy:"] + [f"  - {t}" for t in tried]
-    if mismatch:
-        lines.append(
-            "  The bytes differ from the pinned checksum: the upstream file changed or a mirror is wrong."
-        )
-        return ChecksumError("\n".join(lines))
-    if network_down:
-        lines.append("  " + no_network_hint(source.file))
-    return FetchError("\n".join(lines))
-
-
-def _stats(dest: Path, outputs: list[Path]) -> dict[str, list[int]]:
-    return {str(p.relative_to(dest)): [p.stat().st_size, p.stat().st_mtime_ns] for p in outputs}
-
-
-def _stamp_valid(stamp: Path, dest: Path, checksum: str) -> bool:
-    """True when the stamp says this checksum was installed and every output is unchanged since."""
-    data = read_json(stamp)
-    if not isinstance(data, dict) or data.get("checksum") != checksum:
-        return False
-    outputs = data.get("outputs")
-    if not isinstance(outputs, dict) or not outputs:
-        return False
-    for rel, recorded in outputs.items():
-        path = dest / rel
-        if not path.is_file() or [path.stat().st_size, path.stat().st_mtime_ns] != recorded:
-            return False
-    return True
-
-
-def _stamp_size(stamp: Path) -> int:
-    data = read_json(stamp)
-    return int(data.get("size", 0)) if isinstance(data, dict) else 0
-
-
-def _summary_line(r: FileResult) -> str:
-    if r.status == "failed":
-        label = f"{r.model}/{r.file}"
-        return f"FAILED {r.error}" if r.error.startswith(label) else f"FAILED {label}: {r.error}"
-    rate = f", {r.size / r.seconds / 1e6:.1f} MB/s" if r.status == "downloaded" and r.seconds > 0 else ""
-    return f"{r.status} {r.model}/{r.file} ({r.size / 1e6:.1f} MB, {r.seconds:.2f} s{rate}) from {r.origin}"
+__all__ = [
+    "MIRROR_DEPTH",
+    "Candidate",
+    "FetchOptions",
+    "Fetcher",
+    "FileResult",
+    "MirrorIndex",
+    "candidates",
+    "default_mirrors",
+    "default_zoo_dir",
+    "expected_checksum",
+    "max_unpacked_from_env",
+    "parse_size",
+    "remove_staging",
+    "safe_lock",
+    "source_stale_because",
+    "staging_prefix",
+]

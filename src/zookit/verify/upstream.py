@@ -1,6 +1,6 @@
 """``compare_with``: the upstream's own build of the model, checked before it is run on the target's samples.
 
-It must be a readable TFLite file (zookit.deploy.tidl.graphs.TfliteModel checks names and indices) that
+It must be a readable TFLite file (zookit.graphs.TfliteModel checks names and indices) that
 takes and gives tensors of the converted model's sizes; anything else is one error naming the file and what
 differs, never a numpy broadcasting error or a decode error from the runtime.
 """
@@ -21,7 +21,7 @@ def _size(shape: list[int] | tuple[int, ...]) -> int:
 def upstream_model(path: Path, inputs: list[Port], outputs: list[Port], where: str) -> bytes:
     """The bytes of the compare_with model at ``path``, after checking it fits the converted model's ports
     (as many inputs and outputs, each of the same number of values)."""
-    from zookit.deploy.tidl.graphs import TfliteModel
+    from zookit.graphs import TfliteModel
 
     if not path.is_file():
         raise VerificationError(f"{where}: compare_with: {path} is missing; fetch it")

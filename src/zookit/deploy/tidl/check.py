@@ -4,7 +4,7 @@ Every node is placed: on the accelerator (TI's table lists it and no constraint 
 broken), on ARM (TI does not list it, or it breaks a listed constraint: the reason names the row of TI's
 table), or replaced (after the detection heads, where TIDL's detection post-process takes over: a meta
 architecture for ONNX SSDs, the TFLite delegate's own handling of ``TFLite_Detection_PostProcess`` when
-it is fed as TI requires). The rules are data, in ``rules.py``; the model views in ``graphs.py``.
+it is fed as TI requires). The rules are data, in ``rules.py``; the model views in ``zookit.graphs``.
 
 A clean result means no published limit is hit, not that TI's importer will accept every layer.
 """
@@ -16,11 +16,11 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from zookit.deploy.tidl.graphs import Graph, TfliteModel, TfliteOp, load_onnx, onnx_graph
 from zookit.deploy.tidl.rules import DATA_OPS, verdict
 from zookit.errors import UsageError, ZooError
+from zookit.graphs import Graph, TfliteModel, TfliteOp, onnx_graph
 
-__all__ = ["POSTPROCESS_OP", "Finding", "TfliteModel", "check_model", "inventory", "load_onnx", "problems"]
+__all__ = ["POSTPROCESS_OP", "Finding", "check_model", "inventory", "problems"]
 
 POSTPROCESS_OP = "TFLite_Detection_PostProcess"
 ACCELERATOR, ARM, REPLACED = "accelerator", "arm", "replaced"

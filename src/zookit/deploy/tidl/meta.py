@@ -9,9 +9,10 @@ from pathlib import Path
 from typing import Any
 
 from zookit.deploy.tidl import protos, recipe_file
-from zookit.deploy.tidl.check import POSTPROCESS_OP, TfliteModel, load_onnx, postprocess_heads
+from zookit.deploy.tidl.check import POSTPROCESS_OP, postprocess_heads
 from zookit.deploy.tidl.inputs import input_geometry, input_layout
 from zookit.errors import ZooError
+from zookit.graphs import TfliteModel, load_onnx
 from zookit.recipe import Recipe
 from zookit.records import Manifest
 

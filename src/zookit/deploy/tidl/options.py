@@ -314,10 +314,10 @@ def model_tensor_names(model: Path) -> set[str]:
 def model_output_names(model: Path) -> list[str]:
     """The packaged model's output tensor names, as its file spells them (tf2onnx writes 'dense:0')."""
     if model.suffix == ".onnx":
-        from zookit.deploy.tidl.graphs import load_onnx
+        from zookit.graphs import load_onnx
 
         return [o.name for o in load_onnx(model).graph.output]
-    from zookit.deploy.tidl.graphs import TfliteModel
+    from zookit.graphs import TfliteModel
 
     tflite = TfliteModel(model)
     outputs = tflite.graph.OutputsAsNumpy() if tflite.graph.OutputsLength() else []

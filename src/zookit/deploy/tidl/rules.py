@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from zookit.deploy.tidl.graphs import Graph, Node, Tensor
+from zookit.graphs import Graph, Node, Tensor
 
 TI_TABLE = "edgeai-tidl-tools 11_00_06_00 docs/supported_ops_rts_versions.md"
 

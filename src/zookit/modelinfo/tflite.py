@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from zookit.errors import ConversionError, ZooError
-from zookit.modelinfo import ModelInfo, TensorInfo, _counts
+from zookit.modelinfo.facts import ModelInfo, TensorInfo, operator_counts
 from zookit.trimpoints import GraphNode, trim_points
 
 
@@ -17,7 +17,7 @@ def inspect_tflite(path: Path) -> ModelInfo:
     from ai_edge_litert import schema_py_generated as schema
 
     from zookit.convert.tflite_trim import postprocess_facts
-    from zookit.deploy.tidl.graphs import TfliteModel
+    from zookit.graphs import TfliteModel
 
     model = TfliteModel(path)
     type_names = {v: k.lower() for k, v in vars(schema.TensorType).items() if not k.startswith("_")}
@@ -59,7 +59,7 @@ def inspect_tflite(path: Path) -> ModelInfo:
         "tflite",
         [info(int(i)) for i in model.graph.InputsAsNumpy()] if model.graph.InputsLength() else [],
         [info(names[n]) for n in outputs],
-        _counts(op.name for op in model.ops),
+        operator_counts(op.name for op in model.ops),
         points,
         facts=_facts(facts),
         notes=["a recipe trims a TFLite source with trim.outputs (and trim.inputs) tensor names"],
