@@ -78,7 +78,7 @@ def missing_dependency(exc: ModuleNotFoundError) -> str:
     from zookit.deploy import DEPLOYERS
 
     for deployer, d in DEPLOYERS.items():
-        if name in d.packages and d.extra:
+        if name in {p.replace("-", "_") for p in d.packages} | set(d.packages) and d.extra:
             return f"the {deployer} deployer needs {name}, which is not installed: {_install(d.extra)}"
     if name == "sklearn":
         return f"accuracy on labelled data needs scikit-learn, which is not installed: {_install('evaluate')}"

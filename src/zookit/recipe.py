@@ -25,6 +25,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 from zookit.errors import RecipeError, UsageError
 from zookit.fsutil import display_path as display_path  # re-exported: callers import it from here
 from zookit.hashes import normalize_checksum
+from zookit.recipe_ethos_u import EthosU, ethos_u_problems
 from zookit.recipe_evaluation import Evaluation, evaluation_problems
 from zookit.recipe_files import ParsedCache, read_document
 from zookit.recipe_labels import Labels, labels_problems
@@ -514,6 +515,9 @@ class Recipe(_Model):
     openvino: OpenVino | None = Field(
         None, description="OpenVINO IR, float and int8 (recipe_openvino.py).", json_schema_extra=DEPLOY
     )
+    ethos_u: EthosU | None = Field(
+        None, description="Arm Ethos-U NPUs via Vela (recipe_ethos_u.py).", json_schema_extra=DEPLOY
+    )
     evaluation: Evaluation | None = Field(
         None,
         description="A labelled set, its metric, quality target and allowed drop (recipe_evaluation.py).",
@@ -549,7 +553,7 @@ class Recipe(_Model):
                 problems.append(
                     f"targets[{i}].postprocess: custom_ops must allow and list TFLite_Detection_PostProcess"
                 )
-        problems += tidl_problems(self)
+        problems += tidl_problems(self) + ethos_u_problems(self)
         if problems:
             raise ValueError("; ".join(problems))
         return self
