@@ -14,8 +14,9 @@ from zookit.recipe_ethos_u import VELA_CONFIG, config_path, config_sections
 
 
 def check_ethos_u(args: argparse.Namespace) -> int:
-    from zookit.vela import EthosUConfig, placement
+    from zookit.vela import EthosUConfig, placement, vela_version
 
+    vela_version()  # Vela missing: one line naming the extra, before its config file is looked for
     if not str(args.model).endswith(".tflite"):
         raise UsageError(f"{args.model}: --ethos-u checks a .tflite model (Vela compiles int8 TFLite)")
     for flag, value in (("--system-config", args.system_config), ("--memory-mode", args.memory_mode)):
@@ -59,7 +60,7 @@ def _valid(config_file: str | None, flag: str) -> list[str]:
     """The names the config file defines for ``flag`` (none when it cannot be read: Vela says why)."""
     path = config_path(config_file)
     if path is None:
-        raise UsageError(f"--vela-config {config_file}: not a readable Vela config file")
+        raise UsageError(f"--vela-config {config_file or VELA_CONFIG}: not a readable Vela config file")
     try:
         sections = config_sections(path)
     except ValueError as exc:

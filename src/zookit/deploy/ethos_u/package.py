@@ -83,7 +83,8 @@ def build(job: DeployJob) -> dict[str, Any]:
             "vela_version": result.version,
             "files": {p.name: file_checksum(p) for p in sorted(staging.iterdir()) if p.is_file()},
             **{k: figures[k] for k in ("sram_kib", "flash_kib", "inference_time_ms", "cycles", "npu_cycles")},
-            "dram_kib": figures["dram_kib"],  # Vela's DRAM used (a Dedicated_Sram U65 keeps its weights there)
+            # Vela's DRAM used (a Dedicated_Sram U65 keeps its weights there)
+            "dram_kib": figures["dram_kib"],
             "macs": figures["macs"],
             "npu_operators": figures["npu_operators"],
             "cpu_operators": figures["cpu_operators"],
