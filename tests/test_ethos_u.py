@@ -115,6 +115,8 @@ def test_the_operator_vela_leaves_on_the_cpu_is_named_with_vela_s_reason(built: 
     said = re.search(r"operator: (\w+), ofm: '(.*)'\nReason: (.*)", printed)
     assert said is not None, printed
     assert said.groups() == ("SPACE_TO_DEPTH", OUTPUT, "Unsupported opType")
+    counts = dict(re.findall(r"^(CPU|NPU) operators = (\d+)", printed, re.MULTILINE))
+    assert counts == {"CPU": "1", "NPU": "1"}, printed
     for record in built["records"].values():
         assert set(record) >= RECORD_KEYS and set(record) - RECORD_KEYS <= EXTRA_KEYS
         assert record["cpu_fallbacks"] == [{"name": OUTPUT, "op": said.group(1), "reason": said.group(3)}]
