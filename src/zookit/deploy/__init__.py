@@ -10,6 +10,10 @@ A deployer with ``targets`` deploys each of the targets it names: one stage ``<n
 its record (``<name>.json``) in the target's own folder, beside the converted file (TFLM: the firmware
 headers go beside the C array).
 
+A deployer with ``variants`` as well compiles each target once per variant (ethos_u: per NPU configuration):
+one stage ``<name>:<target>:<variant>`` each, recorded as ``<name>.json`` in ``<target>/<name>/<variant>/``,
+its key made of ``reads_variant`` (that variant's recipe facts) so editing another variant keeps it.
+
 A deployer that runs a library of its own names it (``packages``: their versions join its stage key; a
 missing one is reported as its ``extra`` to install) and the labels its figures have in the run summary
 (``shown``). Its recipe section is a field of ``Recipe`` marked ``json_schema_extra=DEPLOY`` (no
