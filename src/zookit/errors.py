@@ -75,10 +75,12 @@ def missing_dependency(exc: ModuleNotFoundError) -> str:
             "TFLite targets with c_array: true run under TensorFlow Lite Micro, which is not installed: "
             + _install("mcu")
         )
+    if name in ("ethosu", "ethos_u_vela"):
+        return f"the ethos_u deployer needs Arm's Vela (ethos-u-vela), which is not installed: {_install('ethos-u')}"
     from zookit.deploy import DEPLOYERS
 
     for deployer, d in DEPLOYERS.items():
-        if name in {p.replace("-", "_") for p in d.packages} | set(d.packages) and d.extra:
+        if name in d.packages and d.extra:
             return f"the {deployer} deployer needs {name}, which is not installed: {_install(d.extra)}"
     if name == "sklearn":
         return f"accuracy on labelled data needs scikit-learn, which is not installed: {_install('evaluate')}"
