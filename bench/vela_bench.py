@@ -4,7 +4,9 @@ the shipped recipes name; and Vela alone (``vela`` with the same options, no zoo
 
 Run from the repository with the project's virtualenv: .venv/bin/python bench/vela_bench.py [ZOO_DIR]
 With ZOO_DIR (a zoo where `zoo ethos-u --all --recipes mlperf-tiny` ran), zookit's own int8 targets are
-timed instead. Figures are printed, never asserted: the median of 3 runs each.
+timed instead, and every ``ethos_u.json`` of the zoo is put beside Vela run by hand (the ``vela`` program,
+same file, same options): SRAM, flash, DRAM, time, cycles, NPU/CPU operators, and whether all are equal.
+Figures are printed, never asserted: the median of 3 runs each.
 """
 
 from __future__ import annotations
@@ -95,5 +97,68 @@ def main() -> None:
     print(table(rows, header))
 
 
+def by_hand(zoo: Path) -> None:
+    """Each record of the zoo beside Vela's own summary CSV and printed counts for the same options."""
+    import csv
+    import json
+    import re
+
+    vela = shutil.which("vela") or str(Path(sys.executable).parent / "vela")
+    rows = []
+    for record_file in sorted(zoo.glob("*/*/ethos_u/*/ethos_u.json")):
+        r = json.loads(record_file.read_text())
+        model = (
+            record_file.parents[2]
+            / json.loads((record_file.parents[2] / "manifest.json").read_text())["output"]["file"]
+        )
+        with tempfile.TemporaryDirectory() as out:
+            argv = [vela, str(model), "--accelerator-config", r["accelerator"], "--config", r["config_file"]]
+            argv += ["--system-config", r["system_config"], "--memory-mode", r["memory_mode"]]
+            argv += ["--optimise", r["optimise"], "--output-dir", out]
+            printed = subprocess.run(argv, capture_output=True, text=True, check=True).stdout
+            with open(next(Path(out).glob("*_summary_*.csv")), newline="") as f:
+                (v,) = csv.DictReader(f)
+        counts = dict(re.findall(r"^(CPU|NPU) operators = (\d+)", printed, re.MULTILINE))
+        hand = (
+            float(v["sram_memory_used"]),
+            float(v["off_chip_flash_memory_used"]) + float(v["on_chip_flash_memory_used"]),
+            float(v["dram_memory_used"]),
+            float(v["inference_time"]) * 1000,
+            int(float(v["cycles_total"])),
+            int(counts["NPU"]),
+            int(counts["CPU"]),
+        )
+        keys = (
+            "sram_kib",
+            "flash_kib",
+            "dram_kib",
+            "inference_time_ms",
+            "cycles",
+            "npu_operators",
+            "cpu_operators",
+        )
+        mine = tuple(r[k] for k in keys)
+        shown = "{:.2f} / {:.2f} / {:.2f} / {:.4f} / {} / {} / {}"
+        rows.append(
+            (
+                record_file.parts[-5],
+                r["accelerator"],
+                shown.format(*mine),
+                shown.format(*hand),
+                str(mine == hand),
+            )
+        )
+    header = (
+        "model",
+        "config",
+        "zookit: SRAM / flash / DRAM KiB / ms / cycles / NPU / CPU",
+        "vela by hand",
+        "equal",
+    )
+    print(table(rows, header))
+
+
 if __name__ == "__main__":
     main()
+    if len(sys.argv) > 1:
+        by_hand(Path(sys.argv[1]))
