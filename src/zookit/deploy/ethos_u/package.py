@@ -65,7 +65,8 @@ def build(job: DeployJob) -> dict[str, Any]:
     config = config_of(section, label)
     dest = layout.target(recipe.name, target) / NAME / label
     dest.parent.mkdir(parents=True, exist_ok=True)
-    staging = temp_dir(dest.parent, f".{label}-")
+    # in the target's folder, where a killed run's ".ethos_u-*" is cleaned up (pipeline.run.remove_stale)
+    staging = temp_dir(layout.target(recipe.name, target), f".{NAME}-")
     try:
         result = compile_for(source, config, staging, stem=f"{recipe.name}_{target}")
         budgets = section.budgets_of(label)
