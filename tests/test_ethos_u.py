@@ -128,6 +128,9 @@ def test_the_operator_vela_leaves_on_the_cpu_is_named_with_vela_s_reason(built: 
     assert check.returncode == 0, check.stderr
     assert f"cpu: SPACE_TO_DEPTH at {OUTPUT}: Unsupported opType" in check.stdout
     assert "1 on the NPU, 1 on the CPU" in check.stdout
+    strict = zoo(built["root"], "check", str(built["model"]), "--ethos-u", "ethos-u55-128", "--strict",
+                 "--system-config", U55["system_config"], "--memory-mode", U55["memory_mode"])  # fmt: skip
+    assert strict.returncode == 1  # --strict: an operator on the CPU fails the check
     as_json = zoo(built["root"], "check", str(built["model"]), "--ethos-u", "ethos-u55-128", "--json",
                   "--system-config", U55["system_config"], "--memory-mode", U55["memory_mode"])  # fmt: skip
     document = json.loads(as_json.stdout)
@@ -275,3 +278,9 @@ def test_without_vela_the_deployer_and_check_name_the_extra(built: dict[str, Any
     check = zoo(built["root"], "check", str(built["model"]), "--ethos-u", "ethos-u55-128",
                 "--system-config", U55["system_config"], "--memory-mode", U55["memory_mode"], env=env)  # fmt: skip
     assert check.returncode == 2 and "zookit[ethos-u]" in check.stderr
+    run = zoo(built["root"], "run", "npu", "--json", env=env)  # zoo run skips the deployer, saying why
+    assert run.returncode == 0, run.stderr
+    stages = {s["stage"]: s for m in json.loads(run.stdout)["models"] for s in m["stages"]}
+    for name in ("ethos_u:tflite-int8:ethos-u55-128", "ethos_u:tflite-int8:u65"):
+        assert stages[name]["status"] == "skipped"
+        assert stages[name]["error"].startswith("needs the ethos-u extra (pip install 'zookit[ethos-u]')")
