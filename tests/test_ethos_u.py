@@ -128,6 +128,13 @@ def test_the_operator_vela_leaves_on_the_cpu_is_named_with_vela_s_reason(built: 
     assert check.returncode == 0, check.stderr
     assert f"cpu: SPACE_TO_DEPTH at {OUTPUT}: Unsupported opType" in check.stdout
     assert "1 on the NPU, 1 on the CPU" in check.stdout
+    floating = pool_then_space_to_depth(built["root"] / "float.tflite", "float32")  # not int8: all on the CPU
+    check = zoo(built["root"], "check", str(floating), "--ethos-u", "ethos-u55-128",
+                "--system-config", U55["system_config"], "--memory-mode", U55["memory_mode"])  # fmt: skip
+    assert (
+        "cpu: MAX_POOL_2D at pooled: Operation has tensor with unsupported DataType Float32" in check.stdout
+    )
+    assert "0 on the NPU, 2 on the CPU" in check.stdout
     strict = zoo(built["root"], "check", str(built["model"]), "--ethos-u", "ethos-u55-128", "--strict",
                  "--system-config", U55["system_config"], "--memory-mode", U55["memory_mode"])  # fmt: skip
     assert strict.returncode == 1  # --strict: an operator on the CPU fails the check

@@ -19,6 +19,8 @@ def check_ethos_u(args: argparse.Namespace) -> int:
     vela_version()  # Vela missing: one line naming the extra, before its config file is looked for
     if not str(args.model).endswith(".tflite"):
         raise UsageError(f"{args.model}: --ethos-u checks a .tflite model (Vela compiles int8 TFLite)")
+    if not Path(args.model).is_file():
+        raise UsageError(f"{args.model}: no such file")
     for flag, value in (("--system-config", args.system_config), ("--memory-mode", args.memory_mode)):
         valid = _valid(args.vela_config, flag)
         if not value:

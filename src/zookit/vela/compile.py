@@ -18,7 +18,14 @@ from pathlib import Path
 from typing import Any
 
 from zookit.errors import UsageError, ZooError
-from zookit.recipe_ethos_u import VELA_CONFIG, EthosUTarget, config_path, config_problems, config_sections
+from zookit.recipe_ethos_u import (
+    ACCELERATORS,
+    VELA_CONFIG,
+    EthosUTarget,
+    config_path,
+    config_problems,
+    config_sections,
+)
 from zookit.vela import parse
 
 DISTRIBUTION = "ethos-u-vela"
@@ -67,11 +74,16 @@ class EthosUConfig:
             sections = config_sections(path)
         except ValueError as exc:
             raise UsageError(f"config_file: {exc}") from None
-        as_target = EthosUTarget(
-            accelerator=self.accelerator,
-            system_config=self.system_config,
-            memory_mode=self.memory_mode,
-        )
+        try:
+            as_target = EthosUTarget(
+                accelerator=self.accelerator,
+                system_config=self.system_config,
+                memory_mode=self.memory_mode,
+            )
+        except ValueError:
+            raise UsageError(
+                f"accelerator: {self.accelerator!r} is not one of Vela's: {', '.join(ACCELERATORS)}"
+            ) from None
         problems = config_problems("ethos_u", as_target, sections, self.config_name)
         if problems:
             raise UsageError(problems[0])
