@@ -165,6 +165,7 @@ COMMANDS = [
     "benchmark",
     "tflm",
     "openvino",
+    "ethos-u",
 ]
 
 

@@ -26,4 +26,5 @@ DEPLOYER_FACTS: dict[str, DeployerFacts] = {
     "tidl": DeployerFacts(),  # TI's own tools, found by --tidl-tools (no library of ours)
     "tflm": DeployerFacts(packages=("tflite-micro",), extra="mcu"),  # TensorFlow Lite Micro
     "openvino": DeployerFacts(packages=("openvino", "nncf"), extra="openvino"),  # OpenVINO IR on the CPU
+    "ethos_u": DeployerFacts(packages=("ethos-u-vela",), extra="ethos-u"),  # Arm Ethos-U NPUs via Vela
 }

@@ -77,6 +77,8 @@ def missing_dependency(exc: ModuleNotFoundError) -> str:
             "TFLite targets with c_array: true run under TensorFlow Lite Micro, which is not installed: "
             + _install("mcu")
         )
+    if name in ("ethosu", "ethos_u_vela"):
+        return f"the ethos_u deployer needs Arm's Vela (ethos-u-vela), which is not installed: {_install('ethos-u')}"
     for deployer, d in DEPLOYER_FACTS.items():
         if name in d.packages and d.extra:
             return f"the {deployer} deployer needs {name}, which is not installed: {_install(d.extra)}"

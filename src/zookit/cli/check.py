@@ -1,4 +1,5 @@
-"""`zoo check MODEL`: the operator inventory of a model under TIDL's rules.
+"""`zoo check MODEL`: the operator inventory of a model under TIDL's rules (``--ethos-u``: Vela's, in
+cli/check_ethos_u.py).
 
 Every operator with its count and where its nodes run (on the accelerator, on ARM, replaced by the
 detection post-process), then each node that leaves the accelerator with the reason and TI's row. With
@@ -12,6 +13,7 @@ import json
 from typing import Any
 
 from zookit.cli import path_arg
+from zookit.recipe.ethos_u import ACCELERATORS
 
 COLUMNS = ("op", "count", "accelerator", "arm", "replaced")
 
@@ -21,9 +23,26 @@ def add_parser(add: Any) -> None:
     p.add_argument("model", metavar="MODEL_FILE", type=path_arg, help="a .tflite or .onnx file")
     p.add_argument("--strict", action="store_true", help="exit 1 when any operator is off the accelerator")
     p.add_argument("--json", action="store_true", help="print JSON")
+    ethos = p.add_argument_group("Arm Ethos-U (Vela; extra [ethos-u]) instead of TIDL")
+    ethos.add_argument(
+        "--ethos-u",
+        metavar="ACCELERATOR",
+        choices=ACCELERATORS,
+        help=f"where each operator runs on this NPU, as Vela places it ({', '.join(ACCELERATORS)})",
+    )
+    ethos.add_argument("--system-config", metavar="NAME", help="a [System_Config.NAME] of the config file")
+    ethos.add_argument("--memory-mode", metavar="NAME", help="a [Memory_Mode.NAME] of the config file")
+    ethos.add_argument(
+        "--vela-config", metavar="FILE", help="Vela config file (default: Vela's Arm/vela.ini)"
+    )
+    ethos.add_argument("--optimise", choices=("Performance", "Size"), default="Performance")
 
 
 def cmd_check(args: argparse.Namespace) -> int:
+    if args.ethos_u:
+        from zookit.cli.check_ethos_u import check_ethos_u
+
+        return check_ethos_u(args)
     from zookit.api import check
     from zookit.deploy.tidl.check import ARM, summary
 

@@ -29,6 +29,7 @@ OWN_COMMAND = {"tidl"}  # deployers whose command is written by hand
 HELP = {
     "tflm": "run the C-array targets under TensorFlow Lite Micro: arena, flash, firmware headers, verified",
     "openvino": "write the OpenVINO IR (float and NNCF int8), verified against the source and timed",
+    "ethos_u": "compile the int8 TFLite targets for Arm Ethos-U NPUs with Vela: SRAM, flash, cycles, CPU fall-backs",
 }
 
 
@@ -37,25 +38,31 @@ def add_parser(add: Any) -> None:
         if name in OWN_COMMAND:
             continue
         extra = f" (extra [{deployer.extra}])" if deployer.extra else ""
-        p = add(name, partial(cmd_deploy, name), HELP.get(name, f"make the {name} package") + extra)
-        add_selection(p)
-        p.add_argument(
-            "--target", action="append", metavar="T", help=f"only this target's {name} stage (repeatable)"
-        )
-        p.add_argument(
-            "--images",
-            metavar="DIR",
-            type=existing_dir,
-            help="pictures to verify and calibrate with (default: the shipped image set)",
-        )
-        add_samples(p)
-        p.add_argument(
-            "--calibration-images",
-            metavar="DIR",
-            type=existing_dir,
-            help="pictures to calibrate with when --images is not given",
-        )
-        p.add_argument("--json", action="store_true", help="print a JSON result on stdout")
+        # a name with "_" is also a command with "-" (zoo ethos_u, zoo ethos-u)
+        for command in dict.fromkeys([name, name.replace("_", "-")]):
+            _add_command(add, command, name, HELP.get(name, f"make the {name} package") + extra)
+
+
+def _add_command(add: Any, command: str, name: str, help_: str) -> None:
+    p = add(command, partial(cmd_deploy, name), help_)
+    add_selection(p)
+    p.add_argument(
+        "--target", action="append", metavar="T", help=f"only this target's {name} stage (repeatable)"
+    )
+    p.add_argument(
+        "--images",
+        metavar="DIR",
+        type=existing_dir,
+        help="pictures to verify and calibrate with (default: the shipped image set)",
+    )
+    add_samples(p)
+    p.add_argument(
+        "--calibration-images",
+        metavar="DIR",
+        type=existing_dir,
+        help="pictures to calibrate with when --images is not given",
+    )
+    p.add_argument("--json", action="store_true", help="print a JSON result on stdout")
 
 
 def cmd_deploy(name: str, args: argparse.Namespace) -> int:

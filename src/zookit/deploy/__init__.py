@@ -10,6 +10,10 @@ A deployer with ``targets`` deploys each of the targets it names: one stage ``<n
 its record (``<name>.json``) in the target's own folder, beside the converted file (TFLM: the firmware
 headers go beside the C array).
 
+A deployer with ``variants`` as well compiles each target once per variant (ethos_u: per NPU configuration):
+one stage ``<name>:<target>:<variant>`` each, recorded as ``<name>.json`` in ``<target>/<name>/<variant>/``,
+its key made of ``reads_variant`` (that variant's recipe facts) so editing another variant keeps it.
+
 A deployer's static facts (its name, the libraries it runs, whose versions join its stage key, and the
 extra that installs them) are its row in ``zookit.deployer_facts``, which what lies below the deployers
 reads (a missing library's message, the folder names a recipe's targets may not take); its entry here
@@ -40,6 +44,8 @@ class DeployJob:
     tools: Path | None = None  # the deployer's own tool folder, when it has one (TIDL: tidl_tools)
     strict: bool = False  # fail when the device would not run part of the model
     prepared: Callable[[], Any] | None = None  # the prepared source model (loaded when first asked for)
+    target: str | None = None  # the target a per-target deployer's stage packages
+    variant: str | None = None  # the configuration of a deployer with variants (ethos_u: the NPU's)
 
 
 def _package_figures(record: dict[str, Any]) -> dict[str, Any]:
@@ -52,6 +58,10 @@ class Deployer:
     target: Callable[[Recipe], str] | None = None  # the name of the target it packages
     # or: the targets it deploys, one stage each (``<name>:<target>``), recorded in the target's folder
     targets: Callable[[Recipe], list[str]] | None = None
+    # and, per target, its configurations, one stage each (``<name>:<target>:<variant>``), recorded as
+    # ``<name>.json`` in ``<target folder>/<name>/<variant>/``; their own recipe facts make each key
+    variants: Callable[[Recipe, str], list[str]] | None = None
+    reads_variant: Callable[[Recipe, str, str], Any] | None = None
     reads: Callable[[Recipe], Any]  # the recipe facts the package is made from
     build: Callable[[DeployJob], dict[str, Any]]  # writes the package, returns its record
     # the deployer's own tool folder from the run's options (part of the key), None when it has none
@@ -214,5 +224,45 @@ DEPLOYERS["openvino"] = Deployer(
         "threads": "threads",
         "default_precision": "plain compile_model precision",
         "default_max_abs": "max_abs",
+    },
+)
+
+
+def _ethos_u_figures(record: dict[str, Any]) -> dict[str, Any]:
+    from zookit.deploy.ethos_u.package import summary
+
+    return summary(record)
+
+
+def _ethos_u_build(job: DeployJob) -> dict[str, Any]:
+    from zookit.deploy.ethos_u.package import build
+
+    return build(job)
+
+
+def _ethos_u_reads(recipe: Recipe, target: str, variant: str) -> Any:
+    from zookit.deploy.ethos_u.package import reads
+
+    return reads(recipe, target, variant)
+
+
+# Arm Ethos-U NPUs: each int8 TFLite target compiled by Vela for each configuration (extra [ethos-u])
+DEPLOYERS["ethos_u"] = Deployer(
+    section=lambda r: r.ethos_u,
+    targets=lambda r: list(r.ethos_u.targets) if r.ethos_u else [],
+    variants=lambda r, target: [c.label for c in r.ethos_u.configs] if r.ethos_u else [],
+    reads=lambda r: r.model_dump(mode="json", include={"name", "ethos_u"}),
+    reads_variant=_ethos_u_reads,
+    build=_ethos_u_build,
+    images=lambda options: None,  # Vela reads the converted model only
+    figures=_ethos_u_figures,
+    facts=DEPLOYER_FACTS["ethos_u"],
+    shown={
+        "sram_kib": "SRAM KiB",
+        "flash_kib": "flash KiB",
+        "dram_kib": "DRAM KiB",
+        "inference_time_ms": "ms",
+        "npu_operators": "NPU ops",
+        "cpu_operators": "CPU ops",
     },
 )

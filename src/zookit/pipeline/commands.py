@@ -152,8 +152,11 @@ def deploy_model(
         raise UsageError(f"{recipe.name}: --target {unknown[0]}: {name} deploys {', '.join(targets)}")
     work = ModelWork(recipe, options)
     rows = []
-    for target in [t for t in targets if not target_names or t in target_names]:
-        stage = deploy_stage(name, target if deployer.targets is not None else None)
+    chosen = [t for t in targets if not target_names or t in target_names]
+    for target, variant in [
+        (t, v) for t in chosen for v in (deployer.variants(recipe, t) if deployer.variants else [None])
+    ]:
+        stage = deploy_stage(name, target if deployer.targets is not None else None, variant)
         row: dict[str, Any] = {"model": recipe.name, "stage": stage.name, "target": target}
         try:
             converted = current_target(work, name, target) is None

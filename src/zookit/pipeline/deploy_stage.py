@@ -32,9 +32,10 @@ def current_target(work: ModelWork, deployer: str, target: str | None = None) ->
     return manifest if manifest.output.intact(folder) else None
 
 
-def deploy_stage(name: str, target: str | None = None) -> Stage:
+def deploy_stage(name: str, target: str | None = None, variant: str | None = None) -> Stage:
     """The stage of deployer ``name``; of its ``target`` for a per-target deployer (named ``name:target``,
-    recorded as ``<name>.json`` in the target's folder)."""
+    recorded as ``<name>.json`` in the target's folder); of the target's ``variant`` for a deployer with
+    variants (``name:target:variant``, recorded in ``<target folder>/<name>/<variant>/``)."""
     deployer = DEPLOYERS[name]
     per_target = deployer.targets is not None
 
@@ -43,7 +44,8 @@ def deploy_stage(name: str, target: str | None = None) -> Stage:
 
     def folder(work: ModelWork) -> Path:
         if per_target:
-            return work.layout.target(work.recipe.name, target_name(work))
+            found = work.layout.target(work.recipe.name, target_name(work))
+            return found / name / variant if variant is not None else found
         return work.layout.deploy(work.recipe.name, name)
 
     def record(work: ModelWork) -> Package | None:
@@ -61,6 +63,8 @@ def deploy_stage(name: str, target: str | None = None) -> Stage:
     def reads(work: ModelWork) -> Any:
         """The recipe facts the stage reads; a per-target stage reads its own target of ``targets``
         only (adding or changing another target leaves it current)."""
+        if variant is not None and deployer.reads_variant is not None:
+            return deployer.reads_variant(work.recipe, target_name(work), variant)
         facts = deployer.reads(work.recipe)
         if per_target and isinstance(facts, dict) and "targets" in facts:
             facts = {**facts, "targets": [t for t in facts["targets"] if t["name"] == target_name(work)]}
@@ -73,6 +77,7 @@ def deploy_stage(name: str, target: str | None = None) -> Stage:
             {
                 "stage": name,
                 **({"target": target_name(work)} if per_target else {}),
+                **({"variant": variant} if variant is not None else {}),
                 "format": deployer.version,
                 "recipe": reads(work),
                 "model": manifest.output.checksum if manifest else None,
@@ -108,7 +113,10 @@ def deploy_stage(name: str, target: str | None = None) -> Stage:
             tools=tools(work),
             strict=work.options.strict,
             prepared=work.prepared,
+            target=target_name(work),
+            variant=variant,
         )
         return deployer.figures(deployer.build(job))
 
-    return Stage(f"{name}:{target}" if per_target else name, key, check, run)
+    label = f"{name}:{target}" + (f":{variant}" if variant is not None else "") if per_target else name
+    return Stage(label, key, check, run)

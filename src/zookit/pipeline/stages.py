@@ -315,10 +315,11 @@ def stages(recipe: Recipe) -> list[Stage]:
     from zookit.pipeline.evaluation import evaluation_stages
 
     deploys = [
-        deploy_stage(name, target if d.targets is not None else None)
+        deploy_stage(name, target if d.targets is not None else None, variant)
         for name, d in DEPLOYERS.items()
         if d.section(recipe) is not None
         for target in d.target_names(recipe)
+        for variant in (d.variants(recipe, target) if d.variants is not None else [None])
     ]
     return [FETCH, *(convert_stage(t) for t in recipe.targets), *deploys, *evaluation_stages(recipe)]
 

@@ -15,6 +15,7 @@ from zookit.deployer_facts import DEPLOYER_FACTS
 from zookit.errors import UsageError
 from zookit.layout import SOURCE
 from zookit.recipe.detection import Detection
+from zookit.recipe.ethos_u import EthosU, ethos_u_problems
 from zookit.recipe.evaluation import Evaluation, evaluation_problems
 from zookit.recipe.labels import Labels, labels_problems
 from zookit.recipe.mcu import Mcu, Sample, mcu_problems
@@ -70,6 +71,9 @@ class Recipe(FrozenModel):
     openvino: OpenVino | None = Field(
         None, description="OpenVINO IR, float and int8 (recipe/openvino.py).", json_schema_extra=DEPLOY
     )
+    ethos_u: EthosU | None = Field(
+        None, description="Arm Ethos-U NPUs via Vela (recipe/ethos_u.py).", json_schema_extra=DEPLOY
+    )
     evaluation: Evaluation | None = Field(
         None,
         description="A labelled set, its metric, quality target and allowed drop (recipe/evaluation.py).",
@@ -105,7 +109,7 @@ class Recipe(FrozenModel):
                 problems.append(
                     f"targets[{i}].postprocess: custom_ops must allow and list TFLite_Detection_PostProcess"
                 )
-        problems += tidl_problems(self)
+        problems += tidl_problems(self) + ethos_u_problems(self)
         if problems:
             raise ValueError("; ".join(problems))
         return self
