@@ -167,6 +167,7 @@ def totals(models: list[dict[str, Any]]) -> dict[str, int]:
         s: sum(1 for r in rows if r["status"] == s) for s in ("passed", "failed", "missing", "unreadable")
     }
     failed_deploys = sum(1 for m in models for d in m["deployers"] if d["status"] in ("failed", "unreadable"))
+    failed_deploys += sum(1 for m in models for e in m["ethos_u"] if e["status"] in ("failed", "unreadable"))
     return {
         "models": len(models),
         "targets": len(rows),

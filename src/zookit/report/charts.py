@@ -192,3 +192,52 @@ def diagnosis(model: str, target: str, layers: list[dict[str, Any]]) -> str | No
         [{"value": r["sqnr_db"], "color": "#c62828" if r["sqnr_db"] < 20 else "#1565c0"} for r in rows],
     )
     return _svg(chart, f"diag-{model}-{target}")
+
+
+NPU_COLOR, CPU_COLOR = "#1565c0", "#ef6c00"
+
+
+def _layer_label(layer: dict[str, Any]) -> str:
+    """A layer as the chart names it: its first tensor name (Vela's names join fused ones with ';'),
+    its end kept when long (the end names the layer), and its operator."""
+    name = str(layer["name"]).split(";")[0] or "?"
+    name = name if len(name) <= 30 else "…" + name[-29:]
+    return f"{name} · {str(layer['op'])[:14]}" + (" · CPU" if layer.get("where") == "CPU" else "")
+
+
+def ethos_u_layers(model: str, row: dict[str, Any]) -> str | None:
+    """Vela's cycles per layer of one Ethos-U package, one horizontal bar per layer in model order, blue
+    on the NPU and orange on the CPU (Vela estimates no cycles for CPU operators: their bars are empty,
+    their names are listed). Fused operators of no cycles of their own are left out, and the layers of
+    most cycles when there are more than the chart has room for."""
+    pygal = _pygal()
+
+    layers = [r for r in row.get("layers") or [] if r.get("where") == "CPU" or (r.get("cycles") or 0) > 0]
+    if not layers:
+        return None
+    if len(layers) > _MAX_LAYERS:
+        most = sorted(range(len(layers)), key=lambda i: -(layers[i].get("cycles") or 0))[:_MAX_LAYERS]
+        layers = [layers[i] for i in sorted(most)]
+    top = max((r.get("cycles") or 0) for r in layers)
+    x_values = ticks(0.0, float(top), 4)
+    chart = pygal.HorizontalStackedBar(
+        width=720,
+        height=int(150 + 24 * len(layers)),
+        legend_at_bottom=True,
+        legend_at_bottom_columns=2,
+        js=[],
+        disable_xml_declaration=True,
+        explicit_size=True,  # width and height on the svg: a flex item sizes to them
+        style=_style((NPU_COLOR, CPU_COLOR)),
+        title=f"{model} {row['target']} {row['config']}: cycles per layer",
+        x_title=f"cycles (Vela's estimate, {row.get('accelerator') or 'Ethos-U'})",
+        truncate_label=-1,
+        truncate_legend=-1,
+        range=(x_values[0], x_values[-1]),
+        y_labels=_labels(x_values),
+        value_formatter=lambda v: f"{v:,.0f}",
+    )
+    chart.x_labels = [_layer_label(r) for r in layers]
+    chart.add("NPU", [(r.get("cycles") or 0) if r.get("where") != "CPU" else None for r in layers])
+    chart.add("CPU (no estimate)", [0 if r.get("where") == "CPU" else None for r in layers])
+    return _svg(chart, f"ethos-u-{model}-{row['target']}-{row['config']}")
