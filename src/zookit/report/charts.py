@@ -208,16 +208,19 @@ def _layer_label(layer: dict[str, Any]) -> str:
 def ethos_u_layers(model: str, row: dict[str, Any]) -> str | None:
     """Vela's cycles per layer of one Ethos-U package, one horizontal bar per layer in model order, blue
     on the NPU and orange on the CPU (Vela estimates no cycles for CPU operators: their bars are empty,
-    their names are listed). Fused operators of no cycles of their own are left out, and the layers of
-    most cycles when there are more than the chart has room for."""
+    their names are listed). Fused operators of no cycles of their own are left out; when there are more
+    layers than the chart has room for, the CPU layers and the NPU layers of most cycles are drawn."""
     pygal = _pygal()
 
     layers = [r for r in row.get("layers") or [] if r.get("where") == "CPU" or (r.get("cycles") or 0) > 0]
     if not layers:
         return None
-    if len(layers) > _MAX_LAYERS:
-        most = sorted(range(len(layers)), key=lambda i: -(layers[i].get("cycles") or 0))[:_MAX_LAYERS]
-        layers = [layers[i] for i in sorted(most)]
+    if len(layers) > _MAX_LAYERS:  # every CPU layer is kept, and the NPU layers of most cycles
+        order = sorted(
+            range(len(layers)),
+            key=lambda i: (layers[i].get("where") != "CPU", -(layers[i].get("cycles") or 0)),
+        )
+        layers = [layers[i] for i in sorted(order[:_MAX_LAYERS])]
     top = max((r.get("cycles") or 0) for r in layers)
     x_values = ticks(0.0, float(top), 4)
     chart = pygal.HorizontalStackedBar(
