@@ -101,6 +101,12 @@ def fallbacks(printed: str) -> list[dict[str, str]]:
     return out
 
 
+def op(original: str, made: str) -> str:
+    """A layer's operator as the deployer names it: the TFLite operator, with the operator Vela made of it
+    in brackets when that differs ("Conv2D (Relu)", "Softmax (Sub)")."""
+    return original if made in (original, "Passthrough") or original == "N/A" else f"{original} ({made})"
+
+
 def write_record(
     model: Path, folder: Path, config: str, budgets: dict[str, float | None] | None = None
 ) -> dict[str, Any]:
@@ -147,11 +153,13 @@ def write_record(
         "layers": [
             {
                 "name": r["Name"],
-                "op": r["Original Operator"],
+                "op": op(r["Original Operator"], r["NNG Operator"]),
                 "where": r["Target"],
                 "cycles": int(r["Op Cycles"]),
                 "macs": int(r["MAC Count"]),
-                "utilisation": float(r["Util% (MAC)"]) if r["Target"] == "NPU" else None,
+                "utilisation": float(r["Util% (MAC)"])
+                if r["Target"] == "NPU" and int(r["Op Cycles"])
+                else None,
             }
             for r in per_layer
         ],

@@ -145,6 +145,7 @@ def _mark(model: dict[str, Any], stages: list[dict[str, Any]], run: str) -> None
         stage = str(s.get("stage"))
         rows = [r for r in model["targets"] if f"convert:{r['target']}" == stage]
         rows += [d for d in model["deployers"] if d["deployer"] == stage]
+        rows += [e for e in model["ethos_u"] if e["stage"] == stage]  # ethos_u:<target>:<config>
         if s.get("status") == "failed":
             update = {"status": "failed", "problem": f"{run} failed: {_first_line(s.get('error'), 'failed')}"}
         elif s.get("status") == "skipped" and s.get("reason"):

@@ -202,7 +202,7 @@ def _layer_label(layer: dict[str, Any]) -> str:
     its end kept when long (the end names the layer), and its operator."""
     name = str(layer["name"]).split(";")[0] or "?"
     name = name if len(name) <= 40 else "…" + name[-39:]
-    return f"{name} · {str(layer['op'])[:14]}" + (" · CPU" if layer.get("where") == "CPU" else "")
+    return f"{name} · {str(layer['op'])[:20]}" + (" · CPU" if layer.get("where") == "CPU" else "")
 
 
 def _operators(layers: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -211,7 +211,8 @@ def _operators(layers: list[dict[str, Any]]) -> list[dict[str, Any]]:
     the suffix Vela gives the parts), cycles added."""
     out: list[dict[str, Any]] = []
     for r in layers:
-        op = str(r.get("op"))  # Vela names an operator's parts NAME_softmax_3, NAME_softmax_26_broadcasted
+        op = str(r.get("op")).split(" (")[0]  # "Softmax (Sub)": a part Vela made of a Softmax
+        # Vela names an operator's parts NAME_softmax_3, NAME_softmax_26_broadcasted
         key = (re.sub(rf"_{re.escape(op.lower())}_\d+(_\w+)?$", "", str(r.get("name"))), op, r.get("where"))
         if out and (out[-1]["name"], out[-1]["op"], out[-1]["where"]) == key:
             out[-1]["cycles"] += r.get("cycles") or 0
