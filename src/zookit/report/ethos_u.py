@@ -79,6 +79,7 @@ def _empty(target: str, config: str) -> dict[str, Any]:
         "stale": None,
         **dict.fromkeys(SETTINGS),
         **{key: None for key, _ in FIGURES},
+        "dram_kib": None,
         "budgets": {"sram_kib": None, "flash_kib": None},
         "over": [],
         "cpu_fallbacks": [],
@@ -105,6 +106,7 @@ def ethos_u_row(target: str, config: str, path: Path) -> dict[str, Any]:
     row.update({key: _text(data.get(key)) for key in SETTINGS})
     row["created"] = _text(data.get("created"))
     row.update({key: _amount(data.get(key)) for key, _ in FIGURES})
+    row["dram_kib"] = _amount(data.get("dram_kib"))  # the deployer's: where a U65 keeps its weights
     budgets = _dict(data.get("budgets"))
     row["budgets"] = {key: _amount(budgets.get(key)) for key in ("sram_kib", "flash_kib")}
     row["cpu_fallbacks"], row["fallbacks_left_out"] = _fallbacks(data.get("cpu_fallbacks"))
