@@ -243,7 +243,9 @@ HOSTILE: dict[str, Any] = {
     "a-list": "[1, 2]",
     "foreign": json.dumps({"deployer": "tidl", "cycles": 1}),
     "hostile": None,  # written by the test: the real record with hostile values
+    "markup": None,  # the real record with markup in its names and reasons
 }
+MARKUP = "<img src=x onerror=alert(1)>"
 
 
 def test_corrupt_and_hostile_records_give_rows_with_their_problem(
@@ -254,6 +256,10 @@ def test_corrupt_and_hostile_records_give_rows_with_their_problem(
     real = made["records"]["u55-128"]
     for config, text in HOSTILE.items():
         folder = record_folder(base, "tiny", config)
+        if config == "markup":
+            layers = [{**layer, "name": MARKUP + layer["name"]} for layer in real["layers"]]
+            fallbacks = [{**f, "reason": MARKUP} for f in real["cpu_fallbacks"]]
+            text = json.dumps({**real, "layers": layers, "cpu_fallbacks": fallbacks, "accelerator": MARKUP})
         if text is None:
             junk: list[Any] = ["x", None, 3, {"name": ["n"], "op": {}, "where": "GPU", "cycles": "many"}]
             text = json.dumps({
@@ -269,7 +275,11 @@ def test_corrupt_and_hostile_records_give_rows_with_their_problem(
     assert proc.returncode == 0, proc.stderr
     doc = json.loads(proc.stdout)
     found = rows(doc, "tiny")
-    assert {c: r["status"] for c, r in found.items()} == dict.fromkeys([*HOSTILE, "a-folder"], "unreadable")
+    markup = found.pop("markup")
+    assert markup["status"] == "failed" and markup["cpu_fallbacks"][0]["reason"] == MARKUP  # over 2 KiB
+    assert {c: r["status"] for c, r in found.items()} == dict.fromkeys(
+        [*(c for c in HOSTILE if c != "markup"), "a-folder"], "unreadable"
+    )
     assert (
         "not readable JSON" in found["corrupt"]["problem"] and "not readable" in found["a-folder"]["problem"]
     )
@@ -281,6 +291,8 @@ def test_corrupt_and_hostile_records_give_rows_with_their_problem(
     assert all(layer["cycles"] is None and layer["utilisation"] is None for layer in hostile["layers"])
     assert len(hostile["cpu_fallbacks"]) == MAX_FALLBACKS and len(hostile["cpu_fallbacks"][0]["name"]) == 300
     html = (base / "out" / "index.html").read_text()
+    assert MARKUP not in html and html.count("&lt;img src=x onerror=alert(1)&gt;") >= 3  # text, not markup
+    assert 'class="chart chart-ethos-u" data-target="tflite-int8" data-config="markup"' in html
     for row in found.values():
         assert row["problem"].replace("'", "&#39;").replace('"', "&#34;") in html
     # a baseline with hostile Ethos-U rows compares without an exception
@@ -288,7 +300,7 @@ def test_corrupt_and_hostile_records_give_rows_with_their_problem(
     baseline["models"][0]["ethos_u"] = ["junk", {"target": 3}, {**found["hostile"], "cycles": "x"}]
     assert compare(baseline, doc)["worse"] == []
     baseline["models"][0]["ethos_u"] = "junk"
-    assert len(compare(baseline, doc)["changed"]) == len(found)
+    assert len(compare(baseline, doc)["changed"]) == len(rows(doc, "tiny"))  # every row: added
 
 
 MLPERF = SHARED_MODELS / "mlperf_tiny"
