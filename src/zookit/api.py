@@ -301,17 +301,19 @@ class Zoo:
         *,
         out: PathLike | None = None,
         baseline: PathLike | None = None,
+        margin: float | None = None,
     ) -> dict[str, Any]:
         """What `zoo report` makes: the report's document (models, targets, packages, what is out of date;
         None: every recipe; the zoo's folders no recipe names are listed as ``left_out``). ``out``: also write ``out/index.html``
         and ``out/report.json``. ``baseline``: an earlier report.json; ``doc["regressions"]`` then lists
-        what got worse, better or changed (UsageError when the file is not a report)."""
+        what got worse, better or changed (UsageError when the file is not a report); ``margin``: the
+        share by which an Ethos-U figure must grow to be worse (default 0.05)."""
         from zookit.report import build, compare, load_baseline, write
 
         old = load_baseline(Path(baseline)) if baseline is not None else None
         doc = build(self.zoo_dir, self.select(names))
         if old is not None:
-            doc["regressions"] = compare(old, doc)
+            doc["regressions"] = compare(old, doc) if margin is None else compare(old, doc, margin)
         if out is not None:
             write(doc, _path(out) or Path("."))
         return doc

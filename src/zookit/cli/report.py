@@ -42,9 +42,29 @@ def add_parser(add: Any) -> None:
         "--fail-on-regression", action="store_true", help="exit 1 when anything got worse than --baseline"
     )
     p.add_argument(
+        "--margin",
+        metavar="PCT",
+        type=margin_arg,
+        help="how much an Ethos-U figure (cycles, SRAM, flash, CPU operators) must grow to be worse than "
+        "--baseline, or shrink to be better (default 5%%)",
+    )
+    p.add_argument(
         "--run", metavar="RUN.json", type=path_arg, help="a `zoo run --report` JSON: show its failed stages"
     )
     p.add_argument("--json", action="store_true", help="print the report's document (report.json) on stdout")
+
+
+def margin_arg(text: str) -> float:
+    """``5%`` or ``5`` (percent) as a share, 0.05: 0 to 1000 percent."""
+    import math
+
+    try:
+        value = float(text.strip().removesuffix("%"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a percentage such as 5%, got {text!r}") from None
+    if not math.isfinite(value) or not 0 <= value <= 1000:
+        raise argparse.ArgumentTypeError(f"must be a percentage from 0% to 1000%, got {text!r}")
+    return value / 100
 
 
 def _run_report(path: Path) -> dict[str, Any]:
@@ -63,6 +83,8 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     if args.fail_on_regression and not args.baseline:
         raise UsageError("--fail-on-regression needs --baseline OLD.json (the report to compare with)")
+    if args.margin is not None and not args.baseline:
+        raise UsageError("--margin needs --baseline OLD.json (the report to compare with)")
     baseline = load_baseline(Path(args.baseline)) if args.baseline else None  # a bad file: before any work
     run = _run_report(Path(args.run)) if args.run else None
     zoo_dir = Path(args.zoo_dir) if args.zoo_dir else default_zoo_dir()
@@ -76,7 +98,9 @@ def cmd_report(args: argparse.Namespace) -> int:
         refuse_links(out, out)  # the zoo's report folder: never written through a link
     doc = build(zoo_dir, recipes, run=run)
     if baseline is not None:
-        doc["regressions"] = compare(baseline, doc)
+        doc["regressions"] = compare(
+            baseline, doc, **({} if args.margin is None else {"margin": args.margin})
+        )
     page = write(doc, out)
     worse = len(doc["regressions"]["worse"]) if baseline is not None else 0
     if args.json:
@@ -122,6 +146,12 @@ def print_summary(doc: dict[str, Any], page: Path, baseline: str | None) -> None
         for model in doc["models"]
         for row in model["targets"] + [d for d in model["deployers"] if d["status"] in FAILED]
         if (why := _why(row))
+    ]
+    notes += [
+        f"{e['status']}: {model['name']} ethos-u {e['target']} {e['config']}: {e['problem'] or e['status']}"
+        for model in doc["models"]
+        for e in model.get("ethos_u") or []
+        if e["status"] in FAILED
     ]
     for note in notes[:SHOWN_NOTES]:  # a stale zoo of many models would flood the terminal
         print(note, file=sys.stderr)

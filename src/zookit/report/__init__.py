@@ -145,6 +145,7 @@ def _mark(model: dict[str, Any], stages: list[dict[str, Any]], run: str) -> None
         stage = str(s.get("stage"))
         rows = [r for r in model["targets"] if f"convert:{r['target']}" == stage]
         rows += [d for d in model["deployers"] if d["deployer"] == stage]
+        rows += [e for e in model["ethos_u"] if e["stage"] == stage]  # ethos_u:<target>:<config>
         if s.get("status") == "failed":
             update = {"status": "failed", "problem": f"{run} failed: {_first_line(s.get('error'), 'failed')}"}
         elif s.get("status") == "skipped" and s.get("reason"):
@@ -167,6 +168,7 @@ def totals(models: list[dict[str, Any]]) -> dict[str, int]:
         s: sum(1 for r in rows if r["status"] == s) for s in ("passed", "failed", "missing", "unreadable")
     }
     failed_deploys = sum(1 for m in models for d in m["deployers"] if d["status"] in ("failed", "unreadable"))
+    failed_deploys += sum(1 for m in models for e in m["ethos_u"] if e["status"] in ("failed", "unreadable"))
     return {
         "models": len(models),
         "targets": len(rows),

@@ -192,3 +192,68 @@ def diagnosis(model: str, target: str, layers: list[dict[str, Any]]) -> str | No
         [{"value": r["sqnr_db"], "color": "#c62828" if r["sqnr_db"] < 20 else "#1565c0"} for r in rows],
     )
     return _svg(chart, f"diag-{model}-{target}")
+
+
+NPU_COLOR, CPU_COLOR = "#1565c0", "#ef6c00"
+
+
+def _layer_label(layer: dict[str, Any]) -> str:
+    """A layer as the chart names it: its first tensor name (Vela's names join fused ones with ';'),
+    its end kept when long (the end names the layer), and its operator."""
+    name = str(layer["name"]).split(";")[0] or "?"
+    name = name if len(name) <= 40 else "…" + name[-39:]
+    return f"{name} · {str(layer['op'])[:20]}" + (" · CPU" if layer.get("where") == "CPU" else "")
+
+
+def _operators(layers: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Vela's rows of one original operator (a softmax is a dozen NPU operations, a convolution its
+    activation) joined into one: consecutive rows of the same operator, place and name (the name without
+    the suffix Vela gives the parts), cycles added."""
+    out: list[dict[str, Any]] = []
+    for r in layers:
+        op = str(r.get("op")).split(" (")[0]  # "Softmax (Sub)": a part Vela made of a Softmax
+        # Vela names an operator's parts NAME_softmax_3, NAME_softmax_26_broadcasted
+        key = (re.sub(rf"_{re.escape(op.lower())}_\d+(_\w+)?$", "", str(r.get("name"))), op, r.get("where"))
+        if out and (out[-1]["name"], out[-1]["op"], out[-1]["where"]) == key:
+            out[-1]["cycles"] += r.get("cycles") or 0
+        else:
+            out.append({"name": key[0], "op": key[1], "where": key[2], "cycles": r.get("cycles") or 0})
+    return out
+
+
+def ethos_u_layers(model: str, row: dict[str, Any]) -> str | None:
+    """Vela's cycles per operator of one Ethos-U package, one horizontal bar each, the first at the top,
+    blue on the NPU and orange on the CPU (Vela estimates no cycles for CPU operators: their bars are
+    empty, their names end in CPU). Operators of no cycles on the NPU are left out; when there are more
+    than the chart has room for, the CPU operators and the NPU operators of most cycles are drawn."""
+    pygal = _pygal()
+
+    layers = [r for r in _operators(row.get("layers") or []) if r["where"] == "CPU" or r["cycles"] > 0]
+    if not layers:
+        return None
+    if len(layers) > _MAX_LAYERS:  # every CPU operator is kept, and the NPU operators of most cycles
+        order = sorted(range(len(layers)), key=lambda i: (layers[i]["where"] != "CPU", -layers[i]["cycles"]))
+        layers = [layers[i] for i in sorted(order[:_MAX_LAYERS])]
+    layers.reverse()  # pygal draws the first bar at the bottom
+    x_values = ticks(0.0, float(max(r["cycles"] for r in layers)), 4)
+    chart = pygal.HorizontalStackedBar(
+        width=800,
+        height=int(150 + 24 * len(layers)),
+        legend_at_bottom=True,
+        legend_at_bottom_columns=2,
+        js=[],
+        disable_xml_declaration=True,
+        explicit_size=True,  # width and height on the svg: a flex item sizes to them
+        style=_style((NPU_COLOR, CPU_COLOR)),
+        title=f"{model} {row['target']} {row['config']}: cycles per operator",
+        x_title=f"cycles (Vela's estimate, {row.get('accelerator') or 'Ethos-U'})",
+        truncate_label=-1,
+        truncate_legend=-1,
+        range=(x_values[0], x_values[-1]),
+        y_labels=_labels(x_values),
+        value_formatter=lambda v: f"{v:,.0f}",
+    )
+    chart.x_labels = [_layer_label(r) for r in layers]
+    chart.add("NPU", [r["cycles"] if r["where"] != "CPU" else None for r in layers])
+    chart.add("CPU (no estimate)", [0 if r["where"] == "CPU" else None for r in layers])
+    return _svg(chart, f"ethos-u-{model}-{row['target']}-{row['config']}")

@@ -14,6 +14,7 @@ from typing import Any
 
 from zookit.layout import SOURCE, Layout
 from zookit.report.deployer_rows import openvino_row, tflm_row, tidl_row
+from zookit.report.ethos_u import ethos_u_rows
 from zookit.report.values import Unreadable, _dict, _list, _record, _worst, number
 
 FORMAT = "zookit-report"
@@ -251,7 +252,11 @@ def model_entry(layout: Layout, name: str, recipe: Any | None, plan: dict[str, s
         row["stale"] = plan.get(f"convert:{row['target']}") if row["status"] != "missing" else None
     for d in found:
         d["stale"] = plan.get(d["deployer"])
+    ethos_u = ethos_u_rows(folder)  # Arm Ethos-U packages, one per target and configuration
+    for e in ethos_u:
+        e["stale"] = plan.get(e["stage"])
     known = {f"convert:{r['target']}" for r in rows} | {d["deployer"] for d in found}
+    known |= {e["stage"] for e in ethos_u}
     todo = [{"stage": s, "reason": r} for s, r in plan.items() if r is not None]
     for stage in plan:  # a deployer that has written nothing yet
         if stage not in known and stage != "fetch" and plan[stage] is not None:
@@ -263,6 +268,7 @@ def model_entry(layout: Layout, name: str, recipe: Any | None, plan: dict[str, s
         "task": recipe.task if recipe is not None else None,
         "targets": rows,
         "deployers": found,
+        "ethos_u": ethos_u,
         "todo": todo,
         "sources": fetched(layout.source(name)),
         "run": None,

@@ -14,6 +14,7 @@ from typing import Any
 from zookit.errors import UsageError
 from zookit.jsonfile import load_document
 from zookit.report.collect import FORMAT
+from zookit.report.ethos_u import DEFAULT_MARGIN, compare_ethos_u
 from zookit.report.values import number
 
 # (figure, label, True when higher is better)
@@ -64,7 +65,11 @@ def _rows(model: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return out
 
 
-def compare(baseline: dict[str, Any], current: dict[str, Any]) -> dict[str, Any]:
+def compare(
+    baseline: dict[str, Any], current: dict[str, Any], margin: float = DEFAULT_MARGIN
+) -> dict[str, Any]:
+    """What got worse, better or changed; ``margin``: the share by which an Ethos-U figure (cycles, SRAM,
+    flash, CPU operators) must grow or shrink to count (report.ethos_u)."""
     worse: list[dict[str, Any]] = []
     better: list[dict[str, Any]] = []
     changed: list[dict[str, Any]] = []
@@ -83,6 +88,8 @@ def compare(baseline: dict[str, Any], current: dict[str, Any]) -> dict[str, Any]
             note(changed, name, "", "model", None, "new in this report")
             continue
         old_rows, new_rows = _rows(before[name]), _rows(model)
+        for kind, entries in compare_ethos_u(name, before[name], model, margin).items():
+            {"worse": worse, "better": better, "changed": changed}[kind].extend(entries)
         for item, row in new_rows.items():
             old = old_rows.get(item)
             if old is None:
@@ -112,6 +119,7 @@ def compare(baseline: dict[str, Any], current: dict[str, Any]) -> dict[str, Any]
             )
     return {
         "baseline_created": baseline.get("created"),
+        "margin": margin,
         "worse": worse,
         "better": better,
         "changed": changed,
@@ -129,4 +137,6 @@ def describe(entry: dict[str, Any]) -> str:
             return ", ".join(f"{k} {text(v)}" for k, v in sorted(value.items())) or "none"
         return "none" if value is None else str(value)
 
-    return f"{where}: {entry['what']} {text(entry['old'])} -> {text(entry['new'])}"
+    change = entry.get("change")
+    by = f" ({change * 100:+.1f}%)" if isinstance(change, float) else ""
+    return f"{where}: {entry['what']} {text(entry['old'])} -> {text(entry['new'])}{by}"

@@ -76,6 +76,7 @@ def render(doc: dict[str, Any]) -> str:
                 for row in model["targets"]
                 if row.get("diagnosis")
             },
+            "ethos_u": [charts.ethos_u_layers(model["name"], row) for row in model.get("ethos_u") or []],
             "evaluation": accuracy_vs_size(model["name"], model["evaluation"])
             if model.get("evaluation")
             else None,
