@@ -14,9 +14,9 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -24,6 +24,7 @@ from zookit.errors import UsageError
 from zookit.fsutil import refuse_links, write_bytes, write_json
 from zookit.layout import Layout
 from zookit.quantize.chart import sqnr_svg
+from zookit.quantize.device_cost import Bound, Cost, EthosU, check_bounds, cost_function
 from zookit.quantize.layers import layer_errors, layer_names, op_census
 from zookit.quantize.search import Goal, calibration_sweep, measure, search
 from zookit.recipe import Recipe, Target
@@ -67,8 +68,11 @@ def diagnose(
     sizes: tuple[int, ...] = DEFAULT_SIZES,
     workers: int | None = None,
     run_images: Path | None = None,
+    ethos_u: EthosU | None = None,
+    bounds: tuple[Bound, ...] = (),
 ) -> dict[str, Any]:
-    """``run_images``: the pictures the next `zoo run` without picture options uses (default: shipped)."""
+    """``run_images``: the pictures the next `zoo run` without picture options uses (default: shipped).
+    ``ethos_u``: Vela's figures for every candidate too; ``bounds``: cost bounds of the goal."""
     from zookit.data import default_images, takes_pictures
 
     target = recipe.target(target_name)
@@ -78,6 +82,7 @@ def diagnose(
             f"{where}: diagnose takes TFLite int8 and int16x8 targets (this one is "
             f"{target.format} {target.quantization})"
         )
+    check_bounds(list(bounds), target.c_array, ethos_u, where)
     folder = Layout(zoo_dir).target(recipe.name, target.name)
     refuse_links(Layout(zoo_dir).model(recipe.name), folder)
     manifest = Manifest.load(folder)
@@ -97,7 +102,10 @@ def diagnose(
             judged = {"search": Path(tmp) / "search", "held_out": Path(tmp) / "held_out"}
         else:  # samples, not pictures: too few to split (the warnings say so)
             split, judged = None, {"search": images}
-        out = _diagnose(prepared, target, folder, images, judged, split, goal, sizes, workers, run_images)
+        device = Device(cost_function(recipe, target, ethos_u), bounds, ethos_u)
+        out = _diagnose(
+            prepared, target, folder, images, judged, split, goal, sizes, workers, run_images, device
+        )
     manifest.extras["diagnosis"] = out
     manifest.save(folder)
     return out
@@ -114,6 +122,7 @@ def _diagnose(
     sizes: tuple[int, ...],
     workers: int | None,
     run_images: Path,
+    device: Device,
 ) -> dict[str, Any]:
     from zookit.convert import converters
     from zookit.convert.target import convert_model
@@ -155,6 +164,8 @@ def _diagnose(
             "same_pictures": split is None,
             "ops": op_census(quant),
             "layers": [layer.as_dict() for layer in layers],
+            "ethos_u": str(device.ethos_u) if device.ethos_u else None,
+            "cost": device.cost(quant) if device.cost else None,  # the target as it converts now
         }
         nodes: list[str] = []
         if goal is not None:
@@ -163,8 +174,21 @@ def _diagnose(
             )
             known = layer_names(calibrated)
             ranked = [layer.tensor for layer in layers if layer.tensor in known]
-            found = search(prepared, target, judged["search"], goal, quant, calibrated, ranked, workers)
+            found = search(
+                prepared,
+                target,
+                judged["search"],
+                goal,
+                quant,
+                calibrated,
+                ranked,
+                workers,
+                64,
+                device.cost,
+                device.bounds,
+            )
             out["search"] = found
+            out["alternatives"] = alternatives(prepared, target, judged["search"], goal, calibrated, device)
             nodes = found["layers_changed"] or []
             if found["met"]:
                 found["recipe_change"] = recipe_change(nodes, split is not None)
@@ -183,7 +207,7 @@ def _diagnose(
         graph_file.unlink()
     if goal is not None and out["search"]["met"]:
         fixed = fixed_target(target, nodes, split is not None)
-        out["next_run"] = next_run(prepared, fixed, folder, run_images)
+        out["next_run"] = next_run(prepared, fixed, folder, run_images, device.cost)
     out["run_images"] = str(run_images)
     out["calibration_frames"] = len(data)
     out["warnings"] = warnings_of(out, goal, images, run_images)
@@ -200,7 +224,42 @@ def recipe_change(nodes: list[str], split: bool) -> dict[str, Any]:
     return fix_fields(nodes, split)
 
 
-def next_run(prepared: Any, target: Target, folder: Path, images: Path) -> dict[str, Any]:
+class Device(NamedTuple):
+    cost: Callable[[bytes], Cost] | None  # device_cost.cost_function
+    bounds: tuple[Bound, ...]
+    ethos_u: EthosU | None
+
+
+def alternatives(
+    prepared: Any, target: Target, images: Path, goal: Goal, calibrated: bytes, device: Device
+) -> list[dict[str, Any]]:
+    """Whole-target choices that matter on a device, measured like the search's candidates: per-tensor
+    weights for the dense layers (fewer quantization parameters: a smaller TFLM arena and flash)."""
+    from zookit.convert.converters import quantize_calibrated
+
+    if (
+        not target.per_channel_dense
+        or not target.per_channel
+        or "FULLY_CONNECTED" not in _op_types(calibrated)
+    ):
+        return []
+    dense = target.model_copy(update={"per_channel_dense": False})
+    model = quantize_calibrated(calibrated, dense, [], [])
+    m = measure(prepared, dense, model, images, goal, [])
+    if device.cost is not None:
+        m.cost = device.cost(model)
+    return [{"change": {"per_channel_dense": False}, "action": "per-tensor dense weights", **m.as_dict()}]
+
+
+def _op_types(model: bytes) -> set[str]:
+    from zookit.quantize.layers import _interpreter, op_outputs
+
+    return {op for _, op, _ in op_outputs(_interpreter(model))}
+
+
+def next_run(
+    prepared: Any, target: Target, folder: Path, images: Path, cost: Callable[[bytes], Cost] | None = None
+) -> dict[str, Any]:
     """The fix converted and verified as `zoo run`'s convert stage will (the same functions, the same
     pictures): the figures the next run prints."""
     from zookit.convert.target import convert_model
@@ -220,6 +279,7 @@ def next_run(prepared: Any, target: Target, folder: Path, images: Path) -> dict[
         "passes": report.passed,
         "failures": list(report.failures),
         **({"tflm": tflm_check(prepared, target, model, images)} if target.c_array else {}),
+        "cost": cost(model) if cost else None,  # what the tflm stage (and Vela) will measure
     }
 
 
