@@ -161,7 +161,7 @@ def _report(name: str, r: dict[str, Any], top: int) -> str:
         lines.append(f"... {len(r['layers']) - top} more in diagnosis.json")
     if r.get("cost"):
         on = f" (Ethos-U: {r['ethos_u']})" if r.get("ethos_u") else ""
-        lines.append(f"device cost as converted now{on}: {cost_text(r['cost'])}")
+        lines.append(f"device cost, all int8{on}: {cost_text(r['cost'])}")
     s = r.get("search")
     if s:
         lines.append(

@@ -165,7 +165,7 @@ def _diagnose(
             "ops": op_census(quant),
             "layers": [layer.as_dict() for layer in layers],
             "ethos_u": str(device.ethos_u) if device.ethos_u else None,
-            "cost": device.cost(quant) if device.cost else None,  # the target as it converts now
+            "cost": device.cost(quant) if device.cost else None,  # the all-int8 candidate (step 0)
         }
         nodes: list[str] = []
         if goal is not None:
