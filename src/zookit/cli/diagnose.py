@@ -177,6 +177,9 @@ def _report(name: str, r: dict[str, Any], top: int) -> str:
                 + "".join(f"\n      OVER THE BOUND: {why}" for why in step.get("over", []))
             )
         for alt in r.get("alternatives") or []:
+            if alt.get("error"):
+                lines.append(f"  alternative: {alt['action']}: {alt['error']}")
+                continue
             lines.append(
                 f"  alternative: {alt['action']} ({', '.join(f'{k}: {v}' for k, v in alt['change'].items())}): "
                 f"top-1 {_pct(alt['top1'])}  max_rel {_pct(alt['max_rel'])}  {alt['size'] / 1e3:.1f} kB"

@@ -168,11 +168,10 @@ def cost_function(recipe: Recipe, target: Target, ethos_u: EthosU | None) -> Cal
 def tflm_cost(recipe: Recipe, target: Target, model: bytes) -> dict[str, Any]:
     """The arena and flash the `tflm` stage measures and records for ``model`` (the same function)."""
     from zookit.deploy.mcu.package import measure  # lead: becomes zookit.runtimes (issue 30 layers)
-    from zookit.deploy.mcu.runtime import TflmError
 
     try:
         figures = measure(recipe, target, model)
-    except TflmError as exc:
+    except ZooError as exc:  # an op TFLM lacks, an allocation that fails: the candidate does not run
         return {"runs": False, "reason": str(exc)}
     return {"runs": True, "arena_bytes": figures["arena"]["measured"], "flash_bytes": figures["flash_bytes"]}
 

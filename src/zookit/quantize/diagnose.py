@@ -20,7 +20,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from zookit.errors import UsageError
+from zookit.errors import UsageError, ZooError
 from zookit.fsutil import refuse_links, write_bytes, write_json
 from zookit.layout import Layout
 from zookit.quantize.chart import sqnr_svg
@@ -188,7 +188,15 @@ def _diagnose(
                 device.bounds,
             )
             out["search"] = found
-            out["alternatives"] = alternatives(prepared, target, judged["search"], goal, calibrated, device)
+
+            def convert(changed: Target) -> bytes:  # as the convert stage would, on diagnose's calibration
+                return converters.to_tflite(
+                    graph_file, prepared.inputs, prepared.outputs, changed, allow, samples
+                )
+
+            out["alternatives"] = alternatives(
+                prepared, plain, judged["search"], goal, quant, convert, device
+            )
             nodes = found["layers_changed"] or []
             if found["met"]:
                 found["recipe_change"] = recipe_change(nodes, split is not None)
@@ -231,24 +239,38 @@ class Device(NamedTuple):
 
 
 def alternatives(
-    prepared: Any, target: Target, images: Path, goal: Goal, calibrated: bytes, device: Device
+    prepared: Any,
+    target: Target,
+    images: Path,
+    goal: Goal,
+    model: bytes,
+    convert: Callable[[Target], bytes],
+    device: Device,
 ) -> list[dict[str, Any]]:
-    """Whole-target choices that matter on a device, measured like the search's candidates: per-tensor
-    weights for the dense layers (fewer quantization parameters: a smaller TFLM arena and flash)."""
-    from zookit.convert.converters import quantize_calibrated
-
-    if (
-        not target.per_channel_dense
-        or not target.per_channel
-        or "FULLY_CONNECTED" not in _op_types(calibrated)
-    ):
-        return []
-    dense = target.model_copy(update={"per_channel_dense": False})
-    model = quantize_calibrated(calibrated, dense, [], [])
-    m = measure(prepared, dense, model, images, goal, [])
-    if device.cost is not None:
-        m.cost = device.cost(model)
-    return [{"change": {"per_channel_dense": False}, "action": "per-tensor dense weights", **m.as_dict()}]
+    """Whole-target choices that matter on a device, measured like the search's candidates and shown, not
+    chosen: per-tensor weights for the dense layers (fewer quantization parameters: a smaller TFLM arena),
+    and for an int8 target 16-bit activations throughout (TensorFlow has no per-layer int16x8; on an
+    Ethos-U they stay on the NPU, where a layer kept in float goes to the CPU). ``target``: as diagnose
+    converts it (no layer in float), ``model`` its all-int8 model; ``convert``: a changed target converted."""
+    changes: list[tuple[str, dict[str, Any]]] = []
+    if target.per_channel and target.per_channel_dense and "FULLY_CONNECTED" in _op_types(model):
+        changes.append(("per-tensor dense weights", {"per_channel_dense": False}))
+    if target.quantization == "int8":
+        io = "float32" if target.io_dtype == "float32" else "int16"
+        changes.append(("16-bit activations, whole model", {"quantization": "int16x8", "io_dtype": io}))
+    out = []
+    for action, change in changes:
+        changed = Target.model_validate(target.model_dump() | change)
+        try:
+            other = convert(changed)
+            m = measure(prepared, changed, other, images, goal, [])
+        except ZooError as exc:  # a conversion or verification this model does not take: said, not fatal
+            out.append({"change": change, "action": action, "error": str(exc)})
+            continue
+        if device.cost is not None:
+            m.cost = device.cost(other)
+        out.append({"change": change, "action": action, **m.as_dict()})
+    return out
 
 
 def _op_types(model: bytes) -> set[str]:
