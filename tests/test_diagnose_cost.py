@@ -35,6 +35,11 @@ def test_a_cycles_bound_counts_operators_pushed_to_the_cpu_as_over() -> None:
     (why,) = over_bounds(moved, base, [Bound("cycles", 0.1), Bound("arena", 0.05)])[:1]
     assert "2 more operator(s) on the CPU" in why
     assert "arena 110 is +10.0% over the all-int8 100" in over_bounds(moved, base, [Bound("arena", 0.05)])[0]
+    broken = {"tflm": {"runs": False, "reason": "Didn't find op for builtin opcode 'TOPK_V2'"}}
+    assert (
+        "TFLM cannot run this candidate (Didn't find op"
+        in over_bounds(broken, base, [Bound("arena", 1.0)])[0]
+    )
 
 
 def _recipes(tmp_path: Path) -> Path:

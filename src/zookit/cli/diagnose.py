@@ -50,7 +50,7 @@ def add_parser(add: Any) -> None:
         p.add_argument(
             f"--max-{figure}-increase",
             metavar="PCT",
-            help=f"with --goal: no candidate whose {what} exceeds the all-int8 one's by more than PCT (e.g. 10%%)",
+            help=f"with --goal: no candidate whose {what} grows by more than PCT over the all-int8 one (e.g. 10%%)",
         )
     p.add_argument(
         "--calibration-sizes",

@@ -128,6 +128,10 @@ def over_bounds(cost: Cost | None, base: Cost | None, bounds: list[Bound]) -> li
     for bound in bounds:
         device, key = BOUNDS[bound.figure]
         got, ref = (cost or {}).get(device, {}).get(key), (base or {}).get(device, {}).get(key)
+        tflm = (cost or {}).get("tflm", {})
+        if device == "tflm" and tflm.get("runs") is False:
+            out.append(f"{bound.figure}: TFLM cannot run this candidate ({tflm.get('reason')})")
+            continue
         if got is None or ref is None:
             continue
         more = _more_on_cpu(cost, base)
