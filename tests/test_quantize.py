@@ -224,6 +224,13 @@ def test_search_meets_top1_on_disjoint_pictures_and_the_next_run_prints_its_figu
     tflm = stages["tflm:tflite-int8"]  # TFLM runs the float layer (its float reference kernels)
     assert tflm["status"] == "done" and tflm["detail"]["top1_agreement"] == nxt["tflm"]["top1"], tflm
     assert tflm["detail"]["flash_bytes"] >= nxt["size"]
+    # issue 31: the device cost diagnose showed for the fix is what the tflm stage measured
+    cost = nxt["cost"]["tflm"]
+    assert search["after"]["cost"]["tflm"] == cost and search["steps"][0]["cost"] == result["cost"]
+    assert (tflm["detail"]["arena_bytes"], tflm["detail"]["flash_bytes"]) == (
+        cost["arena_bytes"],
+        cost["flash_bytes"],
+    )
 
 
 @pytest.mark.acceptance

@@ -36,6 +36,23 @@ def add_parser(add: Any) -> None:
     )
     p.add_argument("--write", action="store_true", help="apply the search's change to the recipe file")
     p.add_argument(
+        "--ethos-u",
+        metavar="ACCEL[,SYSTEM_CONFIG,MEMORY_MODE]",
+        help="Vela's cycles, SRAM, flash and CPU operators of every candidate on this Ethos-U configuration "
+        "(names from Vela's vela.ini; default system configuration per accelerator family)",
+    )
+    for figure, what in (
+        ("arena", "TFLM arena"),
+        ("flash", "TFLM flash"),
+        ("cycles", "Ethos-U cycles"),
+        ("sram", "Ethos-U SRAM"),
+    ):
+        p.add_argument(
+            f"--max-{figure}-increase",
+            metavar="PCT",
+            help=f"with --goal: no candidate whose {what} grows by more than PCT over the all-int8 one (e.g. 10%%)",
+        )
+    p.add_argument(
         "--calibration-sizes",
         default="8,16,32",
         metavar="N,N,...",
@@ -68,6 +85,7 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
     from zookit.errors import UsageError, ZooError
     from zookit.fetch import default_zoo_dir
     from zookit.pipeline.run import captured_output
+    from zookit.quantize.device_cost import BOUNDS, parse_bound, parse_ethos_u
     from zookit.quantize.diagnose import diagnose
     from zookit.quantize.recipe_edit import check_writable, recipe_file, write_fix
     from zookit.quantize.search import parse_goal
@@ -75,6 +93,14 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
     goal = parse_goal(args.goal) if args.goal else None
     if args.write and goal is None:
         raise UsageError("--write applies the search's change: give --goal too")
+    ethos_u = parse_ethos_u(args.ethos_u) if args.ethos_u is not None else None
+    bounds = tuple(
+        parse_bound(figure, text)
+        for figure in BOUNDS
+        if (text := getattr(args, f"max_{figure}_increase")) is not None
+    )
+    if bounds and goal is None:
+        raise UsageError(f"--max-{bounds[0].figure}-increase bounds the search: give --goal too")
     sizes = _sizes(args.calibration_sizes)
     book = _book(args)
     recipe = book.get(args.name)
@@ -87,7 +113,9 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
     failure: ZooError | None = None
     with captured_output() as log:  # TensorFlow's converter logs: shown for a failure, or with -v
         try:
-            result = diagnose(recipe, zoo_dir, args.target, images, goal, sizes, args.workers)
+            result = diagnose(
+                recipe, zoo_dir, args.target, images, goal, sizes, args.workers, None, ethos_u, bounds
+            )
         except ZooError as exc:
             failure = exc
     show_log(args, recipe.name, log[0], failure is not None)
@@ -115,6 +143,8 @@ def _pct(v: float | None) -> str:
 
 
 def _report(name: str, r: dict[str, Any], top: int) -> str:
+    from zookit.quantize.device_cost import cost_text
+
     ops = r["ops"]
     lines = [
         f"{name}/{r['target']} ({r['quantization']}): {ops['ops']} ops, {ops['float_ops']} in float; "
@@ -129,6 +159,9 @@ def _report(name: str, r: dict[str, Any], top: int) -> str:
         )
     if len(r["layers"]) > top:
         lines.append(f"... {len(r['layers']) - top} more in diagnosis.json")
+    if r.get("cost"):
+        on = f" (Ethos-U: {r['ethos_u']})" if r.get("ethos_u") else ""
+        lines.append(f"device cost, all int8{on}: {cost_text(r['cost'])}")
     s = r.get("search")
     if s:
         lines.append(
@@ -140,7 +173,21 @@ def _report(name: str, r: dict[str, Any], top: int) -> str:
                 f"  {step['step']:>2}. {step['action'][:70]:<70} top-1 {_pct(step['top1'])}  max_rel "
                 f"{_pct(step['max_rel'])}  {step['size'] / 1e3:.1f} kB  float ops {step['float_ops']}/"
                 f"{step['ops']}{'  meets' if step['meets'] else ''}"
+                + (f"\n      {cost_text(step['cost'])}" if step.get("cost") else "")
+                + "".join(f"\n      OVER THE BOUND: {why}" for why in step.get("over", []))
             )
+        for alt in r.get("alternatives") or []:
+            if alt.get("error"):
+                lines.append(f"  alternative: {alt['action']}: {alt['error']}")
+                continue
+            lines.append(
+                f"  alternative: {alt['action']} ({', '.join(f'{k}: {v}' for k, v in alt['change'].items())}): "
+                f"top-1 {_pct(alt['top1'])}  max_rel {_pct(alt['max_rel'])}  {alt['size'] / 1e3:.1f} kB"
+                f"{'  meets' if alt['meets'] else ''}"
+                + (f"\n      {cost_text(alt['cost'])}" if alt.get("cost") else "")
+            )
+        if s.get("stopped"):
+            lines.append(f"search stopped: {s['stopped']} ({'; '.join(s['bounds'])})")
         if s["met"]:
             b, a = s["before"], s["after"]
             lines.append(
@@ -182,6 +229,8 @@ def _report(name: str, r: dict[str, Any], top: int) -> str:
                 f"max_rel {_pct(nxt['max_rel'])}, {nxt['size']} B, {'passes' if nxt['passes'] else 'FAILS'} "
                 "the target's tolerance"
             )
+            if nxt.get("cost"):
+                lines.append(f"  device cost of the next run's model: {cost_text(nxt['cost'])}")
             tflm = nxt.get("tflm")
             if tflm and tflm["runs"]:
                 top1 = (

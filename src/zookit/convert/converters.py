@@ -69,6 +69,7 @@ def tflite_options(target: Target, allow_custom_ops: bool) -> dict[str, Any]:
         "quantization": target.quantization,
         "io_dtype": target.io_dtype,
         "per_channel": target.per_channel,
+        **({"per_channel_dense": False} if not target.per_channel_dense else {}),
         "allow_custom_ops": allow_custom_ops,
         **({"keep_float": target.keep_float.model_dump()} if target.keep_float else {}),
         "calibration_samples": target.calibration_samples
@@ -124,6 +125,7 @@ def quantize_calibrated(calibrated: bytes, target: Target, nodes: list[str], ops
         result: bytes = tflite_convert.mlir_quantize(
             calibrated,
             disable_per_channel=not target.per_channel,
+            disable_per_channel_for_dense_layers=not target.per_channel_dense,
             inference_type=types_pb2.QUANTIZED_INT16 if sixteen else types_pb2.QUANTIZED_INT8,
             input_data_type=io,
             output_data_type=io,
@@ -159,6 +161,8 @@ def _converter(
     if not target.per_channel:
         # No public switch exists; this converter attribute turns per-channel weights into per-tensor.
         conv._experimental_disable_per_channel = True
+    if not target.per_channel_dense:  # the same kind of switch, for FULLY_CONNECTED weights only
+        conv._experimental_disable_per_channel_quantization_for_dense_layers = True
     return conv
 
 

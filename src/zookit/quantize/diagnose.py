@@ -14,16 +14,17 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
-from zookit.errors import UsageError
+from zookit.errors import UsageError, ZooError
 from zookit.fsutil import refuse_links, write_bytes, write_json
 from zookit.layout import Layout
 from zookit.quantize.chart import sqnr_svg
+from zookit.quantize.device_cost import Bound, Cost, EthosU, check_bounds, cost_function
 from zookit.quantize.layers import layer_errors, layer_names, op_census
 from zookit.quantize.search import Goal, calibration_sweep, measure, search
 from zookit.recipe import Recipe, Target
@@ -67,8 +68,11 @@ def diagnose(
     sizes: tuple[int, ...] = DEFAULT_SIZES,
     workers: int | None = None,
     run_images: Path | None = None,
+    ethos_u: EthosU | None = None,
+    bounds: tuple[Bound, ...] = (),
 ) -> dict[str, Any]:
-    """``run_images``: the pictures the next `zoo run` without picture options uses (default: shipped)."""
+    """``run_images``: the pictures the next `zoo run` without picture options uses (default: shipped).
+    ``ethos_u``: Vela's figures for every candidate too; ``bounds``: cost bounds of the goal."""
     from zookit.data import default_images, takes_pictures
 
     target = recipe.target(target_name)
@@ -78,6 +82,7 @@ def diagnose(
             f"{where}: diagnose takes TFLite int8 and int16x8 targets (this one is "
             f"{target.format} {target.quantization})"
         )
+    check_bounds(list(bounds), target.c_array, ethos_u, where)
     folder = Layout(zoo_dir).target(recipe.name, target.name)
     refuse_links(Layout(zoo_dir).model(recipe.name), folder)
     manifest = Manifest.load(folder)
@@ -97,7 +102,10 @@ def diagnose(
             judged = {"search": Path(tmp) / "search", "held_out": Path(tmp) / "held_out"}
         else:  # samples, not pictures: too few to split (the warnings say so)
             split, judged = None, {"search": images}
-        out = _diagnose(prepared, target, folder, images, judged, split, goal, sizes, workers, run_images)
+        device = Device(cost_function(recipe, target, ethos_u), bounds, ethos_u)
+        out = _diagnose(
+            prepared, target, folder, images, judged, split, goal, sizes, workers, run_images, device
+        )
     manifest.extras["diagnosis"] = out
     manifest.save(folder)
     return out
@@ -114,6 +122,7 @@ def _diagnose(
     sizes: tuple[int, ...],
     workers: int | None,
     run_images: Path,
+    device: Device,
 ) -> dict[str, Any]:
     from zookit.convert import converters
     from zookit.convert.target import convert_model
@@ -155,6 +164,8 @@ def _diagnose(
             "same_pictures": split is None,
             "ops": op_census(quant),
             "layers": [layer.as_dict() for layer in layers],
+            "ethos_u": str(device.ethos_u) if device.ethos_u else None,
+            "cost": device.cost(quant) if device.cost else None,  # the all-int8 candidate (step 0)
         }
         nodes: list[str] = []
         if goal is not None:
@@ -163,8 +174,29 @@ def _diagnose(
             )
             known = layer_names(calibrated)
             ranked = [layer.tensor for layer in layers if layer.tensor in known]
-            found = search(prepared, target, judged["search"], goal, quant, calibrated, ranked, workers)
+            found = search(
+                prepared,
+                target,
+                judged["search"],
+                goal,
+                quant,
+                calibrated,
+                ranked,
+                workers,
+                64,
+                device.cost,
+                device.bounds,
+            )
             out["search"] = found
+
+            def convert(changed: Target) -> bytes:  # as the convert stage would, on diagnose's calibration
+                return converters.to_tflite(
+                    graph_file, prepared.inputs, prepared.outputs, changed, allow, samples
+                )
+
+            out["alternatives"] = alternatives(
+                prepared, plain, judged["search"], goal, quant, convert, device
+            )
             nodes = found["layers_changed"] or []
             if found["met"]:
                 found["recipe_change"] = recipe_change(nodes, split is not None)
@@ -183,7 +215,7 @@ def _diagnose(
         graph_file.unlink()
     if goal is not None and out["search"]["met"]:
         fixed = fixed_target(target, nodes, split is not None)
-        out["next_run"] = next_run(prepared, fixed, folder, run_images)
+        out["next_run"] = next_run(prepared, fixed, folder, run_images, device.cost)
     out["run_images"] = str(run_images)
     out["calibration_frames"] = len(data)
     out["warnings"] = warnings_of(out, goal, images, run_images)
@@ -200,7 +232,56 @@ def recipe_change(nodes: list[str], split: bool) -> dict[str, Any]:
     return fix_fields(nodes, split)
 
 
-def next_run(prepared: Any, target: Target, folder: Path, images: Path) -> dict[str, Any]:
+class Device(NamedTuple):
+    cost: Callable[[bytes], Cost] | None  # device_cost.cost_function
+    bounds: tuple[Bound, ...]
+    ethos_u: EthosU | None
+
+
+def alternatives(
+    prepared: Any,
+    target: Target,
+    images: Path,
+    goal: Goal,
+    model: bytes,
+    convert: Callable[[Target], bytes],
+    device: Device,
+) -> list[dict[str, Any]]:
+    """Whole-target choices that matter on a device, measured like the search's candidates and shown, not
+    chosen: per-tensor weights for the dense layers (fewer quantization parameters: a smaller TFLM arena),
+    and for an int8 target 16-bit activations throughout (TensorFlow has no per-layer int16x8; on an
+    Ethos-U they stay on the NPU, where a layer kept in float goes to the CPU). ``target``: as diagnose
+    converts it (no layer in float), ``model`` its all-int8 model; ``convert``: a changed target converted."""
+    changes: list[tuple[str, dict[str, Any]]] = []
+    if target.per_channel and target.per_channel_dense and "FULLY_CONNECTED" in _op_types(model):
+        changes.append(("per-tensor dense weights", {"per_channel_dense": False}))
+    if target.quantization == "int8":
+        io = "float32" if target.io_dtype == "float32" else "int16"
+        changes.append(("16-bit activations, whole model", {"quantization": "int16x8", "io_dtype": io}))
+    out = []
+    for action, change in changes:
+        changed = Target.model_validate(target.model_dump() | change)
+        try:
+            other = convert(changed)
+            m = measure(prepared, changed, other, images, goal, [])
+        except ZooError as exc:  # a conversion or verification this model does not take: said, not fatal
+            out.append({"change": change, "action": action, "error": str(exc)})
+            continue
+        if device.cost is not None:
+            m.cost = device.cost(other)
+        out.append({"change": change, "action": action, **m.as_dict()})
+    return out
+
+
+def _op_types(model: bytes) -> set[str]:
+    from zookit.quantize.layers import _interpreter, op_outputs
+
+    return {op for _, op, _ in op_outputs(_interpreter(model))}
+
+
+def next_run(
+    prepared: Any, target: Target, folder: Path, images: Path, cost: Callable[[bytes], Cost] | None = None
+) -> dict[str, Any]:
     """The fix converted and verified as `zoo run`'s convert stage will (the same functions, the same
     pictures): the figures the next run prints."""
     from zookit.convert.target import convert_model
@@ -220,6 +301,7 @@ def next_run(prepared: Any, target: Target, folder: Path, images: Path) -> dict[
         "passes": report.passed,
         "failures": list(report.failures),
         **({"tflm": tflm_check(prepared, target, model, images)} if target.c_array else {}),
+        "cost": cost(model) if cost else None,  # what the tflm stage (and Vela) will measure
     }
 
 

@@ -7,15 +7,16 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from zookit.errors import UsageError
+from zookit.quantize.device_cost import Bound, Cost, over_bounds
 from zookit.quantize.layers import op_census
 from zookit.recipe import Target
 from zookit.reference import Prepared
@@ -66,13 +67,22 @@ class Measured:
     conversion_ops: int
     meets: bool
     decisive: int  # the samples the goal's figure was counted on (top-1: the real ones)
+    cost: dict[str, Any] | None = None  # device_cost: the TFLM arena/flash, Vela's figures
+    over: list[str] = field(default_factory=list)  # the cost bounds it exceeds: never chosen
+
+    @property
+    def acceptable(self) -> bool:
+        return self.meets and not self.over
 
     @property
     def share_outside_int8(self) -> float:
         return self.float_ops / self.ops if self.ops else 0.0
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self) | {"share_outside_int8": round(self.share_outside_int8, 4)}
+        return asdict(self) | {
+            "share_outside_int8": round(self.share_outside_int8, 4),
+            "within_bounds": not self.over,
+        }
 
 
 def measure(
@@ -112,18 +122,29 @@ def search(
     ranked: list[str],
     workers: int,
     max_candidates: int = 64,
+    cost: Callable[[bytes], Cost] | None = None,
+    bounds: tuple[Bound, ...] = (),
 ) -> dict[str, Any]:
     """Greedy forward selection, every candidate measured: each round tries the layers kept so far plus
     one more of the ``ranked`` ones (worst first; ``workers`` candidates at a time) and stops at the first
-    round where one meets the goal (the best of those); else it keeps the one that helped most."""
+    round where one meets the goal (the best of those); else it keeps the one that helped most.
+    ``cost``: each candidate's device figures (device_cost); one over a bound (relative to the all-int8
+    candidate) is recorded, never chosen, and when every candidate of a round that meets the goal is
+    over a bound the search stops there (more layers in float cost more, not less)."""
     from zookit.convert.converters import quantize_calibrated
 
     started = time.monotonic()
     steps: list[dict[str, Any]] = []
 
+    def costed(m: Measured, model: bytes, base: Measured | None) -> Measured:
+        if cost is not None:
+            m.cost = cost(model)
+            m.over = over_bounds(m.cost, base.cost if base else None, list(bounds))
+        return m
+
     def candidate(nodes: list[str]) -> Measured:
         model = quantize_calibrated(calibrated, target, nodes, [])
-        return measure(prepared, target, model, images, goal, nodes)
+        return costed(measure(prepared, target, model, images, goal, nodes), model, first)
 
     def record(action: str, m: Measured) -> None:
         steps.append({"step": len(steps), "action": action, **m.as_dict()})
@@ -133,9 +154,10 @@ def search(
         top1 = m.top1 if m.top1 is not None else 0.0
         return (top1, rel, -m.size) if goal.metric == "top1" else (rel, top1, -m.size)
 
-    first = measure(prepared, target, baseline, images, goal, [])
+    first = costed(measure(prepared, target, baseline, images, goal, []), baseline, None)
     record("no layer kept in float", first)
     chosen: Measured | None = first if first.meets else None
+    stopped = None
     kept: list[str] = []
     pool_ranked = list(dict.fromkeys(ranked))[:max_candidates]
     with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="zoo-search") as pool:
@@ -144,7 +166,10 @@ def search(
             measured = list(pool.map(candidate, trials))
             for nodes, m in zip(trials, measured, strict=True):
                 record(f"round {len(kept) + 1}: float {short(nodes[-1])}", m)
-            meeting = [m for m in measured if m.meets]
+            meeting = [m for m in measured if m.acceptable]
+            if not meeting and any(m.meets for m in measured):
+                stopped = "every candidate that meets the goal is over a cost bound"
+                break
             best = max(meeting or measured, key=score)
             if meeting:
                 chosen = best
@@ -154,6 +179,8 @@ def search(
         "goal_metric": goal.metric,
         "goal_value": goal.value,
         "met": chosen is not None,
+        "bounds": [str(b) for b in bounds],
+        "stopped": stopped,
         "before": first.as_dict(),
         "after": chosen.as_dict() if chosen else None,
         "layers_changed": chosen.nodes if chosen else None,

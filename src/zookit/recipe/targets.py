@@ -44,6 +44,11 @@ class Target(FrozenModel):
         "float32", description="Input/output type of a fully quantized model."
     )
     per_channel: bool = Field(True, description="Per-channel weight quantization (false: per-tensor).")
+    per_channel_dense: bool = Field(
+        True,
+        description="int8/int16x8 TFLite targets: per-channel weights for fully-connected layers too (false: "
+        "per-tensor there, as MLCommons' int8 models; TFLM then keeps no per-channel multipliers in its arena).",
+    )
     calibration_samples: PositiveInt = 16
     calibration_pictures: Literal["all", "split"] = Field(
         "all",
@@ -94,6 +99,8 @@ class Target(FrozenModel):
         if self.c_array and self.format != "tflite":
             raise ValueError("c_array: only TFLite targets are written as C arrays")
         full_int = self.quantization in ("int8", "int16x8")
+        if not self.per_channel_dense and not (full_int and self.format == "tflite"):
+            raise ValueError("per_channel_dense: only TFLite int8 and int16x8 targets quantize dense layers")
         if self.io_dtype != "float32" and not full_int:
             raise ValueError(f"io_dtype: {self.io_dtype} needs quantization int8 or int16x8")
         if self.quantization == "int16x8" and self.io_dtype not in ("float32", "int16"):
