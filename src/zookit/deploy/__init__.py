@@ -23,20 +23,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from zookit.deploy.common import DeployJob
 from zookit.recipe import Recipe
-from zookit.records import Manifest, Package
-
-
-@dataclass(frozen=True)
-class DeployJob:
-    recipe: Recipe
-    zoo_dir: Path
-    manifest: Manifest  # the converted target's, current
-    calibration_images: Path | None
-    stage_key: str
-    tools: Path | None = None  # the deployer's own tool folder, when it has one (TIDL: tidl_tools)
-    strict: bool = False  # fail when the device would not run part of the model
-    prepared: Callable[[], Any] | None = None  # the prepared source model (loaded when first asked for)
+from zookit.records import Package
 
 
 def _package_figures(record: dict[str, Any]) -> dict[str, Any]:
