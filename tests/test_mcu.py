@@ -277,6 +277,7 @@ def test_a_model_tflm_cannot_run_fails_with_one_line() -> None:
 def test_settings_header_compiles_with_the_c_array(tmp_path: Path) -> None:
     """The settings header and the C array, compiled and run as firmware would include them."""
     from zookit.deploy.mcu import firmware
+    from zookit.runtimes.tflm_footprint import tensor_arena_size
 
     tensors = {
         "inputs": [
@@ -284,7 +285,7 @@ def test_settings_header_compiles_with_the_c_array(tmp_path: Path) -> None:
         ],
         "outputs": [{"name": "out", "dtype": "int8", "shape": [1, 12], "scale": 1 / 256, "zero_point": -128}],
     }
-    arena = {"measured": 24224, "margin": 0.1, "size": firmware.tensor_arena_size(24224, 0.1)}
+    arena = {"measured": 24224, "margin": 0.1, "size": tensor_arena_size(24224, 0.1)}
     labels = ["down", 'say "hi"', "back\\slash"]
     (tmp_path / "m_settings.h").write_text(firmware.settings_header("m", "m/int8", tensors, arena, labels))
     (tmp_path / "main.cc").write_text(

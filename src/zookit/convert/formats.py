@@ -21,7 +21,7 @@ import numpy as np
 from zookit.convert import ssd
 from zookit.errors import ConversionError
 from zookit.ports import POSTPROCESS_OP, Port, declared_ports, postprocess_outputs
-from zookit.recipe import Recipe, Target
+from zookit.recipe import Target
 from zookit.reference import Prepared
 
 
@@ -105,7 +105,9 @@ def tflite_from_graph(prepared: Prepared, target: Target, images: Path | None, o
                 recipe, inputs, target.calibration_samples, images, prepared.folder, split
             )
             if not takes_pictures(recipe, inputs):
-                options["calibration"] = _non_picture_calibration(recipe, images)
+                from zookit.datasets.calibration import non_picture_calibration
+
+                options["calibration"] = non_picture_calibration(recipe, images)
             else:
                 options["calibration"] = str(images) if images else "seeded random data (testing only)"
                 if split and images:
@@ -123,17 +125,6 @@ def tflite_from_graph(prepared: Prepared, target: Target, images: Path | None, o
     finally:
         graph_file.unlink()
     return Converted(model, options, outputs, extras)
-
-
-def _non_picture_calibration(recipe: Recipe, images: Path | None) -> str:
-    from zookit.samples import describe, npy_files
-
-    real = describe(recipe, "calibration")
-    if images is not None and npy_files(images):
-        real.append(f"the .npy files of {images}")
-    if real:
-        return "real samples: " + ", ".join(real)
-    return "seeded random data within the inputs' value_range (no pictures, no samples for calibration)"
 
 
 def _with_postprocess(prepared: Prepared, target: Target) -> tuple[Any, list[Port], dict[str, Any]]:

@@ -4,6 +4,7 @@ calibration part a model's targets were made with."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -63,3 +64,16 @@ def recorded_calibration_set(recipe: Recipe, layout: Layout) -> str | None:
         if isinstance(manifest, dict) and (manifest.get("options") or {}).get("calibration_set"):
             return str(manifest["options"]["calibration_set"])
     return None
+
+
+def non_picture_calibration(recipe: Recipe, images: Path | None) -> str:
+    """What an int8 conversion of a model that takes no pictures is calibrated on, as its manifest says:
+    the recipe's calibration samples and the .npy files of ``images``, else seeded random data."""
+    from zookit.samples import describe, npy_files
+
+    real = describe(recipe, "calibration")
+    if images is not None and npy_files(images):
+        real.append(f"the .npy files of {images}")
+    if real:
+        return "real samples: " + ", ".join(real)
+    return "seeded random data within the inputs' value_range (no pictures, no samples for calibration)"

@@ -14,6 +14,9 @@ A deployer that runs a library of its own names it (``packages``: their versions
 missing one is reported as its ``extra`` to install) and the labels its figures have in the run summary
 (``shown``). Its recipe section is a field of ``Recipe`` marked ``json_schema_extra=DEPLOY`` (no
 conversion reads it); a staging folder ``.<name>-*`` in the model's folder is a leftover of a killed run.
+
+A deployer's modules import ``deploy.common`` (``DeployJob``), never this table nor another deployer
+(``.importlinter``): the table imports each deployer only inside the functions that build it.
 """
 
 from __future__ import annotations

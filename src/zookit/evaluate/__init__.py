@@ -4,6 +4,10 @@ on the same files, with the absolute quality target shown beside.
 
 The record is ``zoo/<model>/evaluation.json``: the set and its split, and per artefact the figure, what
 it was measured on (set, sample count, runtime and kernels), its size and whether it passes the gate.
+
+What belongs here: the metrics (``metrics``), the runner of each artefact (``runners``, on ``runtimes``)
+and the gate. The labelled sets and their calibration part are ``datasets`` (conversion and the
+deployers read them too). A stage beside ``deploy`` and ``quantize``: none of the three imports another.
 """
 
 from __future__ import annotations

@@ -9,9 +9,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from zookit.runtimes.tflm_footprint import ARENA_ROUNDING
 from zookit.runtimes.tflm_ops import resolver_methods
-
-ARENA_ROUNDING = 16
 
 
 def _guard(base: str, what: str) -> str:
@@ -38,12 +37,6 @@ def op_resolver_header(base: str, where: str, ops: dict[str, int]) -> str:
         f"{calls}\n  return kTfLiteOk;\n}}\n\n"
         f"}}  // namespace {base}\n\n#endif  // {guard}\n"
     )
-
-
-def tensor_arena_size(measured: int, margin: float) -> int:
-    """The measured arena plus ``margin`` (a share), rounded up to ARENA_ROUNDING bytes."""
-    size = math.ceil(measured * (1 + margin))
-    return -(-size // ARENA_ROUNDING) * ARENA_ROUNDING
 
 
 def _c_float(value: float) -> str:

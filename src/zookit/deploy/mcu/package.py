@@ -25,7 +25,7 @@ from zookit.records import Manifest, largest_error
 from zookit.reference import Runner
 from zookit.runtimes import tflm as runtime
 from zookit.runtimes.litert import dequantize
-from zookit.runtimes.tflm_ops import resolver_methods
+from zookit.runtimes.tflm_footprint import measure
 from zookit.verify.compare import (
     compare_outputs,
     compare_reference,
@@ -36,7 +36,6 @@ from zookit.verify.compare import (
 from zookit.verify.noise import is_auto
 
 RECORD = "tflm.json"
-ARENA_METHOD = "bisection over arena_size with TFLM's AllocateTensors (the smallest arena that allocates)"
 
 
 UINT8_KERNELS = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED")
@@ -102,29 +101,6 @@ def _model_bytes(folder: Path, manifest: Manifest, where: str) -> bytes:
     if file_checksum(path) != manifest.output.checksum:
         raise ZooError(f"{where}: {path} differs from its manifest; convert it again")
     return path.read_bytes()
-
-
-def measure(recipe: Recipe, target: Target, model: bytes) -> dict[str, Any]:
-    """Footprint: the arena TFLM needs (measured), the flash the model data takes, the ops."""
-    ops = runtime.op_counts(model)
-    resolver_methods(ops)  # an op TFLM's resolver lacks fails here, by name
-    measured = runtime.minimum_arena(model)
-    margin = recipe.mcu.arena_margin if recipe.mcu else 0.1
-    flash = -(-len(model) // runtime.FLASH_ALIGNMENT) * runtime.FLASH_ALIGNMENT
-    return {
-        "arena": {
-            "measured": measured,
-            "method": ARENA_METHOD,
-            "margin": margin,
-            "size": firmware.tensor_arena_size(measured, margin),
-        },
-        "flash_bytes": flash,
-        "flash_note": f"the model data ({len(model)} bytes) padded to {runtime.FLASH_ALIGNMENT}-byte alignment; "
-        "TFLM's code is not counted",
-        "ops": ops,
-        "op_count": len(ops),
-        "operators": sum(ops.values()),
-    }
 
 
 def _check_budgets(recipe: Recipe, figures: dict[str, Any], where: str) -> None:

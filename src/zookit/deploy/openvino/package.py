@@ -275,9 +275,9 @@ def _quantize(job: DeployJob, model: Any) -> tuple[Any, dict[str, Any]]:
     elif takes_pictures(recipe, prepared.inputs):
         what = str(images) if images else "seeded random data (testing only)"  # as tflite-int8 records it
     else:
-        from zookit.convert.formats import _non_picture_calibration
+        from zookit.datasets.calibration import non_picture_calibration
 
-        what = _non_picture_calibration(recipe, images)
+        what = non_picture_calibration(recipe, images)
     return quantized, {
         "quantizer": "nncf.quantize (post-training, OpenVINO backend)",
         "preset": settings.preset,
