@@ -1,4 +1,4 @@
-"""`zoo run`: every stage of many models (pipeline.plan), incrementally, under each model's lock.
+"""`zoo run`: every stage of many models (pipeline.stages), incrementally, under each model's lock.
 
 Each stage's result records a *stage key*: a digest of what it depends on (recipe content, input
 checksums, options, tool versions). A stage whose recorded key equals the key computed now, and whose
@@ -34,8 +34,7 @@ from zookit.fetch import safe_lock
 from zookit.fsutil import remove
 from zookit.layout import SOURCE, STALE_PATTERNS, Layout
 from zookit.libs import THREADS_ENV
-from zookit.pipeline.plan import run_stage, stages
-from zookit.pipeline.stages import ModelWork, RunOptions
+from zookit.pipeline.stages import ModelWork, RunOptions, run_stage, stages
 from zookit.recipe import Recipe
 
 

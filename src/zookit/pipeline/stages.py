@@ -24,12 +24,14 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from zookit.deploy import DEPLOYERS
 from zookit.errors import UsageError, ZooError
 from zookit.layout import Layout
 from zookit.libs import tool_versions
@@ -122,10 +124,10 @@ class ModelWork:
 
     @cached_property
     def labelled(self) -> Any:
-        """The recipe's labelled set (datasets.labelled.LabelledSet); None without evaluation section or data."""
+        """The recipe's labelled set (evaluate.sets.LabelledSet); None without evaluation section or data."""
         if self.recipe.evaluation is None:
             return None
-        from zookit.datasets.labelled import locate
+        from zookit.evaluate.sets import locate
 
         return locate(self.recipe.evaluation, self.options.data)
 
@@ -133,7 +135,7 @@ class ModelWork:
     def calibration_set(self) -> str | None:
         """The checksum of the labelled set's calibration part when int8 targets calibrate on it; a run
         naming no data keeps what was calibrated on one (as with images): the digest its targets record."""
-        from zookit.datasets.calibration import recorded_calibration_set
+        from zookit.evaluate import recorded_calibration_set
 
         labelled = self.labelled
         if labelled is None:
@@ -305,3 +307,48 @@ def convert_detail(manifest: Manifest) -> dict[str, Any]:
         detail["ref_kernels_top1_agreement"] = other["top1_agreement"]
     detail["measured_on"] = measured_on_text(v)
     return detail | class_detail(v)
+
+
+def stages(recipe: Recipe) -> list[Stage]:
+    """Every stage of a recipe, in the order they run."""
+    from zookit.pipeline.deploy_stage import deploy_stage
+    from zookit.pipeline.evaluation import evaluation_stages
+
+    deploys = [
+        deploy_stage(name, target if d.targets is not None else None)
+        for name, d in DEPLOYERS.items()
+        if d.section(recipe) is not None
+        for target in d.target_names(recipe)
+    ]
+    return [FETCH, *(convert_stage(t) for t in recipe.targets), *deploys, *evaluation_stages(recipe)]
+
+
+def plan(recipe: Recipe, options: RunOptions) -> list[tuple[str, str | None]]:
+    """(stage, why it would run) for every stage of the model; None: current, it would be skipped.
+    A stage after one that would run is reported as running because of it when its own inputs are
+    not there yet."""
+    work = ModelWork(recipe, options)
+    out: list[tuple[str, str | None]] = []
+    for stage in stages(recipe):
+        if options.force:
+            out.append((stage.name, "--force"))
+            continue
+        out.append((stage.name, stage.check(work, stage.key(work))[0]))
+    return out
+
+
+def run_stage(
+    stage: Stage, work: ModelWork, starting: Callable[[], None] | None = None
+) -> tuple[str, dict[str, Any], float]:
+    """Run a stage unless it is current: (status "done"/"skipped", figures, seconds). ``starting`` is
+    called once the stage is known to run (progress shows work, not the stages that are current)."""
+    started = time.monotonic()
+    key = stage.key(work)
+    if not work.options.force:
+        reason, detail = stage.check(work, key)
+        if reason is None:
+            return "skipped", detail, 0.0
+    if starting is not None:
+        starting()
+    detail = stage.run(work, key)
+    return "done", detail, round(time.monotonic() - started, 3)
