@@ -39,8 +39,8 @@ def prepare_zoo(zoo: Path) -> None:
 
 def measure(zoo: Path) -> list[tuple[str, ...]]:
     from zookit.convert.prepare import prepare
+    from zookit.datasets.labelled import locate
     from zookit.evaluate import EvaluationError, evaluate_model
-    from zookit.evaluate.sets import locate
     from zookit.pipeline.evaluation import record_of
     from zookit.recipe import RecipeBook, recipes_dir
 

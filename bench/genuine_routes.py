@@ -55,7 +55,7 @@ def onnx_heads(path: Path) -> Any:
 def openvino_heads(path: Path) -> Any:
     import openvino as ov
 
-    from zookit.deploy.openvino.runtime import FLOAT_CONFIG
+    from zookit.runtimes.openvino import FLOAT_CONFIG
 
     compiled = ov.Core().compile_model(str(path), "CPU", FLOAT_CONFIG)  # as zookit's verification runs it
     return lambda x: [np.asarray(v) for v in compiled(x).values()]

@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 
 from conftest import SHARED_MODELS, minimal_recipe
+from zookit.datasets.labelled import DataError, LabelledSet, locate, read_item
 from zookit.errors import RecipeError
 from zookit.evaluate import judge
 from zookit.evaluate.metrics import auc, figure, reconstruction_score, top_k
-from zookit.evaluate.sets import DataError, LabelledSet, locate, read_item
 from zookit.ports import Port
 from zookit.recipe import Recipe, parse_recipe
 
@@ -270,7 +270,7 @@ def test_the_split_is_deterministic_disjoint_and_per_class(tmp_path: Path) -> No
 def test_an_auc_set_whose_held_out_part_lacks_a_class_is_one_error_naming_the_labels(tmp_path: Path) -> None:
     """Review finding: calibration took the only anomalous clip, so AUC had one class (was an internal
     error from scikit-learn's side of the metric)."""
-    from zookit.evaluate.sets import DataError
+    from zookit.datasets.labelled import DataError
 
     recipe = ad_recipe()  # calibration_per_class 1
     clip = np.zeros(40, dtype="<f4").tobytes()

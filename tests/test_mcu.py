@@ -204,7 +204,7 @@ MLCOMMONS = {
 @genuine
 @pytest.mark.parametrize("name", sorted(MLCOMMONS))
 def test_the_arena_is_the_smallest_that_allocates(name: str) -> None:
-    from zookit.deploy.mcu import runtime
+    from zookit.runtimes import tflm as runtime
 
     model = (TINY / MLCOMMONS[name]).read_bytes()
     arena = runtime.minimum_arena(model)
@@ -225,7 +225,8 @@ def test_the_arena_is_the_smallest_that_allocates(name: str) -> None:
 def test_the_resolver_header_registers_exactly_the_models_ops(tmp_path: Path) -> None:
     from ai_edge_litert.interpreter import Interpreter
 
-    from zookit.deploy.mcu import firmware, runtime
+    from zookit.deploy.mcu import firmware
+    from zookit.runtimes import tflm as runtime
 
     model = (TINY / MLCOMMONS["kws"]).read_bytes()
     ops = runtime.op_counts(model)
@@ -244,13 +245,13 @@ def test_the_resolver_header_registers_exactly_the_models_ops(tmp_path: Path) ->
 
 
 def test_an_op_the_resolver_lacks_is_named() -> None:
-    from zookit.deploy.mcu import firmware
     from zookit.errors import ZooError
+    from zookit.runtimes.tflm_ops import resolver_methods
 
     with pytest.raises(
         ZooError, match="no Add method for TOPK_V2: the model cannot run under TensorFlow Lite Micro"
     ):
-        firmware.resolver_methods({"CONV_2D": 1, "TOPK_V2": 1})
+        resolver_methods({"CONV_2D": 1, "TOPK_V2": 1})
 
 
 @pytest.mark.slow
@@ -259,7 +260,7 @@ def test_a_model_tflm_cannot_run_fails_with_one_line() -> None:
     printed (not a traceback) is the message."""
     import tensorflow as tf
 
-    from zookit.deploy.mcu import runtime
+    from zookit.runtimes import tflm as runtime
 
     @tf.function(input_signature=[tf.TensorSpec([1, 8], tf.float32)])
     def top(x: Any) -> Any:
@@ -276,6 +277,7 @@ def test_a_model_tflm_cannot_run_fails_with_one_line() -> None:
 def test_settings_header_compiles_with_the_c_array(tmp_path: Path) -> None:
     """The settings header and the C array, compiled and run as firmware would include them."""
     from zookit.deploy.mcu import firmware
+    from zookit.runtimes.tflm_footprint import tensor_arena_size
 
     tensors = {
         "inputs": [
@@ -283,7 +285,7 @@ def test_settings_header_compiles_with_the_c_array(tmp_path: Path) -> None:
         ],
         "outputs": [{"name": "out", "dtype": "int8", "shape": [1, 12], "scale": 1 / 256, "zero_point": -128}],
     }
-    arena = {"measured": 24224, "margin": 0.1, "size": firmware.tensor_arena_size(24224, 0.1)}
+    arena = {"measured": 24224, "margin": 0.1, "size": tensor_arena_size(24224, 0.1)}
     labels = ["down", 'say "hi"', "back\\slash"]
     (tmp_path / "m_settings.h").write_text(firmware.settings_header("m", "m/int8", tensors, arena, labels))
     (tmp_path / "main.cc").write_text(

@@ -101,8 +101,8 @@ def test_openvino_settings_do_not_convert_again() -> None:
 
 
 def test_an_unreadable_onnx_file_is_one_line(tmp_path: Path) -> None:
-    from zookit.deploy.openvino.runtime import OpenVinoError, read_onnx
     from zookit.ports import Port
+    from zookit.runtimes.openvino import OpenVinoError, read_onnx
 
     path = tmp_path / "broken.onnx"
     path.write_bytes(b"\x08\x07not a protobuf at all")

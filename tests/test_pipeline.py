@@ -132,7 +132,8 @@ def test_a_new_deployer_is_its_own_entry_in_the_table(
 ) -> None:
     """A deployer added to DEPLOYERS alone (here: a folder with the model and a package record) runs as
     a stage of every recipe its section selects, keyed and skipped like the others."""
-    from zookit.deploy import DEPLOYERS, Deployer, DeployJob
+    from zookit.deploy import DEPLOYERS, Deployer
+    from zookit.deploy.common import DeployJob
     from zookit.fsutil import write_json
     from zookit.hashes import file_checksum
     from zookit.layout import Layout

@@ -41,7 +41,7 @@ class Prepared:
     tflite_path: Path | None = None
     folder: Path | None = None  # the model's source folder (for files a target is compared with)
     kind: str = ""  # what the converters take: "tf-graph", "onnx" or "tflite" (convert.prepare.SOURCES)
-    labelled: Any = None  # the labelled set int8 calibrates on (evaluate.sets.LabelledSet), when found
+    labelled: Any = None  # the labelled set int8 calibrates on (datasets.labelled.LabelledSet), when found
     _expected: dict[Any, Future[Expected]] = field(default_factory=dict, repr=False)
 
     def expected(self, key: Any, compute: Callable[[], Expected]) -> Future[Expected]:

@@ -27,7 +27,7 @@ def add_data(p: argparse.ArgumentParser) -> None:
 def data_option(args: argparse.Namespace, recipes: list[Any]) -> tuple[Path, ...]:
     """The --data folders, after checking that every selected recipe's set is found there (a missing
     set: one line naming it and the folders searched, exit 2)."""
-    from zookit.evaluate.sets import locate
+    from zookit.datasets.labelled import locate
 
     given = tuple(Path(d) for d in (getattr(args, "data", None) or ()))
     for recipe in recipes:
@@ -55,9 +55,9 @@ def add_parser(add: Any) -> None:
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from zookit.convert.prepare import prepare
+    from zookit.datasets.labelled import locate
     from zookit.errors import ZooError
     from zookit.evaluate import EvaluationError, evaluate_model
-    from zookit.evaluate.sets import locate
     from zookit.fetch import default_zoo_dir
     from zookit.pipeline.evaluation import record_of
 

@@ -1,12 +1,12 @@
 """The format table: for each target format, its file suffix and the converter from each kind of source.
-(How a converted file runs on this machine is verification's business: ``verify.runners.HOST_RUNNERS``.)
+(How a converted file runs on this machine is the runtimes' business: ``runtimes.host.HOST_RUNNERS``.)
 
 A converter takes the prepared source, the target, the images (calibration, when the target is
 quantized) and the target's folder (for scratch files), and returns the model's bytes, the options it
 was made with (recorded in the manifest), the outputs it has and anything else the manifest should
 hold. The conversion code itself is in ``converters``; TensorFlow and the ONNX tools are imported
 only when a converter runs. Adding a target format is one entry here (and its name in the recipe's
-``Target.format``), and its host runner in ``verify.runners``.
+``Target.format``), and its host runner in ``runtimes.host``.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import numpy as np
 from zookit.convert import ssd
 from zookit.errors import ConversionError
 from zookit.ports import POSTPROCESS_OP, Port, declared_ports, postprocess_outputs
-from zookit.recipe import Recipe, Target
+from zookit.recipe import Target
 from zookit.reference import Prepared
 
 
@@ -95,7 +95,7 @@ def tflite_from_graph(prepared: Prepared, target: Target, images: Path | None, o
     samples = None
     if target.quantization in ("int8", "int16x8"):
         if prepared.labelled is not None:  # the labelled set's calibration part (never judged on)
-            from zookit.evaluate import calibration_digest, labelled_calibration
+            from zookit.datasets.calibration import calibration_digest, labelled_calibration
 
             data, options["calibration"] = labelled_calibration(prepared, target.calibration_samples)
             options["calibration_set"] = calibration_digest(prepared)
@@ -105,7 +105,9 @@ def tflite_from_graph(prepared: Prepared, target: Target, images: Path | None, o
                 recipe, inputs, target.calibration_samples, images, prepared.folder, split
             )
             if not takes_pictures(recipe, inputs):
-                options["calibration"] = _non_picture_calibration(recipe, images)
+                from zookit.datasets.calibration import non_picture_calibration
+
+                options["calibration"] = non_picture_calibration(recipe, images)
             else:
                 options["calibration"] = str(images) if images else "seeded random data (testing only)"
                 if split and images:
@@ -123,17 +125,6 @@ def tflite_from_graph(prepared: Prepared, target: Target, images: Path | None, o
     finally:
         graph_file.unlink()
     return Converted(model, options, outputs, extras)
-
-
-def _non_picture_calibration(recipe: Recipe, images: Path | None) -> str:
-    from zookit.samples import describe, npy_files
-
-    real = describe(recipe, "calibration")
-    if images is not None and npy_files(images):
-        real.append(f"the .npy files of {images}")
-    if real:
-        return "real samples: " + ", ".join(real)
-    return "seeded random data within the inputs' value_range (no pictures, no samples for calibration)"
 
 
 def _with_postprocess(prepared: Prepared, target: Target) -> tuple[Any, list[Port], dict[str, Any]]:

@@ -19,7 +19,9 @@ from zookit.layout import Layout
 from zookit.ports import Port, declared_ports
 from zookit.recipe import Recipe
 from zookit.reference import Prepared
-from zookit.verify.runners import onnx_runner, tf_runner, tflite_runner
+from zookit.runtimes.litert import tflite_runner
+from zookit.runtimes.onnx import onnx_runner
+from zookit.runtimes.tensorflow import tf_runner
 
 
 def model_path(recipe: Recipe, zoo_dir: Path) -> Path:

@@ -19,7 +19,7 @@ from zookit.errors import ConversionError
 from zookit.libs import load
 from zookit.ports import POSTPROCESS_OP, node_name
 from zookit.recipe import Recipe
-from zookit.verify.runners import tf_session_config
+from zookit.runtimes.tensorflow import tf_session_config
 
 if TYPE_CHECKING:
     pass

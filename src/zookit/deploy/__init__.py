@@ -20,6 +20,9 @@ reads (a missing library's message, the folder names a recipe's targets may not 
 takes them from that row (``facts``) and gives the labels its figures have in the run summary
 (``shown``). Its recipe section is a field of ``Recipe`` marked ``json_schema_extra=DEPLOY`` (no
 conversion reads it); a staging folder ``.<name>-*`` in the model's folder is a leftover of a killed run.
+
+A deployer's modules import ``deploy.common`` (``DeployJob``), never this table nor another deployer
+(``.importlinter``): the table imports each deployer only inside the functions that build it.
 """
 
 from __future__ import annotations
@@ -29,23 +32,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from zookit.deploy.common import DeployJob
 from zookit.deployer_facts import DEPLOYER_FACTS, DeployerFacts
 from zookit.recipe import Recipe
-from zookit.records import Manifest, Package
-
-
-@dataclass(frozen=True)
-class DeployJob:
-    recipe: Recipe
-    zoo_dir: Path
-    manifest: Manifest  # the converted target's, current
-    calibration_images: Path | None
-    stage_key: str
-    tools: Path | None = None  # the deployer's own tool folder, when it has one (TIDL: tidl_tools)
-    strict: bool = False  # fail when the device would not run part of the model
-    prepared: Callable[[], Any] | None = None  # the prepared source model (loaded when first asked for)
-    target: str | None = None  # the target a per-target deployer's stage packages
-    variant: str | None = None  # the configuration of a deployer with variants (ethos_u: the NPU's)
+from zookit.records import Package
 
 
 def _package_figures(record: dict[str, Any]) -> dict[str, Any]:

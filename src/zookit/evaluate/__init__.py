@@ -4,6 +4,10 @@ on the same files, with the absolute quality target shown beside.
 
 The record is ``zoo/<model>/evaluation.json``: the set and its split, and per artefact the figure, what
 it was measured on (set, sample count, runtime and kernels), its size and whether it passes the gate.
+
+What belongs here: the metrics (``metrics``), the runner of each artefact (``runners``, on ``runtimes``)
+and the gate. The labelled sets and their calibration part are ``datasets`` (conversion and the
+deployers read them too). A stage beside ``deploy`` and ``quantize``: none of the three imports another.
 """
 
 from __future__ import annotations
@@ -15,8 +19,8 @@ from typing import Any
 
 import numpy as np
 
+from zookit.datasets.labelled import LabelledSet, read_item
 from zookit.errors import ZooError
-from zookit.evaluate.sets import LabelledSet, read_item
 from zookit.layout import Layout
 from zookit.recipe import Recipe
 from zookit.reference import Prepared
@@ -38,24 +42,6 @@ def held_out_inputs(prepared: Prepared, labelled: LabelledSet) -> tuple[list[np.
     _, held_out = labelled.split()
     port = prepared.inputs[0]
     return [read_item(labelled, i, prepared.recipe, port) for i in held_out], [i.label for i in held_out]
-
-
-def calibration_feeds(
-    recipe: Recipe, ports: list[Any], labelled: LabelledSet, count: int
-) -> list[dict[str, np.ndarray]]:
-    """``count`` model inputs from the set's calibration part (never judged on): its samples cycled
-    when there are fewer (as calibration_samples cycles pictures), else evenly spaced ones (a clip's
-    windows are many)."""
-    calibration, _ = labelled.split()
-    port = ports[0]
-    arrays = [x for item in calibration for x in read_item(labelled, item, recipe, port)]
-    if not arrays:
-        return []
-    if len(arrays) > count:
-        arrays = [arrays[int(i)] for i in np.linspace(0, len(arrays) - 1, count).round()]
-    else:
-        arrays = [arrays[i % len(arrays)] for i in range(count)]
-    return [{port.name: a[np.newaxis]} for a in arrays]
 
 
 def outputs_of(run: Any, prepared: Prepared, inputs: list[np.ndarray], batched: bool) -> list[np.ndarray]:
@@ -164,36 +150,3 @@ def judge(
                 f"{target}"
             )
     return failures
-
-
-def labelled_calibration(prepared: Prepared, count: int) -> tuple[list[dict[str, np.ndarray]], str]:
-    """The calibration data of an int8 conversion from the labelled set's calibration part, and the
-    line the manifest records for it (the split's rule and counts)."""
-    labelled: LabelledSet = prepared.labelled
-    feeds = calibration_feeds(prepared.recipe, prepared.inputs, labelled, count)
-    calibration, held_out = labelled.split()
-    what = (
-        f"real samples: {len(feeds)} inputs (cycled if fewer) from the calibration part of labelled set "
-        f"{labelled.name} "
-        f"({len(calibration)} files: the first {labelled.evaluation.calibration_per_class} of each class by "
-        f"name; the other {len(held_out)} are the ones evaluated), digest {labelled.digest(calibration)}"
-    )
-    return feeds, what
-
-
-def calibration_digest(prepared: Prepared) -> str:
-    labelled: LabelledSet = prepared.labelled
-    return labelled.digest(labelled.split()[0])
-
-
-def recorded_calibration_set(recipe: Recipe, layout: Layout) -> str | None:
-    """The calibration part an int8 target of the model was made with (its manifest's options), if any."""
-    from zookit.fsutil import read_json
-
-    if recipe.evaluation is None:
-        return None
-    for target in recipe.targets:
-        manifest = read_json(layout.target(recipe.name, target.name) / "manifest.json")
-        if isinstance(manifest, dict) and (manifest.get("options") or {}).get("calibration_set"):
-            return str(manifest["options"]["calibration_set"])
-    return None

@@ -90,7 +90,7 @@ def _tf_any_batch(prepared: Prepared) -> Runner | None:
     """The source graph with its inputs fed by placeholders of any batch (the whole set in one run);
     None when the graph's shapes are fixed to a batch of 1."""
     from zookit.libs import load
-    from zookit.verify.runners import tf_session_config
+    from zookit.runtimes.tensorflow import tf_session_config
 
     tf = load("tensorflow")
     graph = tf.Graph()
@@ -119,7 +119,7 @@ def _tf_any_batch(prepared: Prepared) -> Runner | None:
 
 def _tflite(path: Path, prepared: Prepared) -> Callable[[], Runner]:
     def make() -> Runner:
-        from zookit.verify.runners import tflite_runner
+        from zookit.runtimes.litert import tflite_runner
 
         return tflite_runner(path.read_bytes(), prepared.inputs, prepared.outputs)
 
@@ -130,7 +130,7 @@ def _target_entries(
     prepared: Prepared, folder: Path, manifest: Manifest, fmt: str, target: Any
 ) -> list[Entry]:
     from zookit.fsutil import read_json
-    from zookit.verify.runners import HOST_RUNNERS
+    from zookit.runtimes.host import HOST_RUNNERS
 
     path = folder / manifest.output.file
     out = []
@@ -161,7 +161,7 @@ def _target_entries(
 
 
 def _tflm_runner(model: bytes, arena: int, prepared: Prepared) -> Runner:
-    from zookit.deploy.mcu.package import tflm_runner
+    from zookit.runtimes.tflm import tflm_runner
 
     return tflm_runner(model, arena, prepared)
 
@@ -198,8 +198,8 @@ def _openvino_entries(prepared: Prepared, folder: Path) -> list[Entry]:
 
 def _openvino(xml: Path, prepared: Prepared, nchw: bool) -> Callable[[], Runner]:
     def make() -> Runner:
-        from zookit.deploy.openvino import runtime
         from zookit.libs import load, threads
+        from zookit.runtimes import openvino as runtime
 
         model = load("openvino").Core().read_model(str(xml))
         if len(model.inputs) == 1:  # any batch: the whole set in one call

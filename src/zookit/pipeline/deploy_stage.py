@@ -9,7 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from zookit.deploy import DEPLOYERS, DeployJob
+from zookit.deploy import DEPLOYERS
+from zookit.deploy.common import DeployJob
 from zookit.errors import ZooError
 from zookit.fsutil import refuse_links
 from zookit.libs import package_versions, tool_versions

@@ -124,10 +124,10 @@ class ModelWork:
 
     @cached_property
     def labelled(self) -> Any:
-        """The recipe's labelled set (evaluate.sets.LabelledSet); None without evaluation section or data."""
+        """The recipe's labelled set (datasets.labelled.LabelledSet); None without evaluation section or data."""
         if self.recipe.evaluation is None:
             return None
-        from zookit.evaluate.sets import locate
+        from zookit.datasets.labelled import locate
 
         return locate(self.recipe.evaluation, self.options.data)
 
@@ -135,7 +135,7 @@ class ModelWork:
     def calibration_set(self) -> str | None:
         """The checksum of the labelled set's calibration part when int8 targets calibrate on it; a run
         naming no data keeps what was calibrated on one (as with images): the digest its targets record."""
-        from zookit.evaluate import recorded_calibration_set
+        from zookit.datasets.calibration import recorded_calibration_set
 
         labelled = self.labelled
         if labelled is None:

@@ -5,4 +5,5 @@ size (search.calibration_sweep), and the results written beside the target, into
 (``extras["diagnosis"]``) and, asked to, back into the recipe (recipe_edit.py).
 
 It calls conversion (``convert.target``, ``convert.converters``) and verification (``verify.model``) one
-after the other; neither of those imports this package."""
+after the other; neither of those imports this package. A stage beside ``deploy`` and ``evaluate``: none
+of the three imports another."""

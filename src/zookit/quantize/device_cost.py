@@ -161,7 +161,7 @@ def cost_function(recipe: Recipe, target: Target, ethos_u: EthosU | None) -> Cal
 
 def tflm_cost(recipe: Recipe, target: Target, model: bytes) -> dict[str, Any]:
     """The arena and flash the `tflm` stage measures and records for ``model`` (the same function)."""
-    from zookit.deploy.mcu.package import measure  # lead: becomes zookit.runtimes (issue 30 layers)
+    from zookit.runtimes.tflm_footprint import measure
 
     try:
         figures = measure(recipe, target, model)

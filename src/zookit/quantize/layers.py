@@ -14,7 +14,7 @@ import numpy as np
 
 from zookit.libs import load, threads
 from zookit.ports import node_name
-from zookit.verify.runners import _quantize
+from zookit.runtimes.litert import quantize
 
 CONVERSION_OPS = ("QUANTIZE", "DEQUANTIZE")
 DELEGATE = "DELEGATE"  # a delegate's node stands in for ops already listed: never counted
@@ -52,7 +52,7 @@ def _feed(interpreter: Any, sample: dict[str, np.ndarray]) -> None:
     by_name = {node_name(d["name"]): d for d in details}
     for i, (name, value) in enumerate(sample.items()):
         detail = by_name.get(name, details[i])
-        interpreter.set_tensor(detail["index"], _quantize(value, detail))
+        interpreter.set_tensor(detail["index"], quantize(value, detail))
     interpreter.invoke()
 
 

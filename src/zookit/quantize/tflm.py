@@ -29,13 +29,13 @@ NOTE = (
 
 def tflm_check(prepared: Any, target: Target, model: bytes, images: Path) -> dict[str, Any]:
     """Whether TFLM runs ``model`` and, if so, its top-1 agreement with the source on ``images``."""
-    from zookit.deploy.mcu import firmware, runtime
+    from zookit.runtimes import tflm as runtime
+    from zookit.runtimes.tflm_ops import resolver_methods
     from zookit.verify.model import random_sample_count, reference_outputs
-    from zookit.verify.runners import _quantize
 
     try:
         ops = runtime.op_counts(model)
-        firmware.resolver_methods(ops)
+        resolver_methods(ops)
         ins, outs = runtime.boundaries(model)
         in_index = runtime.match(prepared.inputs, ins, "input")
         out_index = runtime.match(prepared.outputs, outs, "output")
@@ -44,11 +44,7 @@ def tflm_check(prepared: Any, target: Target, model: bytes, images: Path) -> dic
         first = prepared.outputs[0].name
         agree = []
         for sample, expected in pairs:
-            feed: list[np.ndarray] = [np.zeros(0)] * len(ins)
-            for port, i in zip(prepared.inputs, in_index, strict=True):
-                x = _quantize(sample[port.name], ins[i].as_litert())
-                feed[i] = np.asarray(x.reshape(ins[i].shape).astype(ins[i].dtype))
-            got = raw(feed)[out_index[0]]
+            got = raw(runtime.raw_inputs(sample, prepared.inputs, in_index, ins))[out_index[0]]
             agree.append(int(np.argmax(got)) == int(np.argmax(expected[first])))
     except ZooError as exc:
         return {"runs": False, "reason": str(exc), "note": NOTE}

@@ -1,6 +1,7 @@
 """`zoo report`: one self-contained HTML page per zoo, built from its records (report.collect), with
 charts (report.charts, pygal to inline SVG), rendered from a jinja2 template (report.page), and the
-comparison with an earlier report's JSON (report.compare). Nothing here converts or imports TensorFlow.
+comparison with an earlier report's JSON (report.compare). Nothing here converts or imports TensorFlow:
+it reads the zoo's records, and the pipeline's plan for the stages still to redo.
 
     doc = build(zoo_dir, recipes)                 # the report's document (what report.json holds)
     doc["regressions"] = compare(load_baseline(path), doc)

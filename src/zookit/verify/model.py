@@ -17,6 +17,9 @@ from zookit.ports import TF_OD_API_LABEL_OFFSET, Port, declared_ports, postproce
 from zookit.recipe import Recipe, Target, Tolerance
 from zookit.records import Manifest
 from zookit.reference import Expected, Prepared
+from zookit.runtimes.host import HOST_RUNNERS
+from zookit.runtimes.litert import litert_kernels, tflite_runner
+from zookit.runtimes.tensorflow import tf_runner
 from zookit.samples import recipe_samples, user_samples
 from zookit.verify import noise
 from zookit.verify.classes import class_figures, detection_figures
@@ -29,7 +32,6 @@ from zookit.verify.compare import (
     real_figures,
 )
 from zookit.verify.reference_kernels import run_reference
-from zookit.verify.runners import HOST_RUNNERS, litert_kernels, tf_runner, tflite_runner
 
 VERIFY_RANDOM_SAMPLES = 4
 # A model that takes no pictures (spectrograms, feature vectors) is checked on seeded random data alone.

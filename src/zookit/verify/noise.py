@@ -176,7 +176,7 @@ def _onnx_source_floor(prepared: Prepared, pairs: Expected) -> dict[str, Any] | 
 
     if importlib.util.find_spec("openvino") is None:
         return None
-    from zookit.deploy.openvino import runtime
+    from zookit.runtimes import openvino as runtime
 
     with tempfile.TemporaryDirectory(prefix="zoo-noise-") as tmp:
         path = Path(tmp) / "source.onnx"

@@ -15,7 +15,7 @@ import numpy as np
 def main(folder: Path) -> None:
     from zookit.libs import load
     from zookit.ports import Port
-    from zookit.verify.runners import tf_runner
+    from zookit.runtimes.tensorflow import tf_runner
 
     tf = load("tensorflow")
     graph_def = tf.compat.v1.GraphDef()

@@ -47,7 +47,7 @@ def run_reference(model: bytes, inputs: list[Port], outputs: list[Port], feeds: 
 
 
 def main(folder: Path) -> None:
-    from zookit.verify.runners import tflite_runner
+    from zookit.runtimes.litert import tflite_runner
 
     ports = json.loads((folder / "ports.json").read_text())
     inputs = [Port(name, tuple(shape), dtype) for name, shape, dtype in ports["inputs"]]

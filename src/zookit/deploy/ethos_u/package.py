@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from zookit.convert.mcu import c_identifier
-from zookit.deploy import DeployJob
+from zookit.deploy.common import DeployJob
 from zookit.errors import ZooError
 from zookit.fsutil import swap_in, temp_dir, write_bytes, write_json
 from zookit.hashes import file_checksum

@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 
 from zookit.convert.mcu import c_identifier, tensor_facts
-from zookit.deploy import DeployJob
-from zookit.deploy.mcu import firmware, runtime
+from zookit.deploy.common import DeployJob
+from zookit.deploy.mcu import firmware
 from zookit.errors import VerificationError, ZooError
 from zookit.fsutil import folder_listing, write_json, write_text
 from zookit.hashes import file_checksum
@@ -23,6 +23,9 @@ from zookit.layout import Layout
 from zookit.recipe import Recipe, Target, Tolerance
 from zookit.records import Manifest, largest_error
 from zookit.reference import Runner
+from zookit.runtimes import tflm as runtime
+from zookit.runtimes.litert import dequantize
+from zookit.runtimes.tflm_footprint import measure
 from zookit.verify.compare import (
     compare_outputs,
     compare_reference,
@@ -31,10 +34,8 @@ from zookit.verify.compare import (
     real_figures,
 )
 from zookit.verify.noise import is_auto
-from zookit.verify.runners import _dequantize, _quantize
 
 RECORD = "tflm.json"
-ARENA_METHOD = "bisection over arena_size with TFLM's AllocateTensors (the smallest arena that allocates)"
 
 
 UINT8_KERNELS = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED")
@@ -102,29 +103,6 @@ def _model_bytes(folder: Path, manifest: Manifest, where: str) -> bytes:
     return path.read_bytes()
 
 
-def measure(recipe: Recipe, target: Target, model: bytes) -> dict[str, Any]:
-    """Footprint: the arena TFLM needs (measured), the flash the model data takes, the ops."""
-    ops = runtime.op_counts(model)
-    firmware.resolver_methods(ops)  # an op TFLM's resolver lacks fails here, by name
-    measured = runtime.minimum_arena(model)
-    margin = recipe.mcu.arena_margin if recipe.mcu else 0.1
-    flash = -(-len(model) // runtime.FLASH_ALIGNMENT) * runtime.FLASH_ALIGNMENT
-    return {
-        "arena": {
-            "measured": measured,
-            "method": ARENA_METHOD,
-            "margin": margin,
-            "size": firmware.tensor_arena_size(measured, margin),
-        },
-        "flash_bytes": flash,
-        "flash_note": f"the model data ({len(model)} bytes) padded to {runtime.FLASH_ALIGNMENT}-byte alignment; "
-        "TFLM's code is not counted",
-        "ops": ops,
-        "op_count": len(ops),
-        "operators": sum(ops.values()),
-    }
-
-
 def _check_budgets(recipe: Recipe, figures: dict[str, Any], where: str) -> None:
     mcu = recipe.mcu
     if mcu is None:
@@ -154,12 +132,12 @@ def run_and_verify(job: DeployJob, target: Target, model: bytes, arena: int, fol
     out_index = runtime.match(prepared.outputs, outs, "output")
     raw, engine = runtime.tflm_raw(model, arena)
     reference = runtime.litert_reference_raw(model)
-    feeds = [_raw_inputs(sample, prepared.inputs, in_index, ins) for sample, _ in pairs]
+    feeds = [runtime.raw_inputs(sample, prepared.inputs, in_index, ins) for sample, _ in pairs]
     tflm_raw = [raw(feed) for feed in feeds]
     allocations = runtime.recorded_allocations(engine)
     actual = [
         {
-            p.name: _dequantize(y[i], outs[i].as_litert())
+            p.name: dequantize(y[i], outs[i].as_litert())
             for p, i in zip(prepared.outputs, out_index, strict=True)
         }
         for y in tflm_raw
@@ -196,40 +174,12 @@ def _tflm_version() -> str:
         return ""
 
 
-def _raw_inputs(
-    sample: dict[str, np.ndarray], ports: list[Any], index: list[int], ins: list[runtime.Boundary]
-) -> list[np.ndarray]:
-    feed: list[np.ndarray] = [np.zeros(0)] * len(ins)
-    for port, i in zip(ports, index, strict=True):
-        x = _quantize(sample[port.name], ins[i].as_litert())
-        feed[i] = np.asarray(x.reshape(ins[i].shape).astype(ins[i].dtype))
-    return feed
-
-
 def _upstream_runner(path: Path, prepared: Any) -> Runner:
     """The upstream's own model (compare_with) under TFLM, in its own measured arena."""
     from zookit.verify.upstream import upstream_model
 
     model = upstream_model(path, prepared.inputs, prepared.outputs, f"{prepared.recipe.name} (TFLM)")
-    return tflm_runner(model, runtime.minimum_arena(model), prepared)
-
-
-def tflm_runner(model: bytes, arena: int, prepared: Any) -> Runner:
-    """``model`` under TensorFlow Lite Micro in ``arena`` bytes, fed and read as the recipe's real-valued
-    ports (quantized inputs quantized, quantized outputs dequantized)."""
-    ins, outs = runtime.boundaries(model)
-    in_index = runtime.match(prepared.inputs, ins, "input")
-    out_index = runtime.match(prepared.outputs, outs, "output")
-    raw, _ = runtime.tflm_raw(model, arena)
-
-    def run(sample: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        y = raw(_raw_inputs(sample, prepared.inputs, in_index, ins))
-        return {
-            p.name: _dequantize(y[i], outs[i].as_litert())
-            for p, i in zip(prepared.outputs, out_index, strict=True)
-        }
-
-    return run
+    return runtime.tflm_runner(model, runtime.minimum_arena(model), prepared)
 
 
 def _versus(

@@ -24,8 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from zookit.deploy import DeployJob
-from zookit.deploy.openvino import runtime
+from zookit.deploy.common import DeployJob
 from zookit.errors import VerificationError, ZooError
 from zookit.fsutil import folder_listing, swap_in, temp_dir, write_json, write_text
 from zookit.hashes import file_checksum
@@ -34,6 +33,7 @@ from zookit.libs import threads
 from zookit.recipe import Recipe, Target, Tolerance
 from zookit.recipe.openvino import Limits, int8_like
 from zookit.records import Manifest, worst_error
+from zookit.runtimes import openvino as runtime
 from zookit.verify.compare import measured_on_text
 
 NAME = "openvino"
@@ -173,7 +173,7 @@ def _dequantizing(run: Any, onnx_file: Path) -> Any:
     """The runner with the outputs the ONNX model quantizes (a pre-quantized model's QDQ boundary) given
     as real values, as LiteRT's and ONNX Runtime's runners give them (raw codes otherwise)."""
     from zookit.ports import onnx_tensor_name
-    from zookit.verify.runners import boundary_quantization
+    from zookit.runtimes.onnx import boundary_quantization
 
     quantized = boundary_quantization(onnx_file.read_bytes())
     if not quantized:
@@ -261,7 +261,7 @@ def _quantize(job: DeployJob, model: Any) -> tuple[Any, dict[str, Any]]:
     images = job.calibration_images
     labelled = None
     if prepared.labelled is not None:  # the labelled set's calibration part, as tflite-int8's
-        from zookit.evaluate import labelled_calibration
+        from zookit.datasets.calibration import labelled_calibration
 
         data, labelled = labelled_calibration(prepared, count)
     else:
@@ -275,9 +275,9 @@ def _quantize(job: DeployJob, model: Any) -> tuple[Any, dict[str, Any]]:
     elif takes_pictures(recipe, prepared.inputs):
         what = str(images) if images else "seeded random data (testing only)"  # as tflite-int8 records it
     else:
-        from zookit.convert.formats import _non_picture_calibration
+        from zookit.datasets.calibration import non_picture_calibration
 
-        what = _non_picture_calibration(recipe, images)
+        what = non_picture_calibration(recipe, images)
     return quantized, {
         "quantizer": "nncf.quantize (post-training, OpenVINO backend)",
         "preset": settings.preset,

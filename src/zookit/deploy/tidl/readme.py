@@ -3,15 +3,27 @@ it, and what is still missing before TI's tools can import it."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 from zookit.deploy.tidl import recipe_file
 from zookit.deploy.tidl.check import Finding, problems
 from zookit.deploy.tidl.inputs import describe_preprocessing, input_geometry, input_layout
 from zookit.deploy.tidl.options import ARTIFACTS, IMPORT_OUT
+from zookit.recipe import Recipe
+from zookit.records import Manifest
 
-if TYPE_CHECKING:
-    from zookit.deploy.tidl.package import PackageFiles
+
+class PackageFiles(Protocol):
+    """What the README reads of the package being written (``package.PackageFiles``, which imports this
+    module: named here by its shape, so the two modules do not import each other)."""
+
+    recipe: Recipe
+    tidl: Any  # the recipe's tidl section
+    manifest: Manifest
+    model_name: str
+    config: str
+    meta: str | None
+    calibration: str | None
 
 
 def readme(package: PackageFiles, findings: list[Finding], missing: list[str], notes: list[str]) -> str:

@@ -29,6 +29,8 @@ import numpy as np
 from zookit.errors import ZooError
 from zookit.libs import load
 from zookit.ports import Port, node_name
+from zookit.reference import Runner
+from zookit.runtimes.litert import dequantize, quantize
 
 ARENA_CEILING = 256 << 20  # no microcontroller has more: a model needing more fails the stage
 FLASH_ALIGNMENT = 16  # the C array is alignas(16)
@@ -291,5 +293,35 @@ def litert_reference_raw(model: bytes) -> RawRunner:
             engine.set_tensor(detail["index"], x)
         engine.invoke()
         return [np.asarray(engine.get_tensor(d["index"])) for d in outs]
+
+    return run
+
+
+def raw_inputs(
+    sample: dict[str, np.ndarray], ports: list[Port], index: list[int], ins: list[Boundary]
+) -> list[np.ndarray]:
+    """A sample keyed by the recipe's input ports as the model's raw inputs, in its order: quantized
+    with each tensor's parameters and shaped as the model declares it."""
+    feed: list[np.ndarray] = [np.zeros(0)] * len(ins)
+    for port, i in zip(ports, index, strict=True):
+        x = quantize(sample[port.name], ins[i].as_litert())
+        feed[i] = np.asarray(x.reshape(ins[i].shape).astype(ins[i].dtype))
+    return feed
+
+
+def tflm_runner(model: bytes, arena: int, prepared: Any) -> Runner:
+    """``model`` under TensorFlow Lite Micro in ``arena`` bytes, fed and read as the recipe's real-valued
+    ports (quantized inputs quantized, quantized outputs dequantized)."""
+    ins, outs = boundaries(model)
+    in_index = match(prepared.inputs, ins, "input")
+    out_index = match(prepared.outputs, outs, "output")
+    raw, _ = tflm_raw(model, arena)
+
+    def run(sample: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        y = raw(raw_inputs(sample, prepared.inputs, in_index, ins))
+        return {
+            p.name: dequantize(y[i], outs[i].as_litert())
+            for p, i in zip(prepared.outputs, out_index, strict=True)
+        }
 
     return run
