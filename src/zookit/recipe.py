@@ -712,7 +712,16 @@ def recipe_files(folder: Path) -> list[Path]:
             f"recipe folder {display_path(folder)} does not exist; pass --recipes DIR (or a shipped zoo: "
             f"{', '.join(SHIPPED_ZOOS)}) or set ZOO_RECIPES"
         )
-    return sorted(p for p in folder.iterdir() if p.suffix in RECIPE_SUFFIXES and p.is_file())
+    # one folder read (os.scandir: no stat per file but for links, which Path.is_file follows as before),
+    # sorted by name as the paths of one folder sort
+    with os.scandir(folder) as entries:
+        names = [
+            e.name
+            for e in entries
+            if os.path.splitext(e.name)[1] in RECIPE_SUFFIXES
+            and (Path(e.path).is_file() if e.is_symlink() else e.is_file())
+        ]
+    return [folder / name for name in sorted(names)]
 
 
 class RecipeBook:

@@ -101,32 +101,28 @@ def _identity(st: os.stat_result) -> str:
 
 
 def _is_strings(value: Any) -> bool:
-    return isinstance(value, list) and all(isinstance(v, str) for v in value)
+    return type(value) is list and all(type(v) is str for v in value)
 
 
-def _well_formed(name: str, entry: Any) -> bool:
-    """[identity or None, sha256 hex, row or None, where or None, problems or None]: a row (with its
-    fields, named as the file) or an error, never both."""
-    if not (isinstance(entry, list) and len(entry) == 5):
+def _well_formed(entry: Any) -> bool:
+    """[identity or None, sha256 hex, row or None, where or None, problems or None]: a row of the fields
+    `zoo list` shows, or an error with its lines, never both. (Checked for each of 10,000 entries: kept
+    to plain type tests.)"""
+    if type(entry) is not list or len(entry) != 5:
         return False
     identity, digest, row, where, problems = entry
-    if (
-        not (identity is None or isinstance(identity, str))
-        or not isinstance(digest, str)
-        or len(digest) != 64
-    ):
+    if (identity is not None and type(identity) is not str) or type(digest) is not str or len(digest) != 64:
         return False
-    if row is not None:
-        return (
-            where is None
-            and problems is None
-            and isinstance(row, dict)
-            and tuple(row) == ROW_FIELDS
-            and row["name"] == Path(name).stem
-            and all(isinstance(row[k], str) for k in ROW_FIELDS if k != "targets")
-            and _is_strings(row["targets"])
-        )
-    return isinstance(where, str) and _is_strings(problems) and bool(problems)
+    if row is None:
+        return type(where) is str and bool(problems) and _is_strings(problems)
+    if where is not None or problems is not None or type(row) is not dict or len(row) != len(ROW_FIELDS):
+        return False
+    try:
+        strings = (row["name"], row["task"], row["format"], row["description"])
+        targets = row["targets"]
+    except KeyError:
+        return False
+    return all(type(v) is str for v in strings) and _is_strings(targets)
 
 
 class VerdictCache:
@@ -148,7 +144,7 @@ class VerdictCache:
         ours = isinstance(data, dict) and data.get("format") == FORMAT and data.get("code") == code_key()
         files = data.get("files") if ours and isinstance(data, dict) else None
         if isinstance(files, dict):
-            self.entries = {n: e for n, e in files.items() if isinstance(n, str) and _well_formed(n, e)}
+            self.entries = {n: e for n, e in files.items() if _well_formed(e)}
 
     def verdict(self, path: Path) -> Verdict:
         """The verdict on the file now at ``path`` (a file of this folder)."""
@@ -197,7 +193,7 @@ class VerdictCache:
         (the working folder changed: its lines name the file)."""
         _, _, row, where, problems = entry
         if row is not None:
-            return Verdict(path, row, None)
+            return Verdict(path, row, None) if row["name"] == path.stem else None
         if where != display_path(path):
             return None
         return Verdict(path, None, RecipeError(where, list(problems)))
