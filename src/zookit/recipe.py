@@ -747,19 +747,11 @@ class RecipeBook:
         return good, bad
 
     def survey(self) -> tuple[dict[str, dict[str, Any]], dict[str, RecipeError]]:
-        """What `zoo list` shows of each valid recipe (zookit.recipe_cache.summary) and the errors of the
-        others, by name, from the validated-recipe cache: a recipe is validated again only when its file
-        changed. No Recipe is built."""
-        from zookit.recipe_cache import survey
+        """What `zoo list` shows of each valid recipe and the errors of the others, by name, from the
+        validated-recipe cache (zookit.recipe_cache): no Recipe is built."""
+        from zookit.recipe_cache import listing
 
-        rows: dict[str, dict[str, Any]] = {}
-        bad: dict[str, RecipeError] = {}
-        for verdict in survey(self.folder, recipe_files(self.folder)):
-            if verdict.error is None and verdict.row is not None:
-                rows[verdict.path.stem] = verdict.row
-            elif verdict.error is not None:
-                bad[verdict.path.stem] = verdict.error
-        return rows, bad
+        return listing(self.folder, recipe_files(self.folder))
 
     @property
     def recipes(self) -> dict[str, Recipe]:
