@@ -39,7 +39,12 @@ def recipe(name: str) -> dict[str, object]:
             {"name": "onnx", "format": "onnx"},
         ],
         "inputs": [{"name": "input", "shape": [1, 8, 8, 3], "layout": "NHWC"}],
-        "preprocessing": {"mean": [127.5] * 3, "scale": [0.0078125] * 3, "channel_order": "RGB", "layout": "NHWC"},
+        "preprocessing": {
+            "mean": [127.5] * 3,
+            "scale": [0.0078125] * 3,
+            "channel_order": "RGB",
+            "layout": "NHWC",
+        },
         "tidl": {"target": "onnx"},
     }
 

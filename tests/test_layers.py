@@ -85,3 +85,37 @@ def test_a_wrong_import_fails_naming_it(tmp_path: Path, case: str) -> None:
     done = lint_imports(repo)
     assert done.returncode == 1, done.stdout + done.stderr
     assert f"{named} (l.{line})" in done.stdout, done.stdout  # the planted import, by its line
+
+
+def test_no_import_cycle_below_the_cli() -> None:
+    """bench/import_cycles.py's count (grimp's graph, imports inside functions included) is zero: a new
+    cycle, even inside one layer where the contracts allow both directions, fails here."""
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "import_cycles.py"), "--package-dir", str(ROOT / "src")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "cycles (strongly connected components > 1 module): 0," in done.stdout, done.stdout
+
+
+def test_every_module_of_the_package_sits_in_a_layer() -> None:
+    """A new top-level module or package is placed in .importlinter's layers, not left outside them."""
+    import configparser
+
+    config = configparser.ConfigParser()
+    config.read(ROOT / ".importlinter")
+    named = {
+        name.strip().strip("()")
+        for line in config["importlinter:contract:layers"]["layers"].splitlines()
+        for name in line.replace(":", "|").split("|")
+        if name.strip()
+    }
+    package = ROOT / "src" / "zookit"
+    modules = {
+        f"zookit.{p.stem if p.is_file() else p.name}"
+        for p in package.iterdir()
+        if (p.suffix == ".py" and p.name != "__init__.py") or (p / "__init__.py").is_file()
+    }
+    assert modules - named == set(), f"not in any layer of .importlinter: {sorted(modules - named)}"

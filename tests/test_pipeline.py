@@ -245,7 +245,7 @@ def test_the_parsed_recipe_cache_never_serves_an_edited_file(tmp_path: Path) -> 
         )
 
     assert json.loads(listed().stdout)["recipes"][0]["description"] == "first words"
-    assert list((tmp_path / "cache" / "recipes").glob("*.json"))  # kept for the next listing
+    assert list((tmp_path / "cache" / "recipe-verdicts").glob("*.json"))  # kept for the next listing
     recipe.write_text(recipe.read_text().replace("first words", "other words"))  # the same size
     os.utime(recipe, (old + 1, old + 1))
     assert json.loads(listed().stdout)["recipes"][0]["description"] == "other words"

@@ -13,21 +13,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
-# Uses left on this branch because other branches of issue 30 remove them (i30-layers: the runners'
-# quantization helpers and the OpenVINO deployer's calibration; i30-recipe: the recipe's validators, read
-# by scaffold and the TIDL section). Empty this set once those branches are merged.
-KNOWN_ELSEWHERE = {
-    ("zookit.deploy.mcu.package", "zookit.verify.runners._dequantize"),
-    ("zookit.deploy.mcu.package", "zookit.verify.runners._quantize"),
-    ("zookit.deploy.openvino.package", "zookit.convert.formats._non_picture_calibration"),
-    ("zookit.quantize.layers", "zookit.verify.runners._quantize"),
-    ("zookit.quantize.tflm", "zookit.verify.runners._quantize"),
-    ("zookit.recipe_tidl", "zookit.recipe._check_name"),
-    ("zookit.scaffold", "zookit.recipe._check_model_name"),
-    ("zookit.scaffold", "zookit.recipe._check_name"),
-    ("zookit.scaffold", "zookit.recipe._check_url"),
-    ("zookit.scaffold", "zookit.recipe._check_file_name"),
-}
+# Private names used across packages that are known and accepted: none (issue 30 removed the last).
+KNOWN_ELSEWHERE: set[tuple[str, str]] = set()
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,9 @@
-"""The parsed-recipe cache and recipe reading against hostile files (issue #24 point 6).
+"""The recipe caches and recipe reading against hostile files (issue #24 point 6, issue #30 point 4).
 
-`zoo list` keeps the parsed YAML of a folder's recipes in ``$ZOO_CACHE_DIR/recipes/*.json``. Nothing in
-a recipe file or in that cache may break a listing, hang it, or make it show anything but the file.
+`zoo show` (and every command that loads the recipes) keeps the parsed YAML of a folder's recipes in
+``$ZOO_CACHE_DIR/recipes/*.json``; `zoo list` and `zoo validate` keep each file's verdict in
+``$ZOO_CACHE_DIR/recipe-verdicts/*.json`` (tests/test_recipe_verdicts.py). Nothing in a recipe file or in
+those caches may break a listing, hang it, or make it show anything but the file.
 """
 
 from __future__ import annotations
@@ -20,10 +22,16 @@ from conftest import minimal_recipe, write_recipe
 ZOO = [sys.executable, "-m", "zookit", "--recipes"]
 
 
-def listing(folder: Path, cache: Path, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+# the cache folder -> the command that writes and reads it
+WRITER = {"recipes": ["show", "toy", "--json"], "recipe-verdicts": ["list", "--json"]}
+
+
+def listing(
+    folder: Path, cache: Path, timeout: float = 60, kind: str = "recipe-verdicts"
+) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, ZOO_CACHE_DIR=str(cache))
     return subprocess.run(
-        [*ZOO, str(folder), "list", "--json"], capture_output=True, text=True, env=env, timeout=timeout
+        [*ZOO, str(folder), *WRITER[kind]], capture_output=True, text=True, env=env, timeout=timeout
     )
 
 
@@ -40,7 +48,10 @@ def good_folder(tmp_path: Path) -> tuple[Path, Path]:
 
 def described(done: subprocess.CompletedProcess[str]) -> dict[str, str]:
     assert "Traceback" not in done.stderr and "internal error" not in done.stderr, done.stderr
-    return {r["name"]: r["description"] for r in json.loads(done.stdout)["recipes"]}
+    data = json.loads(done.stdout)
+    if "recipes" not in data:  # zoo show: one recipe
+        return {data["name"]: data["description"]}
+    return {r["name"]: r["description"] for r in data["recipes"]}
 
 
 @pytest.mark.parametrize(
@@ -90,9 +101,9 @@ def test_an_edit_that_keeps_size_and_modification_time_is_seen(tmp_path: Path) -
     assert described(listing(folder, cache))["toy"] == "other words"
 
 
-def _cache_file(folder: Path, cache: Path) -> Path:
-    assert described(listing(folder, cache))["toy"] == "first words"
-    [path] = (cache / "recipes").glob("*.json")
+def _cache_file(folder: Path, cache: Path, kind: str = "recipes") -> Path:
+    assert described(listing(folder, cache, kind=kind))["toy"] == "first words"
+    [path] = (cache / kind).glob("*.json")
     return path
 
 
@@ -105,13 +116,15 @@ def _cache_file(folder: Path, cache: Path) -> Path:
         '{"version": 2, "files": {"toy.yaml": [1, 2, 3]}}',
         "[" * 100_000 + "]" * 100_000,  # nested deeper than the JSON reader recurses
         "not json at all",
+        '{"format": 1, "code": "0", "files": {"toy.yaml": [null, "0", {}, null, null]}}',
     ],
 )
-def test_a_cache_file_of_the_wrong_shape_is_ignored(tmp_path: Path, content: str) -> None:
+@pytest.mark.parametrize("kind", WRITER)
+def test_a_cache_file_of_the_wrong_shape_is_ignored(tmp_path: Path, content: str, kind: str) -> None:
     folder, cache = good_folder(tmp_path)
-    path = _cache_file(folder, cache)
+    path = _cache_file(folder, cache, kind)
     path.write_text(content)
-    assert described(listing(folder, cache))["toy"] == "first words"
+    assert described(listing(folder, cache, kind=kind))["toy"] == "first words"
 
 
 def test_a_planted_entry_is_not_served(tmp_path: Path) -> None:
@@ -123,19 +136,20 @@ def test_a_planted_entry_is_not_served(tmp_path: Path) -> None:
     entry[1]["sources"][0]["urls"] = ["http://127.0.0.1:9/planted.bin"]
     entry[0] = "0" * 64  # not the digest of the file's bytes
     path.write_text(json.dumps(data))
-    assert described(listing(folder, cache))["toy"] == "first words"
+    assert described(listing(folder, cache, kind="recipes"))["toy"] == "first words"
     entry[0] = json.loads(path.read_text())["files"]["toy.yaml"][0]  # another user's planted file
     path.write_text(json.dumps(data))
     os.chmod(path, 0o666)  # writable by others: not ours to trust
-    assert described(listing(folder, cache))["toy"] == "first words"
+    assert described(listing(folder, cache, kind="recipes"))["toy"] == "first words"
 
 
-def test_a_fifo_or_a_link_in_place_of_the_cache_neither_hangs_nor_is_read(tmp_path: Path) -> None:
+@pytest.mark.parametrize("kind", WRITER)
+def test_a_fifo_or_a_link_in_place_of_the_cache_neither_hangs_nor_is_read(tmp_path: Path, kind: str) -> None:
     folder, cache = good_folder(tmp_path)
-    path = _cache_file(folder, cache)
+    path = _cache_file(folder, cache, kind)
     path.unlink()
     os.mkfifo(path)
-    assert described(listing(folder, cache, timeout=60))["toy"] == "first words"
+    assert described(listing(folder, cache, timeout=60, kind=kind))["toy"] == "first words"
     path.unlink()
     path.symlink_to("/dev/zero")
-    assert described(listing(folder, cache, timeout=60))["toy"] == "first words"
+    assert described(listing(folder, cache, timeout=60, kind=kind))["toy"] == "first words"

@@ -31,7 +31,7 @@ from zookit.cli import (
     stages,
 )
 from zookit.cli.common import book, print_json
-from zookit.errors import RecipeError, UsageError, ZooError, describe_os_error, missing_dependency
+from zookit.errors import UsageError, ZooError, describe_os_error, missing_dependency
 from zookit.version import __version__
 
 Handler = Callable[[argparse.Namespace], int]
@@ -41,7 +41,8 @@ Handler = Callable[[argparse.Namespace], int]
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from zookit.recipe import load_recipe, recipe_files
+    from zookit.recipe import recipe_files
+    from zookit.recipe.cache import verdicts
 
     paths: list[Path] = []
     empty: list[str] = []
@@ -54,14 +55,10 @@ def cmd_validate(args: argparse.Namespace) -> int:
     results: dict[str, list[str]] = {}
     for folder in empty:
         print(f"zoo: {folder} holds no recipe files (*.yaml)", file=sys.stderr)
-    for path in paths:
-        try:
-            load_recipe(path)
-            results[str(path)] = []
-        except RecipeError as exc:
-            results[str(path)] = exc.problems
-            if not args.json:
-                print(exc, file=sys.stderr)
+    for verdict in verdicts(paths):  # the validated-recipe cache: an unchanged file is not validated again
+        results[str(verdict.path)] = verdict.error.problems if verdict.error else []
+        if verdict.error and not args.json:
+            print(verdict.error, file=sys.stderr)
     bad = sum(1 for v in results.values() if v)
     if args.json:
         print_json({"checked": len(results), "invalid": bad, "problems": results})

@@ -24,28 +24,18 @@ def _zoo(args: argparse.Namespace) -> Any:
 
 def cmd_list(args: argparse.Namespace) -> int:
     zoo = _zoo(args)
-    rows = [
-        {
-            "name": r.name,
-            "task": r.task,
-            "format": r.model.format,
-            "targets": [t.name for t in r.targets],
-            "description": r.description,
-        }
-        for r in zoo.recipes.values()
-    ]
+    found, errors = zoo.book.survey()  # the validated-recipe cache: no recipe is validated again
+    rows = list(found.values())
     rows.sort(key=lambda row: row["name"])
     if args.json:
-        print(
-            json.dumps({"recipes": rows, "errors": {n: e.problems for n, e in zoo.errors.items()}}, indent=2)
-        )
+        print(json.dumps({"recipes": rows, "errors": {n: e.problems for n, e in errors.items()}}, indent=2))
     else:
         width = max((len(r["name"]) for r in rows), default=4)
         for row in rows:
             print(f"{row['name']:<{width}}  {row['task']:<14}  {row['format']:<15}  {row['description']}")
-    for err in zoo.errors.values():
+    for err in errors.values():
         print(f"error: {err}", file=sys.stderr)
-    return 2 if zoo.errors else 0
+    return 2 if errors else 0
 
 
 def cmd_show(args: argparse.Namespace) -> int:

@@ -199,7 +199,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def _dry_run(recipes: list[Any], options: Any, as_json: bool) -> int:
     """What `zoo run` would redo and why, from the records in the zoo; nothing is run or written."""
-    from zookit.pipeline.stages import plan
+    from zookit.pipeline.plan import plan
 
     rows = [
         {"model": r.name, "stage": stage, "would_run": reason is not None, "reason": reason or "current"}

@@ -34,7 +34,8 @@ from zookit.fetch import safe_lock
 from zookit.fsutil import remove
 from zookit.layout import SOURCE, STALE_PATTERNS, Layout
 from zookit.libs import THREADS_ENV
-from zookit.pipeline.stages import ModelWork, RunOptions, run_stage, stages
+from zookit.pipeline.plan import run_stage, stages
+from zookit.pipeline.stages import ModelWork, RunOptions
 from zookit.recipe import Recipe
 
 

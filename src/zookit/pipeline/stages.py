@@ -24,14 +24,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from zookit.deploy import DEPLOYERS
 from zookit.errors import UsageError, ZooError
 from zookit.layout import Layout
 from zookit.libs import tool_versions
@@ -307,49 +305,3 @@ def convert_detail(manifest: Manifest) -> dict[str, Any]:
         detail["ref_kernels_top1_agreement"] = other["top1_agreement"]
     detail["measured_on"] = measured_on_text(v)
     return detail | class_detail(v)
-
-
-def stages(recipe: Recipe) -> list[Stage]:
-    """Every stage of a recipe, in the order they run."""
-    from zookit.pipeline.deploy_stage import deploy_stage
-    from zookit.pipeline.evaluation import evaluation_stages
-
-    deploys = [
-        deploy_stage(name, target if d.targets is not None else None, variant)
-        for name, d in DEPLOYERS.items()
-        if d.section(recipe) is not None
-        for target in d.target_names(recipe)
-        for variant in (d.variants(recipe, target) if d.variants is not None else [None])
-    ]
-    return [FETCH, *(convert_stage(t) for t in recipe.targets), *deploys, *evaluation_stages(recipe)]
-
-
-def plan(recipe: Recipe, options: RunOptions) -> list[tuple[str, str | None]]:
-    """(stage, why it would run) for every stage of the model; None: current, it would be skipped.
-    A stage after one that would run is reported as running because of it when its own inputs are
-    not there yet."""
-    work = ModelWork(recipe, options)
-    out: list[tuple[str, str | None]] = []
-    for stage in stages(recipe):
-        if options.force:
-            out.append((stage.name, "--force"))
-            continue
-        out.append((stage.name, stage.check(work, stage.key(work))[0]))
-    return out
-
-
-def run_stage(
-    stage: Stage, work: ModelWork, starting: Callable[[], None] | None = None
-) -> tuple[str, dict[str, Any], float]:
-    """Run a stage unless it is current: (status "done"/"skipped", figures, seconds). ``starting`` is
-    called once the stage is known to run (progress shows work, not the stages that are current)."""
-    started = time.monotonic()
-    key = stage.key(work)
-    if not work.options.force:
-        reason, detail = stage.check(work, key)
-        if reason is None:
-            return "skipped", detail, 0.0
-    if starting is not None:
-        starting()
-    detail = stage.run(work, key)
-    return "done", detail, round(time.monotonic() - started, 3)

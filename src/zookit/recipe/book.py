@@ -8,6 +8,7 @@ import os
 from collections.abc import Iterable
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 from zookit.errors import RecipeError, UsageError
 from zookit.fsutil import display_path
@@ -64,7 +65,16 @@ def recipe_files(folder: Path) -> list[Path]:
             f"recipe folder {display_path(folder)} does not exist; pass --recipes DIR (or a shipped zoo: "
             f"{', '.join(SHIPPED_ZOOS)}) or set ZOO_RECIPES"
         )
-    return sorted(p for p in folder.iterdir() if p.suffix in RECIPE_SUFFIXES and p.is_file())
+    # one folder read (os.scandir: no stat per file but for links, which Path.is_file follows as before),
+    # sorted by name as the paths of one folder sort
+    with os.scandir(folder) as entries:
+        names = [
+            e.name
+            for e in entries
+            if os.path.splitext(e.name)[1] in RECIPE_SUFFIXES
+            and (Path(e.path).is_file() if e.is_symlink() else e.is_file())
+        ]
+    return [folder / name for name in sorted(names)]
 
 
 class RecipeBook:
@@ -88,6 +98,13 @@ class RecipeBook:
                 bad[path.stem] = RecipeError(display_path(path), [f"cannot read the file: {exc}"])
         cache.save({p.name for p in files})
         return good, bad
+
+    def survey(self) -> tuple[dict[str, dict[str, Any]], dict[str, RecipeError]]:
+        """What `zoo list` shows of each valid recipe and the errors of the others, by name, from the
+        validated-recipe cache (zookit.recipe.cache): no Recipe is built."""
+        from zookit.recipe.cache import listing
+
+        return listing(self.folder, recipe_files(self.folder))
 
     @property
     def recipes(self) -> dict[str, Recipe]:

@@ -27,7 +27,8 @@ def _plan(recipe: Any, zoo_dir: Path) -> tuple[dict[str, str | None], str | None
     """Each stage of the model: None when current, else why `zoo run` would redo it (what `zoo run
     --dry-run` says), from the records; a problem reading them is returned, not raised."""
     from zookit.deploy.tidl import tools_path
-    from zookit.pipeline.stages import RunOptions, plan
+    from zookit.pipeline.plan import plan
+    from zookit.pipeline.stages import RunOptions
 
     try:
         options = RunOptions(zoo_dir=zoo_dir, tidl_tools=tools_path(None))
