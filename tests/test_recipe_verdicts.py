@@ -201,3 +201,36 @@ def test_zoo_list_and_validate_report_errors_the_same_from_the_cache(tmp_path: P
                 assert f"{shown}/extra.yaml: unknown field 'descripton'" in cold.stderr
             warm = zoo_cli(folder, tmp_path / "shared", cwd, *argv)
             assert (warm.returncode, warm.stdout, warm.stderr) == (cold.returncode, cold.stdout, cold.stderr)
+
+
+def test_a_verdict_that_read_a_vela_config_file_follows_that_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An ethos_u section's system configuration is checked against the Vela config file it names: the
+    verdict depends on that file too, so an edit or removal of it is seen on the next listing."""
+    monkeypatch.setenv("ZOO_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(recipe_cache, "RACY_SECONDS", 0.0)
+    ini = tmp_path / "board.ini"
+    ini.write_text("[System_Config.Board]\ncore_clock=1e8\n\n[Memory_Mode.Sram_Only]\nconst_mem_area=Axi0\n")
+    folder = tmp_path / "recipes"
+    data = minimal_recipe("npu")
+    data["targets"].append({"name": "tflite-int8", "format": "tflite", "quantization": "int8"})
+    data["ethos_u"] = {
+        "targets": ["tflite-int8"],
+        "config_file": str(ini),
+        "configs": [{"accelerator": "ethos-u55-128", "system_config": "Board", "memory_mode": "Sram_Only"}],
+    }
+    write_recipe(folder, data)
+    time.sleep(0.05)
+    assert cached(folder) == fresh(folder) and fresh(folder)[0][2] is None  # valid against board.ini
+    assert cached(folder)[0][2] is None  # warm
+
+    time.sleep(0.05)
+    ini.write_text("[System_Config.Other]\ncore_clock=1e8\n\n[Memory_Mode.Sram_Only]\nconst_mem_area=Axi0\n")
+    now = cached(folder)
+    assert now == fresh(folder)
+    assert "'Board' is not defined in" in str(now[0][2])  # the edited file, not the stored verdict
+
+    ini.unlink()
+    assert cached(folder) == fresh(folder)
+    assert "is not a readable file" in str(cached(folder)[0][2])

@@ -33,7 +33,7 @@ from zookit.errors import RecipeError
 from zookit.fsutil import display_path
 from zookit.recipe.files import _read_own_file
 
-FORMAT = 1
+FORMAT = 2  # 2: each verdict also lists the config files its validation consulted
 RACY_SECONDS = 2.0
 ROW_FIELDS = ("name", "task", "format", "targets", "description")
 log = logging.getLogger(__name__)
@@ -41,11 +41,13 @@ log = logging.getLogger(__name__)
 
 class Verdict(NamedTuple):
     """One recipe file: the row `zoo list` shows when it is valid, else its error (a tuple: 10,000 are made
-    in a listing)."""
+    in a listing), and the files besides the recipe its validation read (an ethos_u section's Vela config
+    file: {the name the recipe gives: the file's identity then})."""
 
     path: Path
     row: dict[str, Any] | None
     error: RecipeError | None
+    consulted: dict[str, str] | None = None
 
 
 def summary(recipe: Any) -> dict[str, Any]:
@@ -61,14 +63,16 @@ def summary(recipe: Any) -> dict[str, Any]:
 
 def judge(path: Path, data: bytes | None = None) -> Verdict:
     """Read (unless ``data`` holds the file's bytes) and validate one recipe file, as `load_recipe` does."""
+    from zookit.recipe.ethos_u import CONSULTED
     from zookit.recipe.files import read_document
     from zookit.recipe.loading import load_recipe
 
+    CONSULTED.clear()
     try:
         recipe = load_recipe(path, read_document(path, display_path(path), data))
     except RecipeError as exc:
-        return Verdict(path, None, exc)
-    return Verdict(path, summary(recipe), None)
+        return Verdict(path, None, exc, dict(CONSULTED))
+    return Verdict(path, summary(recipe), None, dict(CONSULTED))
 
 
 _CODE_KEY: str | None = None
@@ -104,12 +108,14 @@ def _is_strings(value: Any) -> bool:
 
 
 def _well_formed(entry: Any) -> bool:
-    """[identity or None, sha256 hex, row or None, where or None, problems or None]: a row of the fields
-    `zoo list` shows, or an error with its lines, never both. (Checked for each of 10,000 entries: kept
-    to plain type tests.)"""
-    if type(entry) is not list or len(entry) != 5:
+    """[identity or None, sha256 hex, row or None, where or None, problems or None, consulted]: a row of
+    the fields `zoo list` shows, or an error with its lines, never both; the config files validation read
+    ({name: identity}). (Checked for each of 10,000 entries: kept to plain type tests.)"""
+    if type(entry) is not list or len(entry) != 6:
         return False
-    identity, digest, row, where, problems = entry
+    identity, digest, row, where, problems, consulted = entry
+    if type(consulted) is not dict or not all(type(v) is str for v in consulted.values()):
+        return False
     if (identity is not None and type(identity) is not str) or type(digest) is not str or len(digest) != 64:
         return False
     if row is None:
@@ -134,6 +140,7 @@ class VerdictCache:
         self.path = (cache_dir or default_cache_dir()) / "recipe-verdicts" / f"{key}.json"
         self.entries: dict[str, list[Any]] = {}
         self.changed = False
+        self.consulted_now: dict[str, str] = {}  # a consulted file's identity now, looked up once
         raw = _read_own_file(self.path)
         try:
             data = json.loads(raw) if raw is not None else None
@@ -183,14 +190,23 @@ class VerdictCache:
             verdict.row,
             None if error is None else error.path,
             None if error is None else error.problems,
+            verdict.consulted or {},
         ]
         self.changed = True
         return verdict
 
     def _stored(self, path: Path, entry: list[Any]) -> Verdict | None:
         """The stored verdict; None for an error stored under another name for the file than it has now
-        (the working folder changed: its lines name the file)."""
-        _, _, row, where, problems = entry
+        (the working folder changed: its lines name the file), or when a config file its validation read
+        is not the same file now (edited, removed, Vela installed or removed)."""
+        _, _, row, where, problems, consulted = entry
+        for name, identity in consulted.items():
+            if name not in self.consulted_now:
+                from zookit.recipe.ethos_u import consulted_identity
+
+                self.consulted_now[name] = consulted_identity(name)
+            if self.consulted_now[name] != identity:
+                return None
         if row is not None:
             return Verdict(path, row, None) if row["name"] == path.stem else None
         if where != display_path(path):

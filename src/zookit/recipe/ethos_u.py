@@ -27,7 +27,9 @@ runs. Nothing here imports Vela: the config file is read as the ``.ini`` file it
 from __future__ import annotations
 
 import configparser
+import functools
 import importlib.util
+import os
 import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -118,9 +120,10 @@ class EthosU(_Model):
         return self.config(label).budgets or self.budgets
 
 
+@functools.lru_cache(maxsize=1)
 def vela_config_dir() -> Path | None:
     """Vela's ``config_files`` folder (``ethosu/config_files``), found without importing Vela; None when
-    Vela is not installed."""
+    Vela is not installed (looked up once per process)."""
     try:
         spec = importlib.util.find_spec("ethosu")
     except (ImportError, ValueError):
@@ -145,8 +148,36 @@ def config_path(config_file: str | None) -> Path | None:
     return path if path.is_file() else None
 
 
+# The config files the recipes validated in this process consulted: {what the recipe names: the file's
+# identity, or "absent"}. A recipe's verdict depends on them as well as on its own bytes: the validated-
+# recipe cache (recipe/cache.py) stores them with the verdict and validates again when one changed.
+CONSULTED: dict[str, str] = {}
+
+
+def file_identity(path: Path | None) -> str:
+    """What the system says of a consulted file (``absent``: no such file, or Vela not installed)."""
+    if path is None:
+        return "absent"
+    try:
+        st = os.stat(path)
+    except OSError:
+        return "absent"
+    return f"{path.resolve()}:{st.st_ino}:{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}"
+
+
+def consulted_identity(name: str) -> str:
+    """The identity of the config file ``name`` (a recipe's ``config_file``, or Vela's own) now."""
+    return file_identity(config_path(name))
+
+
 def config_sections(path: Path) -> dict[str, list[str]]:
-    """The system configurations and memory modes a Vela config file defines."""
+    """The system configurations and memory modes a Vela config file defines (read once per version of
+    the file: 10,000 recipes naming Vela's own file read it once)."""
+    return _config_sections(path, file_identity(path))
+
+
+@functools.lru_cache(maxsize=16)
+def _config_sections(path: Path, identity: str) -> dict[str, list[str]]:
     parser = configparser.ConfigParser()
     try:
         parser.read_string(path.read_text(encoding="utf-8"))
@@ -198,6 +229,7 @@ def ethos_u_problems(recipe: Any) -> list[str]:
     for label in sorted({x for x in labels if labels.count(x) > 1}):
         problems.append(f"ethos_u.configs: {label!r} twice; give each its own name")
     path = config_path(section.config_file)
+    CONSULTED[section.config_file or VELA_CONFIG] = file_identity(path)
     if path is None:
         if section.config_file is not None and vela_config_dir() is not None:
             problems.append(f"ethos_u.config_file: {section.config_file!r} is not a readable file")
