@@ -45,9 +45,16 @@ def test_a_cycles_bound_counts_operators_pushed_to_the_cpu_as_over() -> None:
 def _recipes(tmp_path: Path) -> Path:
     import shutil
 
+    import yaml
+
     recipes = tmp_path / "recipes"
     recipes.mkdir()
     shutil.copy(REPO / "src/zookit/recipes/mlperf_tiny/ic_resnet8.yaml", recipes)
+    # and one whose Ethos-U section is gone: nothing names an Ethos-U configuration for its targets
+    data = yaml.safe_load((recipes / "ic_resnet8.yaml").read_text())
+    del data["ethos_u"]
+    data["name"] = "ic_resnet8_no_npu"
+    (recipes / "ic_resnet8_no_npu.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
     return recipes
 
 
@@ -62,7 +69,10 @@ def _recipes(tmp_path: Path) -> Path:
             "--max-arena-increase 'ten': give a percentage",
         ),
         (["--goal", "top1=1", "--max-sram-increase=-5%"], "--max-sram-increase '-5%'"),
-        (["--goal", "top1=1", "--max-cycles-increase", "10%"], "give --ethos-u ACCEL"),
+        (
+            ["--goal", "top1=1", "--max-cycles-increase", "10%", "--model", "ic_resnet8_no_npu"],
+            "give --ethos-u ACCEL",
+        ),
         (["--max-arena-increase", "10%"], "bounds the search: give --goal too"),
     ],
 )
@@ -70,7 +80,9 @@ def test_bad_cost_options_exit_2_with_one_line(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], extra: list[str], fragment: str
 ) -> None:
     """Refused before any work (nothing is converted here: a check after the search would say so)."""
-    argv = ["--recipes", str(_recipes(tmp_path)), "diagnose", "ic_resnet8", "--target", "tflite-int8"]
+    model = extra[extra.index("--model") + 1] if "--model" in extra else "ic_resnet8"
+    extra = extra[: extra.index("--model")] if "--model" in extra else extra
+    argv = ["--recipes", str(_recipes(tmp_path)), "diagnose", model, "--target", "tflite-int8"]
     assert main([*argv, "--zoo-dir", str(tmp_path / "no-zoo"), *extra]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and fragment in err, err
@@ -215,3 +227,22 @@ def test_a_candidate_over_the_bound_is_shown_and_never_chosen(
     marked = [s for s in search["steps"] if s["nodes"] == best["nodes"]]
     assert marked and marked[0]["meets"] and not marked[0]["within_bounds"] and marked[0]["over"]
     assert "OVER THE BOUND: " + marked[0]["over"][0] in out and "search stopped" in out
+
+
+def test_a_target_the_recipe_compiles_for_ethos_u_is_costed_on_its_first_configuration() -> None:
+    """Without --ethos-u, diagnose measures Vela's figures on the recipe's own first configuration (the
+    ethos_u stage's: same config file, optimise) when the section compiles the target; else none."""
+    from zookit.quantize.device_cost import EthosU, from_recipe
+    from zookit.recipe import load_recipe
+
+    recipe = load_recipe(REPO / "src" / "zookit" / "recipes" / "mlperf_tiny" / "ic_resnet8.yaml")
+    assert recipe.ethos_u is not None and "tflite-int8" in recipe.ethos_u.targets
+    first = recipe.ethos_u.configs[0]
+    assert from_recipe(recipe, "tflite-int8") == EthosU(
+        first.accelerator,
+        first.system_config,
+        first.memory_mode,
+        recipe.ethos_u.config_file,
+        recipe.ethos_u.optimise,
+    )
+    assert from_recipe(recipe, "tflite-float32") is None

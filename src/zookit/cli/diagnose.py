@@ -39,7 +39,8 @@ def add_parser(add: Any) -> None:
         "--ethos-u",
         metavar="ACCEL[,SYSTEM_CONFIG,MEMORY_MODE]",
         help="Vela's cycles, SRAM, flash and CPU operators of every candidate on this Ethos-U configuration "
-        "(names from Vela's vela.ini; default system configuration per accelerator family)",
+        "(names from Vela's vela.ini; default system configuration per accelerator family); without it, "
+        "the first configuration of the recipe's ethos_u section when that section compiles the target",
     )
     for figure, what in (
         ("arena", "TFLM arena"),
@@ -85,10 +86,11 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
     from zookit.errors import UsageError, ZooError
     from zookit.fetch import default_zoo_dir
     from zookit.pipeline.run import captured_output
-    from zookit.quantize.device_cost import BOUNDS, parse_bound, parse_ethos_u
+    from zookit.quantize.device_cost import BOUNDS, from_recipe, parse_bound, parse_ethos_u
     from zookit.quantize.diagnose import diagnose
     from zookit.quantize.recipe_edit import check_writable, recipe_file, write_fix
     from zookit.quantize.search import parse_goal
+    from zookit.recipe.ethos_u import vela_config_dir
 
     goal = parse_goal(args.goal) if args.goal else None
     if args.write and goal is None:
@@ -105,6 +107,15 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
     book = _book(args)
     recipe = book.get(args.name)
     recipe.target(args.target)
+    if ethos_u is None:  # the recipe's own Ethos-U configuration for this target, when it has one
+        ethos_u = from_recipe(recipe, args.target)
+        if ethos_u is not None and vela_config_dir() is None:
+            print(
+                f"{recipe.name}: no Ethos-U figures: the recipe's ethos_u section compiles {args.target}, "
+                "but Vela is not installed (pip install 'zookit[ethos-u]')",
+                file=sys.stderr,
+            )
+            ethos_u = None
     path = recipe_file(book.folder, recipe.name) if args.write else None
     if path is not None:
         check_writable(path, args.target)  # before the search, not after it

@@ -43,9 +43,21 @@ class EthosU:
     accelerator: str
     system_config: str
     memory_mode: str
+    config_file: str | None = None  # Vela's own Arm/vela.ini, or the recipe's ethos_u.config_file
+    optimise: str = "Performance"
 
     def __str__(self) -> str:
         return f"{self.accelerator},{self.system_config},{self.memory_mode}"
+
+
+def from_recipe(recipe: Recipe, target: str) -> EthosU | None:
+    """The first configuration of the recipe's ethos_u section when it compiles ``target`` (what the
+    ethos_u stage will compile: the same config file and optimise strategy); None otherwise."""
+    section = recipe.ethos_u
+    if section is None or target not in section.targets:
+        return None
+    c = section.configs[0]
+    return EthosU(c.accelerator, c.system_config, c.memory_mode, section.config_file, section.optimise)
 
 
 @dataclass(frozen=True)
@@ -108,7 +120,8 @@ def check_bounds(bounds: list[Bound], tflm: bool, ethos_u: EthosU | None, where:
             )
         if device == "ethos_u" and ethos_u is None:
             raise UsageError(
-                f"--max-{bound.figure}-increase: give --ethos-u ACCEL (Vela measures {bound.figure})"
+                f"--max-{bound.figure}-increase: give --ethos-u ACCEL (Vela measures {bound.figure}; the "
+                "recipe's ethos_u section does not compile this target)"
             )
 
 
@@ -151,9 +164,7 @@ def cost_function(recipe: Recipe, target: Target, ethos_u: EthosU | None) -> Cal
         if target.c_array:
             out["tflm"] = tflm_cost(recipe, target, model)
         if ethos_u is not None:
-            out["ethos_u"] = _vela_cost(
-                model, ethos_u.accelerator, ethos_u.system_config, ethos_u.memory_mode
-            )
+            out["ethos_u"] = _vela_cost(model, ethos_u)
         return out
 
     return cost
@@ -170,16 +181,18 @@ def tflm_cost(recipe: Recipe, target: Target, model: bytes) -> dict[str, Any]:
     return {"runs": True, "arena_bytes": figures["arena"]["measured"], "flash_bytes": figures["flash_bytes"]}
 
 
-def _vela_cost(model: bytes, accel: str, system_config: str, memory_mode: str) -> dict[str, Any]:
+def _vela_cost(model: bytes, ethos_u: EthosU) -> dict[str, Any]:
     """Vela's estimate for ``model`` (the ethos_u deployer's own compile, zookit.vela): NPU cycles,
     SRAM/flash/DRAM used (KiB), NPU and CPU operators."""
     from zookit.vela import EthosUConfig, compile_for
 
-    config = EthosUConfig(accelerator=accel, system_config=system_config, memory_mode=memory_mode)
+    config = EthosUConfig(
+        ethos_u.accelerator, ethos_u.system_config, ethos_u.memory_mode, ethos_u.config_file, ethos_u.optimise
+    )
     with tempfile.TemporaryDirectory(prefix="zoo-vela-") as tmp:
         figures = compile_for(model, config, Path(tmp), stem="candidate", timeout=VELA_TIMEOUT).figures
     return {
-        "config": f"{accel},{system_config},{memory_mode}",
+        "config": str(ethos_u),
         "cycles": figures["cycles"],
         "inference_ms": round(figures["inference_time_ms"], 4),
         "sram_kib": figures["sram_kib"],
