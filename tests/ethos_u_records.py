@@ -1,21 +1,13 @@
-"""Real Ethos-U package records for the report's tests, made by compiling int8 TFLite models with Arm's Vela
-(``ethos-u-vela``) by hand: a tiny int8 model written here with the TFLite schema (a 3x3 convolution that
-the NPU runs, then a FLOOR that Vela leaves on the CPU), or MLPerf Tiny's genuine int8 files.
-
-``write_record`` is the one place that turns Vela's output into ``ethos_u.json`` (the keys the ``ethos_u``
-deployer writes, issue 31): swap it for the deployer's stage once that is merged.
+"""Real Ethos-U package records for the report's tests: int8 TFLite models compiled by Arm's Vela
+(``ethos-u-vela``) through the ``ethos_u`` deployer's own compile (``zookit.vela.compile_for``) and record
+(``package_record``): a tiny int8 model written here with the TFLite schema (a 3x3 convolution that the NPU
+runs, then a FLOOR that Vela leaves on the CPU), or MLPerf Tiny's genuine int8 files.
 """
 
 from __future__ import annotations
 
-import csv
-import hashlib
-import json
-import re
 import shutil
-import subprocess
 import sys
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -89,82 +81,22 @@ def tiny_int8_model(path: Path, cpu_op: str = "FLOOR") -> Path:
     return path
 
 
-FALLBACK = re.compile(r"operator: (?P<op>[^,]+), ofm: '(?P<name>[^']*)'\s*\n(?P<reasons>(?:Reason: .*\n?)+)")
-
-
-def fallbacks(printed: str) -> list[dict[str, str]]:
-    """The operators Vela left on the CPU, with its reasons, from what it printed."""
-    out = []
-    for m in FALLBACK.finditer(printed):
-        reasons = [line.removeprefix("Reason: ").strip() for line in m["reasons"].splitlines() if line]
-        out.append({"name": m["name"], "op": m["op"].strip(), "reason": "; ".join(reasons)})
-    return out
-
-
-def op(original: str, made: str) -> str:
-    """A layer's operator as the deployer names it: the TFLite operator, with the operator Vela made of it
-    in brackets when that differs ("Conv2D (Relu)", "Softmax (Sub)")."""
-    return original if made in (original, "Passthrough") or original == "N/A" else f"{original} ({made})"
-
-
 def write_record(
     model: Path, folder: Path, config: str, budgets: dict[str, float | None] | None = None
 ) -> dict[str, Any]:
-    """Compile ``model`` with Vela for ``config`` (a name of CONFIGS) into ``folder`` and write the package
-    record ``folder/ethos_u.json`` from Vela's summary CSV, its per-layer CSV and what it prints."""
+    """Compile ``model`` for ``config`` (a name of CONFIGS) into ``folder/vela`` and write the package record
+    ``folder/ethos_u.json`` as the ``ethos_u`` deployer does (its own compile and record functions; the
+    budgets are recorded, not enforced, so a record over them can be shown)."""
+    from zookit.deploy.ethos_u.package import package_record
+    from zookit.fsutil import write_json
+    from zookit.recipe.ethos_u import Budgets
+    from zookit.vela import EthosUConfig, compile_for
+
     accelerator, system_config, memory_mode = CONFIGS[config]
-    command = vela()
-    assert command is not None, "ethos-u-vela is not installed"
+    vela_config = EthosUConfig(accelerator, system_config, memory_mode, None, "Performance")
     out = folder / "vela"
-    printed = subprocess.run(
-        [command, str(model), "--accelerator-config", accelerator, "--config", CONFIG_FILE,
-         "--system-config", system_config, "--memory-mode", memory_mode, "--optimise", "Performance",
-         "--output-dir", str(out), "--verbose-performance"],
-        capture_output=True, text=True, timeout=300, check=True,
-    )  # fmt: skip
-    text = printed.stdout + printed.stderr
-    with next(out.glob("*_summary_*.csv")).open() as f:
-        summary = next(csv.DictReader(f))
-    with next(out.glob("*_per-layer.csv")).open() as f:
-        per_layer = list(csv.DictReader(f))
-    counts = {k: int(re.search(rf"{k} operators = (\d+)", text)[1]) for k in ("NPU", "CPU")}  # type: ignore[index]
-    version = subprocess.run([command, "--version"], capture_output=True, text=True, check=True).stdout
-    files = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(out.glob("*.tflite"))}
-    record = {
-        "deployer": "ethos_u",
-        "target": folder.parent.parent.name,
-        "accelerator": accelerator,
-        "system_config": system_config,
-        "memory_mode": memory_mode,
-        "config_file": CONFIG_FILE,
-        "optimise": "Performance",
-        "vela_version": version.strip(),
-        "files": files,
-        "sram_kib": float(summary["sram_memory_used"]),
-        "flash_kib": float(summary["off_chip_flash_memory_used"])
-        + float(summary["on_chip_flash_memory_used"]),
-        "inference_time_ms": float(summary["inference_time"]) * 1000,
-        "cycles": int(float(summary["cycles_total"])),
-        "npu_cycles": int(float(summary["cycles_npu"])),
-        "macs": int(float(summary["nn_macs"])),
-        "npu_operators": counts["NPU"],
-        "cpu_operators": counts["CPU"],
-        "cpu_fallbacks": fallbacks(text),
-        "layers": [
-            {
-                "name": r["Name"],
-                "op": op(r["Original Operator"], r["NNG Operator"]),
-                "where": r["Target"],
-                "cycles": int(r["Op Cycles"]),
-                "macs": int(r["MAC Count"]),
-                "utilisation": float(r["Util% (MAC)"])
-                if r["Target"] == "NPU" and int(r["Op Cycles"])
-                else None,
-            }
-            for r in per_layer
-        ],
-        "budgets": {"sram_kib": None, "flash_kib": None, **(budgets or {})},
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-    }
-    (folder / "ethos_u.json").write_text(json.dumps(record, indent=1))
+    result = compile_for(model, vela_config, out)
+    limits = Budgets(**budgets) if budgets else None
+    record = package_record(result, vela_config, folder.parent.parent.name, limits, out, None)
+    write_json(folder / "ethos_u.json", record)
     return record

@@ -26,7 +26,7 @@ from zookit.hashes import file_checksum
 from zookit.layout import Layout
 from zookit.recipe import Recipe
 from zookit.recipe.ethos_u import Budgets, EthosU, config_path
-from zookit.vela import EthosUConfig, compile_for
+from zookit.vela import EthosUConfig, VelaResult, compile_for
 
 NAME = "ethos_u"
 RECORD = "ethos_u.json"
@@ -72,34 +72,46 @@ def build(job: DeployJob) -> dict[str, Any]:
         budgets = section.budgets_of(label)
         check_budgets(result.figures, budgets, f"{target} on {label}")
         write_c_array(result.model.read_bytes(), staging, result.model.stem)
-        figures = result.figures
-        record = {
-            "deployer": NAME,
-            "target": target,
-            "accelerator": config.accelerator,
-            "system_config": config.system_config,
-            "memory_mode": config.memory_mode,
-            "config_file": config.config_name,
-            "optimise": config.optimise,
-            "vela_version": result.version,
-            "files": {p.name: file_checksum(p) for p in sorted(staging.iterdir()) if p.is_file()},
-            **{k: figures[k] for k in ("sram_kib", "flash_kib", "inference_time_ms", "cycles", "npu_cycles")},
-            # Vela's DRAM used (a Dedicated_Sram U65 keeps its weights there)
-            "dram_kib": figures["dram_kib"],
-            "macs": figures["macs"],
-            "npu_operators": figures["npu_operators"],
-            "cpu_operators": figures["cpu_operators"],
-            "cpu_fallbacks": result.cpu_fallbacks,
-            "layers": result.layers,
-            "budgets": budgets.model_dump(mode="json") if budgets else None,
-            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "stage_key": job.stage_key,  # the pipeline's: the record is current under this key only
-        }
+        record = package_record(result, config, target, budgets, staging, job.stage_key)
         write_json(staging / RECORD, record)
         swap_in(staging, dest)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return record
+
+
+def package_record(
+    result: VelaResult,
+    config: EthosUConfig,
+    target: str,
+    budgets: Budgets | None,
+    folder: Path,
+    stage_key: str | None,
+) -> dict[str, Any]:
+    """``ethos_u.json``: what Vela compiled (``result``) for ``config``, the files of ``folder`` (the
+    package) with their checksums, and the budgets it was held to."""
+    figures = result.figures
+    return {
+        "deployer": NAME,
+        "target": target,
+        "accelerator": config.accelerator,
+        "system_config": config.system_config,
+        "memory_mode": config.memory_mode,
+        "config_file": config.config_name,
+        "optimise": config.optimise,
+        "vela_version": result.version,
+        "files": {p.name: file_checksum(p) for p in sorted(folder.iterdir()) if p.is_file()},
+        **{k: figures[k] for k in ("sram_kib", "flash_kib", "inference_time_ms", "cycles", "npu_cycles")},
+        "dram_kib": figures["dram_kib"],  # Vela's DRAM used (a Dedicated_Sram U65 keeps its weights there)
+        "macs": figures["macs"],
+        "npu_operators": figures["npu_operators"],
+        "cpu_operators": figures["cpu_operators"],
+        "cpu_fallbacks": result.cpu_fallbacks,
+        "layers": result.layers,
+        "budgets": budgets.model_dump(mode="json") if budgets else None,
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "stage_key": stage_key,  # the pipeline's: the record is current under this key only
+    }
 
 
 def check_budgets(figures: dict[str, Any], budgets: Budgets | None, where: str) -> None:
