@@ -108,12 +108,13 @@ def c_identifier(text: str) -> str:
     return f"m_{name}" if name[:1].isdigit() else name
 
 
-def c_array(model: bytes, out_dir: Path, base: str) -> dict[str, Any]:
-    """Write ``<base>_model_data.cc/.h`` and ``<base>_tensors.json`` into ``out_dir``; return the record."""
+def model_array(model: bytes, out_dir: Path, base: str, what: str, alignment_note: str) -> str:
+    """Write ``<base>_model_data.cc/.h``: ``model`` as a 16-byte aligned C array (``what`` names the model
+    in the header's comment, ``alignment_note`` says who reads it in place); return the array's name."""
     name = f"{c_identifier(base)}_model_data"
     guard = f"ZOOKIT_{name.upper()}_H_"
     header = (
-        f"// {base}: a TFLite model for TensorFlow Lite Micro, written by zookit.\n"
+        f"// {base}: {what}, written by zookit.\n"
         f"#ifndef {guard}\n#define {guard}\n\n"
         f"extern const unsigned char {name}[];\nextern const unsigned int {name}_len;\n\n#endif  // {guard}\n"
     )
@@ -123,12 +124,24 @@ def c_array(model: bytes, out_dir: Path, base: str) -> dict[str, Any]:
         lines.append("    " + ", ".join(f"0x{b:02x}" for b in chunk) + ",")
     source = (
         f'#include "{name}.h"\n\n'
-        "// 16-byte aligned: TFLite Micro reads the flatbuffer in place.\n"
+        f"// 16-byte aligned: {alignment_note}.\n"
         f"alignas(16) const unsigned char {name}[] = {{\n" + "\n".join(lines) + "\n};\n"
         f"const unsigned int {name}_len = {len(model)};\n"
     )
     write_bytes(out_dir / f"{name}.h", header.encode())
     write_bytes(out_dir / f"{name}.cc", source.encode())
+    return name
+
+
+def c_array(model: bytes, out_dir: Path, base: str) -> dict[str, Any]:
+    """Write ``<base>_model_data.cc/.h`` and ``<base>_tensors.json`` into ``out_dir``; return the record."""
+    name = model_array(
+        model,
+        out_dir,
+        base,
+        "a TFLite model for TensorFlow Lite Micro",
+        "TFLite Micro reads the flatbuffer in place",
+    )
     sidecar = {
         "array": name,
         "length": len(model),

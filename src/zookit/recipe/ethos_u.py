@@ -32,24 +32,11 @@ import importlib.util
 import os
 import re
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 # Vela 5.2's --accelerator-config choices (ethosu/vela/architecture_features.py: Accelerator)
-ACCELERATORS = (
-    "ethos-u55-32",
-    "ethos-u55-64",
-    "ethos-u55-128",
-    "ethos-u55-256",
-    "ethos-u65-256",
-    "ethos-u65-512",
-    "ethos-u85-128",
-    "ethos-u85-256",
-    "ethos-u85-512",
-    "ethos-u85-1024",
-    "ethos-u85-2048",
-)
 Accelerator = Literal[
     "ethos-u55-32",
     "ethos-u55-64",
@@ -63,6 +50,7 @@ Accelerator = Literal[
     "ethos-u85-1024",
     "ethos-u85-2048",
 ]
+ACCELERATORS: tuple[str, ...] = get_args(Accelerator)
 VELA_CONFIG = "Arm/vela.ini"  # Vela's own configuration file, inside the package (vela --list-config-files)
 Kib = Annotated[float, Field(gt=0, le=1 << 30)]
 _STAGE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")

@@ -18,10 +18,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from zookit.convert.mcu import c_identifier
+from zookit.convert.mcu import model_array
 from zookit.deploy.common import DeployJob
 from zookit.errors import ZooError
-from zookit.fsutil import swap_in, temp_dir, write_bytes, write_json
+from zookit.fsutil import swap_in, temp_dir, write_json
 from zookit.hashes import file_checksum
 from zookit.layout import Layout
 from zookit.recipe import Recipe
@@ -30,7 +30,6 @@ from zookit.vela import EthosUConfig, VelaResult, compile_for
 
 NAME = "ethos_u"
 RECORD = "ethos_u.json"
-BYTES_PER_LINE = 16
 
 
 def config_of(section: EthosU, label: str) -> EthosUConfig:
@@ -132,25 +131,13 @@ def check_budgets(figures: dict[str, Any], budgets: Budgets | None, where: str) 
 
 def write_c_array(model: bytes, folder: Path, base: str) -> None:
     """``<base>_model_data.cc/.h``: the Vela model as a 16-byte aligned C array."""
-    name = f"{c_identifier(base)}_model_data"
-    guard = f"ZOOKIT_{name.upper()}_H_"
-    header = (
-        f"// {base}: a Vela-compiled TFLite model for an Arm Ethos-U NPU, written by zookit.\n"
-        f"#ifndef {guard}\n#define {guard}\n\n"
-        f"extern const unsigned char {name}[];\nextern const unsigned int {name}_len;\n\n#endif  // {guard}\n"
+    model_array(
+        model,
+        folder,
+        base,
+        "a Vela-compiled TFLite model for an Arm Ethos-U NPU",
+        "TFLite Micro reads the flatbuffer in place, the Ethos-U driver its weights",
     )
-    lines = [
-        "    " + ", ".join(f"0x{b:02x}" for b in model[start : start + BYTES_PER_LINE]) + ","
-        for start in range(0, len(model), BYTES_PER_LINE)
-    ]
-    source = (
-        f'#include "{name}.h"\n\n'
-        "// 16-byte aligned: TFLite Micro reads the flatbuffer in place, the Ethos-U driver its weights.\n"
-        f"alignas(16) const unsigned char {name}[] = {{\n" + "\n".join(lines) + "\n};\n"
-        f"const unsigned int {name}_len = {len(model)};\n"
-    )
-    write_bytes(folder / f"{name}.h", header.encode())
-    write_bytes(folder / f"{name}.cc", source.encode())
 
 
 def summary(record: dict[str, Any]) -> dict[str, Any]:
