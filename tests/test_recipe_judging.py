@@ -104,3 +104,30 @@ def test_zoo_validate_in_workers_says_what_judging_each_file_says(
     gone = result["verdicts"][-1]  # type: ignore[index]
     assert result["pool"] is True and result["verdicts"][:-1] == expected  # type: ignore[index]
     assert gone[0] == "gone.yaml" and gone[1] is None and "cannot read the file" in gone[2]
+
+
+def test_where_a_file_is_shown_is_display_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """VerdictCache.where (a folder resolved once) names each file as display_path does: from several
+    working folders, through a linked folder, a linked file and '..', relative and absolute."""
+    from zookit.fsutil import display_path
+    from zookit.recipe.cache import VerdictCache
+
+    folder = tmp_path / "a" / "recipes"
+    plain = write_recipe(folder, minimal_recipe("plain"))
+    far = write_recipe(tmp_path / "other", minimal_recipe("far"))
+    (folder / "linked.yaml").symlink_to(far)
+    (tmp_path / "via").symlink_to(folder)
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.setenv("ZOO_CACHE_DIR", str(tmp_path / "cache"))
+    for cwd in (tmp_path / "a", tmp_path, folder, tmp_path / "elsewhere", Path("/")):
+        monkeypatch.chdir(cwd)
+        paths = [
+            plain,
+            folder / "linked.yaml",
+            tmp_path / "via" / "plain.yaml",
+            folder / ".." / "recipes" / "x.yaml",
+        ]
+        paths += [Path(os.path.relpath(p, cwd)) for p in paths]
+        cache = VerdictCache(folder)
+        for path in paths:
+            assert cache.where(path) == display_path(path), (cwd, path)

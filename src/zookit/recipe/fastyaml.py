@@ -93,6 +93,7 @@ class _Builder:
         self.exact = True  # False when a duplicate key dropped a value: the count is then not the walk's
 
     def scalar(self, node: Any) -> Any:
+        """A scalar's value, made by PyYAML's constructor for its tag once per (tag, text)."""
         tag = node.tag
         if tag == STR:
             return node.value
@@ -111,40 +112,56 @@ class _Builder:
         return value
 
     def build(self, node: Any) -> Any:
-        kind = type(node)
-        if kind is ScalarNode:
-            self.count += 1
+        """The document's object; ``self.count`` the values a walk of it meets."""
+        if type(node) is ScalarNode:
+            self.count = 1
             return self.scalar(node)
+        data, self.count = self.collection(node)
+        return data
+
+    def collection(self, node: Any) -> tuple[Any, int]:
+        """A mapping's or a sequence's object and the values a walk of it meets (itself included). The
+        scalars inside are made here, not by a call each (most values are scalars, most of them str)."""
         ident = id(node)
         seen = self.built.get(ident)
         if seen is not None:  # an alias of a node built before: the same object, as yaml.load gives
-            self.count += seen[1]
-            return seen[0]
+            return seen
         if ident in self.building:  # an alias inside its own anchor: yaml.load's recursive structures
             raise _Unsupported("recursive alias")
         self.building.add(ident)
-        start = self.count
-        self.count += 1
+        kind, scalar = type(node), self.scalar
         data: Any
         if kind is MappingNode and node.tag == MAP:
-            data = {}
-            scalar, build = self.scalar, self.build
-            for key_node, value_node in node.value:
+            data, pairs = {}, node.value
+            count = 1 + len(pairs)  # itself and its keys
+            for key_node, value_node in pairs:
                 if type(key_node) is not ScalarNode:
                     raise _Unsupported("a collection as a key")
-                self.count += 1
-                key = scalar(key_node)
-                data[key] = build(value_node)
-            if len(data) != len(node.value):
+                key = key_node.value if key_node.tag == STR else scalar(key_node)
+                if type(value_node) is ScalarNode:
+                    data[key] = value_node.value if value_node.tag == STR else scalar(value_node)
+                    count += 1
+                else:
+                    value, size = self.collection(value_node)
+                    data[key] = value
+                    count += size
+            if len(data) != len(pairs):
                 self.exact = False
         elif kind is SequenceNode and node.tag == SEQ:
-            build = self.build
-            data = [build(child) for child in node.value]
+            data, count = [], 1
+            for item in node.value:
+                if type(item) is ScalarNode:
+                    data.append(item.value if item.tag == STR else scalar(item))
+                    count += 1
+                else:
+                    value, size = self.collection(item)
+                    data.append(value)
+                    count += size
         else:
             raise _Unsupported(node.tag)
         self.building.discard(ident)
-        self.built[ident] = (data, self.count - start)
-        return data
+        self.built[ident] = (data, count)
+        return data, count
 
 
 def load_yaml(text: str) -> tuple[Any, int | None]:

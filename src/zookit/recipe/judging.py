@@ -12,12 +12,14 @@ worker dies, the files are judged here, one after the other.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import logging
 import os
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -138,6 +140,22 @@ def _work(chunk: list[Task], racy_seconds: float) -> list[_Plain]:
     return [_to_plain(read_and_judge(task, racy_seconds)) for task in chunk]
 
 
+@contextmanager
+def fewer_collections() -> Iterator[None]:
+    """The cyclic garbage collector run less often (after 20,000 new objects, not 700): judging a recipe
+    makes thousands of short-lived objects and no cycle worth collecting early (a tenth of the time)."""
+    before = gc.get_threshold()
+    gc.set_threshold(20_000, *before[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
+
+
+def _worker_start() -> None:
+    gc.set_threshold(20_000, *gc.get_threshold()[1:])
+
+
 def _can_fork() -> bool:
     import multiprocessing
 
@@ -155,7 +173,8 @@ def read_and_judge_all(tasks: Sequence[Task], racy_seconds: float) -> list[Judge
             return _in_workers(tasks, racy_seconds)
         except Exception as exc:  # the pool could not start or a worker died: judged here instead
             log.info("recipes judged in this process: the worker processes failed (%s)", exc)
-    return [read_and_judge(task, racy_seconds) for task in tasks]
+    with fewer_collections():
+        return [read_and_judge(task, racy_seconds) for task in tasks]
 
 
 def _in_workers(tasks: Sequence[Task], racy_seconds: float) -> list[Judged | Verdict]:
@@ -164,6 +183,12 @@ def _in_workers(tasks: Sequence[Task], racy_seconds: float) -> list[Judged | Ver
 
     chunks = [list(tasks[i : i + CHUNK]) for i in range(0, len(tasks), CHUNK)]
     context = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(max_workers=WORKERS, mp_context=context) as pool:
-        plain = [p for done in pool.map(_work, chunks, [racy_seconds] * len(chunks)) for p in done]
+    # this process's objects kept out of the collector's reach: the workers neither walk them (the model,
+    # pydantic's schemas) nor copy the pages they are on by touching them
+    gc.freeze()
+    try:
+        with ProcessPoolExecutor(WORKERS, context, _worker_start) as pool:
+            plain = [p for done in pool.map(_work, chunks, [racy_seconds] * len(chunks)) for p in done]
+    finally:
+        gc.unfreeze()
     return [_from_plain(task.path, p) for task, p in zip(tasks, plain, strict=True)]
