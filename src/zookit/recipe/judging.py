@@ -5,8 +5,8 @@ A cold `zoo list` of a big zoo validates every file (YAML, then the recipe model
 each). When more than ``PARALLEL_FROM`` files need judging, they are judged in chunks by a pool of
 ``WORKERS`` processes forked from this one (the recipe model already built), each worker reading, hashing
 and judging its files; the verdicts come back in the files' order and are exactly what judging them here
-gives (tests/test_recipe_verdicts.py compares both). The pool is used only where forking is safe (a
-``fork`` start method and a single thread in this process) and when it can start; otherwise, or when a
+gives (tests/test_recipe_judging.py compares both). The pool is used only where forking is safe (Linux's
+``fork`` and a single thread in this process) and when it can start; otherwise, or when a
 worker dies, the files are judged here, one after the other.
 """
 
@@ -16,6 +16,7 @@ import gc
 import hashlib
 import logging
 import os
+import sys
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -160,7 +161,8 @@ def _can_fork() -> bool:
     import multiprocessing
 
     return (
-        "fork" in multiprocessing.get_all_start_methods()
+        sys.platform.startswith("linux")  # elsewhere fork is missing (Windows) or unsafe (macOS)
+        and "fork" in multiprocessing.get_all_start_methods()
         and threading.active_count() == 1
         and (os.cpu_count() or 1) >= 2
     )
