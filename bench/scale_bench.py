@@ -1,4 +1,7 @@
-"""Big zoos: `zoo list` and `zoo validate` over 10,000 copies of a MLPerf Tiny recipe (cold and warm), a warm `zoo run --all` over 100
+"""Big zoos: `zoo list` and `zoo validate` over 10,000 copies of a MLPerf Tiny recipe (cold: an empty cache
+folder, every file judged, by two worker processes from 500 files; warm: every verdict from the
+validated-recipe cache), with the machine's load average before and after (the machine is shared: a cold
+run's wall time follows what else runs on it), a warm `zoo run --all` over 100
 complete models (no TensorFlow import), and a cold run on a Dask LocalCluster of 2 workers against
 local processes (-j 2), both on the same machine.
 
@@ -138,6 +141,7 @@ def book(count: int = 10_000, repeat: int = 3) -> list[tuple[str, ...]]:
     import tempfile
 
     rows = []
+    load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="zoo-book-") as tmp:
         recipes = book_zoo(Path(tmp) / "recipes", count)
         targets = {"list": (1.0, 4.0), "list --json": (1.0, 4.0), "validate": (2.0, None)}
@@ -168,6 +172,8 @@ def book(count: int = 10_000, repeat: int = 3) -> list[tuple[str, ...]]:
                     f"median of {repeat}; goal < {warm_target} s, < 150 MB",
                 )
             )
+    load = f"{load_before:.2f} / {os.getloadavg()[0]:.2f}"
+    rows.append(("machine load (1-min average) before / after", load, "", "", f"{os.cpu_count()} cores"))
     return rows
 
 

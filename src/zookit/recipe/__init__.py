@@ -8,9 +8,11 @@ What belongs here: what a recipe may say and how it is read, nothing that acts o
 ``names`` (the validators of names, paths, URLs and checksums, and ``FrozenModel``, the base of every part),
 the parts of a recipe (``sources``, ``tensors``, ``quant``, ``targets``, ``detection``) and the deployers'
 and evaluation's sections (``tidl``, ``mcu``, ``openvino``, ``evaluation``, ``labels``, ``pictures``), each
-with the checks that need the whole recipe; ``model`` (``Recipe``, made of them); ``files`` (YAML read,
-bounded, and the parsed-document cache); ``loading`` (a file or document validated, its errors one line
-each); ``book`` (the recipe folders, the shipped zoos, ``RecipeBook``). The modules below import nothing of
+with the checks that need the whole recipe; ``model`` (``Recipe``, made of them); ``fastyaml`` (PyYAML's
+safe load, exact and sooner) and ``files`` (YAML read, bounded, and the parsed-document cache); ``loading``
+(a file or document validated, its errors one line each); ``judging`` (a file's verdict, many files in
+worker processes); ``cache`` (the validated-recipe cache); ``book`` (the recipe folders, the shipped zoos,
+``RecipeBook``). The modules below import nothing of
 this face; the rest of zookit imports the names it re-exports, or a module of the package directly.
 """
 

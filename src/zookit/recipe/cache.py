@@ -25,54 +25,21 @@ import json
 import logging
 import os
 import stat
-import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 from zookit.errors import RecipeError
 from zookit.fsutil import display_path
 from zookit.recipe.files import _read_own_file
+from zookit.recipe.judging import Judged, Task, Verdict, identity, judge, read, read_and_judge_all, summary
+
+__all__ = ["Verdict", "VerdictCache", "judge", "listing", "summary", "survey", "verdicts"]
 
 FORMAT = 2  # 2: each verdict also lists the config files its validation consulted
 RACY_SECONDS = 2.0
 ROW_FIELDS = ("name", "task", "format", "targets", "description")
 log = logging.getLogger(__name__)
-
-
-class Verdict(NamedTuple):
-    """One recipe file: the row `zoo list` shows when it is valid, else its error (a tuple: 10,000 are made
-    in a listing), and the files besides the recipe its validation read (an ethos_u section's Vela config
-    file: {the name the recipe gives: the file's identity then})."""
-
-    path: Path
-    row: dict[str, Any] | None
-    error: RecipeError | None
-    consulted: dict[str, str] | None = None
-
-
-def summary(recipe: Any) -> dict[str, Any]:
-    """The fields of a valid recipe that `zoo list` shows (``--json`` too)."""
-    return {
-        "name": recipe.name,
-        "task": recipe.task,
-        "format": recipe.model.format,
-        "targets": [t.name for t in recipe.targets],
-        "description": recipe.description,
-    }
-
-
-def judge(path: Path, data: bytes | None = None) -> Verdict:
-    """Read (unless ``data`` holds the file's bytes) and validate one recipe file, as `load_recipe` does."""
-    from zookit.recipe.ethos_u import CONSULTED
-    from zookit.recipe.files import read_document
-    from zookit.recipe.loading import load_recipe
-
-    CONSULTED.clear()
-    try:
-        recipe = load_recipe(path, read_document(path, display_path(path), data))
-    except RecipeError as exc:
-        return Verdict(path, None, exc, dict(CONSULTED))
-    return Verdict(path, summary(recipe), None, dict(CONSULTED))
 
 
 _CODE_KEY: str | None = None
@@ -97,10 +64,6 @@ def code_key() -> str:
                 digest.update(f"{name}=none\0".encode())
         _CODE_KEY = digest.hexdigest()
     return _CODE_KEY
-
-
-def _identity(st: os.stat_result) -> str:
-    return f"{st.st_dev}:{st.st_ino}:{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}"
 
 
 def _is_strings(value: Any) -> bool:
@@ -141,6 +104,8 @@ class VerdictCache:
         self.entries: dict[str, list[Any]] = {}
         self.changed = False
         self.consulted_now: dict[str, str] = {}  # a consulted file's identity now, looked up once
+        self._cwd: str | None = None  # the working folder, resolved (where)
+        self._parents: dict[Path, str] = {}  # a folder as the paths spell it: resolved (where)
         raw = _read_own_file(self.path)
         try:
             data = json.loads(raw) if raw is not None else None
@@ -154,38 +119,49 @@ class VerdictCache:
 
     def verdict(self, path: Path) -> Verdict:
         """The verdict on the file now at ``path`` (a file of this folder)."""
+        found = self.lookup(path)
+        if isinstance(found, Verdict):
+            return found
+        return self.settle(path, read_and_judge_all([found], RACY_SECONDS)[0])
+
+    def lookup(self, path: Path) -> Verdict | Task:
+        """The verdict on the file now at ``path`` when known without judging it (the stored one, found by
+        the file's identity or, for a file with a stored verdict, by its bytes' digest; or an unreadable
+        file's), else the task of judging it."""
         entry = self.entries.get(path.name)
         try:
             st = os.stat(path)
         except OSError as exc:  # gone since the folder was listed, or a dangling link
-            return Verdict(path, None, RecipeError(display_path(path), [f"cannot read the file: {exc}"]))
-        if entry is not None and entry[0] is not None and entry[0] == _identity(st):
+            return Verdict(path, None, RecipeError(self.where(path), [f"cannot read the file: {exc}"]))
+        if entry is not None and entry[0] is not None and entry[0] == identity(st):
             found = self._stored(path, entry)
             if found is not None:
                 return found
         if not stat.S_ISREG(st.st_mode):  # a FIFO or a device: validated as today, never remembered
             return judge(path)
+        if entry is None:  # a new file: read where it is judged
+            return Task(path, self.where(path))
         try:
-            data, st = _read(path)
+            data, ident = read(path, RACY_SECONDS)
         except OSError as exc:
-            return Verdict(path, None, RecipeError(display_path(path), [f"cannot read the file: {exc}"]))
-        digest = hashlib.sha256(data).hexdigest()
-        identity = (
-            _identity(st)
-            if time.time_ns() - max(st.st_mtime_ns, st.st_ctime_ns) > RACY_SECONDS * 1e9
-            else None
-        )
-        if entry is not None and entry[1] == digest:
+            return Verdict(path, None, RecipeError(self.where(path), [f"cannot read the file: {exc}"]))
+        if entry[1] == hashlib.sha256(data).hexdigest():  # touched, copied back, or read too soon last time
             found = self._stored(path, entry)
             if found is not None:
-                if entry[0] != identity:
-                    entry[0] = identity
+                if entry[0] != ident:
+                    entry[0] = ident
                     self.changed = True
                 return found
-        verdict = judge(path, data)
+        return Task(path, self.where(path), (data, ident))
+
+    def settle(self, path: Path, judged: Judged | Verdict) -> Verdict:
+        """The verdict on a file read and judged (``read_and_judge``), remembered."""
+        if isinstance(judged, Verdict):  # it could not be read: never remembered
+            return judged
+        verdict, digest, ident = judged
         error = verdict.error
         self.entries[path.name] = [
-            identity,
+            ident,
             digest,
             verdict.row,
             None if error is None else error.path,
@@ -195,21 +171,36 @@ class VerdictCache:
         self.changed = True
         return verdict
 
+    def where(self, path: Path) -> str:
+        """``display_path(path)``, sooner for a file that is not a link: its folder resolved once."""
+        if os.name != "posix" or path.name in ("", ".", "..") or os.path.islink(path):
+            return display_path(path)
+        if self._cwd is None:
+            self._cwd = str(Path.cwd().resolve())
+        parent = self._parents.get(path.parent)
+        if parent is None:
+            parent = self._parents[path.parent] = str(path.parent.resolve())
+        full = f"{parent.rstrip('/')}/{path.name}"
+        inside = f"{self._cwd.rstrip('/')}/"
+        if full == self._cwd:
+            return "."
+        return full[len(inside) :] if full.startswith(inside) else str(path)
+
     def _stored(self, path: Path, entry: list[Any]) -> Verdict | None:
         """The stored verdict; None for an error stored under another name for the file than it has now
         (the working folder changed: its lines name the file), or when a config file its validation read
         is not the same file now (edited, removed, Vela installed or removed)."""
         _, _, row, where, problems, consulted = entry
-        for name, identity in consulted.items():
+        for name, then in consulted.items():
             if name not in self.consulted_now:
                 from zookit.recipe.ethos_u import consulted_identity
 
                 self.consulted_now[name] = consulted_identity(name)
-            if self.consulted_now[name] != identity:
+            if self.consulted_now[name] != then:
                 return None
         if row is not None:
             return Verdict(path, row, None) if row["name"] == path.stem else None
-        if where != display_path(path):
+        if where != self.where(path):
             return None
         return Verdict(path, None, RecipeError(where, list(problems)))
 
@@ -232,19 +223,24 @@ class VerdictCache:
         self.changed = False
 
 
-def _read(path: Path) -> tuple[bytes, os.stat_result]:
-    """The file's bytes and what the system says of the file they were read from."""
-    with open(path, "rb") as f:
-        return f.read(), os.fstat(f.fileno())
-
-
 def survey(folder: Path, files: list[Path]) -> list[Verdict]:
     """The verdict on each of ``files`` (all the recipe files of ``folder``), from the cache when current;
     the cache is then rewritten with exactly these files if anything changed."""
     cache = VerdictCache(folder)
-    verdicts = [cache.verdict(path) for path in files]
+    verdicts = _settled([(cache, path, cache.lookup(path)) for path in files])
     cache.save({p.name for p in files})
     return verdicts
+
+
+def _settled(looked: Sequence[tuple[VerdictCache, Path, Verdict | Task]]) -> list[Verdict]:
+    """The verdicts on files looked up in their caches: those not known read and judged together (by
+    worker processes when they are many, zookit.recipe.judging), in order, and remembered."""
+    pending = [found for _, _, found in looked if isinstance(found, Task)]
+    judged = iter(read_and_judge_all(pending, RACY_SECONDS))
+    return [
+        found if isinstance(found, Verdict) else cache.settle(path, next(judged))
+        for cache, path, found in looked
+    ]
 
 
 def listing(folder: Path, files: list[Path]) -> tuple[dict[str, dict[str, Any]], dict[str, RecipeError]]:
@@ -265,7 +261,7 @@ def verdicts(paths: list[Path]) -> list[Verdict]:
     caches of their folders keep their other files' verdicts."""
     by_parent: dict[Path, VerdictCache] = {}
     caches: dict[Path, VerdictCache] = {}  # one per folder, however its paths spell it
-    out = []
+    looked = []
     for path in paths:
         cache = by_parent.get(path.parent)
         if cache is None:
@@ -273,7 +269,8 @@ def verdicts(paths: list[Path]) -> list[Verdict]:
             if folder not in caches:
                 caches[folder] = VerdictCache(folder)
             cache = by_parent[path.parent] = caches[folder]
-        out.append(cache.verdict(path))
+        looked.append((cache, path, cache.lookup(path)))
+    out = _settled(looked)
     for cache in caches.values():
         cache.save()
     return out

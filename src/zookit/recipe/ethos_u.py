@@ -143,14 +143,15 @@ CONSULTED: dict[str, str] = {}
 
 
 def file_identity(path: Path | None) -> str:
-    """What the system says of a consulted file (``absent``: no such file, or Vela not installed)."""
+    """What the system says of a consulted file (``absent``: no such file, or Vela not installed): the
+    file it is, links followed (device and inode: no path resolved, 10,000 recipes ask), and its times."""
     if path is None:
         return "absent"
     try:
         st = os.stat(path)
     except OSError:
         return "absent"
-    return f"{path.resolve()}:{st.st_ino}:{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}"
+    return f"{st.st_dev}:{st.st_ino}:{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}"
 
 
 def consulted_identity(name: str) -> str:

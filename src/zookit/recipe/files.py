@@ -22,10 +22,9 @@ from typing import Any
 import yaml
 
 from zookit.errors import RecipeError
+from zookit.recipe.fastyaml import SAFE_LOADER as SAFE_LOADER  # where it was; fastyaml holds it now
+from zookit.recipe.fastyaml import load_yaml
 
-# libyaml's safe loader (about 8 times faster than the pure-Python one: most of the time of `zoo list` on a
-# big zoo), else PyYAML's own; both build the same plain data and refuse the same tags.
-SAFE_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 MAX_VALUES = 100_000  # a recipe has a few hundred; aliases can multiply a small file past any memory
 MAX_CACHE_BYTES = 64 << 20
 log = logging.getLogger(__name__)
@@ -38,7 +37,7 @@ def read_document(path: Path, where: str, data: bytes | None = None) -> Any:
     except (OSError, UnicodeDecodeError) as exc:
         raise RecipeError(where, [f"cannot read the file: {exc}"]) from None
     try:
-        document = yaml.load(text, Loader=SAFE_LOADER)
+        document, size = load_yaml(text)  # yaml.load(text, Loader=SAFE_LOADER)'s result, sooner
     except yaml.YAMLError as exc:
         message = str(exc).replace('"<unicode string>"', where).replace("<unicode string>", where)
         raise RecipeError(where, [f"not valid YAML: {' '.join(message.split())}"]) from None
@@ -51,7 +50,7 @@ def read_document(path: Path, where: str, data: bytes | None = None) -> Any:
         raise RecipeError(
             where, [f"not valid YAML: a value cannot be read ({type(exc).__name__}: {reason})"]
         ) from None
-    if _expands_past(document, MAX_VALUES):
+    if (size > MAX_VALUES) if size is not None else _expands_past(document, MAX_VALUES):
         raise RecipeError(
             where,
             [f"the document expands to more than {MAX_VALUES} values (YAML aliases repeating each other?)"],

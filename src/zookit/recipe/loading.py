@@ -39,11 +39,16 @@ def load_recipe(path: Path, document: Any = None) -> Recipe:
     """Read and validate one recipe file. The file's name (without suffix) must be the recipe's name.
     ``document``: the file's YAML already parsed (RecipeBook's cache), validated all the same."""
     where = display_path(path)
-    data = read_document(path, where) if document is None else document
+    recipe = checked_recipe(path, read_document(path, where) if document is None else document, where)
+    recipe._file = path.resolve()
+    return recipe
+
+
+def checked_recipe(path: Path, data: Any, where: str) -> Recipe:
+    """A recipe file's parsed document validated (``where``: the file in errors), its name the file's."""
     recipe = parse_recipe(data, where)
     if recipe.name != path.stem:
         raise RecipeError(where, [f"name: {recipe.name!r} differs from the file name {path.stem!r}"])
-    recipe._file = path.resolve()
     return recipe
 
 
