@@ -218,7 +218,11 @@ def test_a_candidate_over_the_bound_is_shown_and_never_chosen(
         f for f in ("arena_bytes", "flash_bytes") if best["cost"]["tflm"][f] > first["cost"]["tflm"][f]
     )
     option = f"--max-{figure.split('_')[0]}-increase"
-    code, out, err = _diagnose(zoo, "--goal", f"max_rel={best['max_rel']:.9g}", option, "0%", capsys=capsys)
+    # the goal just above the best candidate's own figure (rounding it to fewer digits could put the goal
+    # below it, and then no candidate would meet it)
+    goal = best["max_rel"] * (1 + 1e-6)
+    assert first["max_rel"] > goal
+    code, out, err = _diagnose(zoo, "--goal", f"max_rel={goal!r}", option, "0%", capsys=capsys)
     assert code == 1, err
     result = json.loads((zoo / "zoo/costly/tflite-int8/diagnosis.json").read_text())
     search = result["search"]
