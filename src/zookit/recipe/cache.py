@@ -31,7 +31,7 @@ from typing import Any
 
 from zookit.errors import RecipeError
 from zookit.fsutil import display_path
-from zookit.recipe.files import _read_own_file
+from zookit.recipe.files import read_own_cache
 from zookit.recipe.judging import Judged, Task, Verdict, identity, judge, read, read_and_judge_all, summary
 
 __all__ = ["Verdict", "VerdictCache", "judge", "listing", "summary", "survey", "verdicts"]
@@ -106,12 +106,7 @@ class VerdictCache:
         self.consulted_now: dict[str, str] = {}  # a consulted file's identity now, looked up once
         self._cwd: str | None = None  # the working folder, resolved (where)
         self._parents: dict[Path, str] = {}  # a folder as the paths spell it: resolved (where)
-        raw = _read_own_file(self.path)
-        try:
-            data = json.loads(raw) if raw is not None else None
-        except (ValueError, RecursionError) as exc:
-            log.info("recipe cache %s not used: %s", self.path, exc)
-            data = None
+        data = read_own_cache(self.path)
         ours = isinstance(data, dict) and data.get("format") == FORMAT and data.get("code") == code_key()
         files = data.get("files") if ours and isinstance(data, dict) else None
         if isinstance(files, dict):

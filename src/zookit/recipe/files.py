@@ -85,6 +85,17 @@ def _as_json(document: Any) -> Any | None:
         return None
 
 
+def read_own_cache(path: Path) -> Any:
+    """A cache file of ours as JSON (read only when it is our own private regular file); None when it is
+    missing, not ours or not JSON (logged: the cache is then rebuilt, never trusted)."""
+    raw = _read_own_file(path)
+    try:
+        return json.loads(raw) if raw is not None else None
+    except (ValueError, RecursionError) as exc:
+        log.info("recipe cache %s not used: %s", path, exc)
+        return None
+
+
 def _read_own_file(path: Path) -> bytes | None:
     """The bytes of a regular file owned by this user and writable by no one else; None otherwise (a
     link, a FIFO, a device, another user's or a group-writable file, or one too large)."""
@@ -122,12 +133,7 @@ class ParsedCache:
         self.path = default_cache_dir() / "recipes" / f"{key}.json"
         self.entries: dict[str, list[Any]] = {}
         self.changed = False
-        raw = _read_own_file(self.path)
-        try:
-            data = json.loads(raw) if raw is not None else None
-        except (ValueError, RecursionError) as exc:
-            log.info("recipe cache %s not used: %s", self.path, exc)
-            data = None
+        data = read_own_cache(self.path)
         files = data.get("files") if isinstance(data, dict) and data.get("version") == self.VERSION else None
         if isinstance(files, dict):
             self.entries = {
