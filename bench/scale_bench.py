@@ -136,7 +136,8 @@ def measured(argv: list[str], cache: Path) -> tuple[float, float, float]:
 
 def book(count: int = 10_000, repeat: int = 3) -> list[tuple[str, ...]]:
     """`zoo list`, `zoo list --json` and `zoo validate` over ``count`` recipes: cold (an empty cache
-    folder, one run) and warm (median of ``repeat`` runs after it)."""
+    folder, one run) and warm (median of ``repeat`` runs after it); then `zoo show` and `zoo run
+    --dry-run` of one recipe among them."""
     import statistics
     import tempfile
 
@@ -170,6 +171,21 @@ def book(count: int = 10_000, repeat: int = 3) -> list[tuple[str, ...]]:
                     f"{cpu:.2f} s",
                     f"{peak:.0f} MB",
                     f"median of {repeat}; goal < {warm_target} s, < 150 MB",
+                )
+            )
+        # one recipe by name in the big folder (its file alone is read), and an unknown name
+        middle = f"ic_resnet8_{count // 2:05d}"
+        for argv in (f"show {middle}", f"run {middle} --dry-run --zoo-dir {tmp}/zoo"):
+            command = [*zoo_command(), "--recipes", str(recipes), *argv.split()]
+            runs = [measured(command, Path(tmp) / "cache-list") for _ in range(repeat)]
+            shown = argv.replace(f" --zoo-dir {tmp}/zoo", "")
+            rows.append(
+                (
+                    f"zoo {shown}, one of {count} recipes",
+                    f"{statistics.median(w for w, _, _ in runs):.2f} s",
+                    f"{statistics.median(c for _, _, c in runs):.2f} s",
+                    f"{max(p for _, p, _ in runs):.0f} MB",
+                    f"median of {repeat}",
                 )
             )
     load = f"{load_before:.2f} / {os.getloadavg()[0]:.2f}"

@@ -1,6 +1,6 @@
 """The recipe caches and recipe reading against hostile files (issue #24 point 6, issue #30 point 4).
 
-`zoo show` (and every command that loads the recipes) keeps the parsed YAML of a folder's recipes in
+The commands that load the whole folder (`zoo run --all`, the API's ``Zoo.recipes``) keep the parsed YAML of a folder's recipes in
 ``$ZOO_CACHE_DIR/recipes/*.json``; `zoo list` and `zoo validate` keep each file's verdict in
 ``$ZOO_CACHE_DIR/recipe-verdicts/*.json`` (tests/test_recipe_verdicts.py). Nothing in a recipe file or in
 those caches may break a listing, hang it, or make it show anything but the file.
@@ -20,19 +20,28 @@ import pytest
 from conftest import minimal_recipe, write_recipe
 
 ZOO = [sys.executable, "-m", "zookit", "--recipes"]
+# the API's whole folder (as `zoo run --all` loads it), printed as `zoo list --json` prints it
+WHOLE_FOLDER = (
+    "import json, sys; from zookit import Zoo; zoo = Zoo.open(sys.argv[1]); "
+    "print(json.dumps({'recipes': [{'name': n, 'description': r.description} for n, r in zoo.recipes.items()], "
+    "'errors': {n: e.problems for n, e in zoo.errors.items()}}))"
+)
 
 
 # the cache folder -> the command that writes and reads it
-WRITER = {"recipes": ["show", "toy", "--json"], "recipe-verdicts": ["list", "--json"]}
+WRITER = {"recipes": ["-c", WHOLE_FOLDER], "recipe-verdicts": ["list", "--json"]}
 
 
 def listing(
     folder: Path, cache: Path, timeout: float = 60, kind: str = "recipe-verdicts"
 ) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, ZOO_CACHE_DIR=str(cache))
-    return subprocess.run(
-        [*ZOO, str(folder), *WRITER[kind]], capture_output=True, text=True, env=env, timeout=timeout
+    argv = (
+        [sys.executable, *WRITER[kind], str(folder)]
+        if kind == "recipes"
+        else [*ZOO, str(folder), *WRITER[kind]]
     )
+    return subprocess.run(argv, capture_output=True, text=True, env=env, timeout=timeout)
 
 
 def settled(path: Path) -> None:
@@ -49,8 +58,6 @@ def good_folder(tmp_path: Path) -> tuple[Path, Path]:
 def described(done: subprocess.CompletedProcess[str]) -> dict[str, str]:
     assert "Traceback" not in done.stderr and "internal error" not in done.stderr, done.stderr
     data = json.loads(done.stdout)
-    if "recipes" not in data:  # zoo show: one recipe
-        return {data["name"]: data["description"]}
     return {r["name"]: r["description"] for r in data["recipes"]}
 
 

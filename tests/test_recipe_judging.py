@@ -76,6 +76,22 @@ def zoo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     write_recipe(folder, minimal_recipe("misnamed")).write_text(yaml.safe_dump(minimal_recipe("other")))
     (folder / "toy_99.yaml").symlink_to(folder / "toy_00.yaml")  # a link: its name is not its recipe's
     (folder / "merge.yaml").write_text("base: &b {name: merge}\n<<: *b\n")  # yaml.load's own path
+    # ethos_u sections: their config files are looked up once per batch (in each worker), each name alone
+    ini = folder.parent / "board.ini"
+    ini.write_text("[System_Config.Board]\ncore_clock=1e8\n\n[Memory_Mode.Sram_Only]\nconst_mem_area=Axi0\n")
+    for i, (config_file, system) in enumerate(
+        [(str(ini), "Board"), (str(ini), "Wrong"), ("missing.ini", "Board"), (None, "Board")] * 3
+    ):
+        data = minimal_recipe(f"npu_{i:02d}")
+        data["targets"].append({"name": "tflite-int8", "format": "tflite", "quantization": "int8"})
+        data["ethos_u"] = {
+            "targets": ["tflite-int8"],
+            "config_file": config_file,
+            "configs": [
+                {"accelerator": "ethos-u55-128", "system_config": system, "memory_mode": "Sram_Only"}
+            ],
+        }
+        write_recipe(folder, data)
     return folder
 
 
@@ -85,7 +101,12 @@ def test_a_cold_survey_in_workers_says_what_judging_each_file_says(
 ) -> None:
     monkeypatch.chdir(zoo.parent)  # where the pool's process runs: errors name the files from there
     expected = fresh(recipe_files(zoo))
-    assert sum(row is None for _, row, _ in expected) == 5  # broken, typo, misnamed, the link, merge
+    # broken, typo, misnamed, the link, merge; the npu recipes naming a wrong system configuration or a
+    # missing config file (Vela's own file: an error where Vela is installed but lacks 'Board')
+    npu_errors = [error for name, _, error in expected if name.startswith("npu_")]
+    assert sum("'Wrong' is not defined in" in str(e) for e in npu_errors) == 3
+    assert sum("'missing.ini' is not a readable file" in str(e) for e in npu_errors) == 3
+    assert sum(row is None for _, row, _ in expected) == 5 + sum(e is not None for e in npu_errors)
     cold = pooled(zoo, tmp_path / "cache", mode)
     assert cold["pool"] is pool  # tried (and, with no workers, failed: judged here)
     assert cold["verdicts"] == expected

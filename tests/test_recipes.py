@@ -347,3 +347,54 @@ def test_random_text_only_raises_recipe_error(text: str, tmp_path_factory: pytes
     path.write_text(text, encoding="utf-8")
     with contextlib.suppress(RecipeError):
         load_recipe(path)
+
+
+def _outcome(book: RecipeBook, name: str) -> tuple[str, str]:
+    try:
+        recipe = book.get(name)
+    except (RecipeError, UsageError) as exc:
+        return type(exc).__name__, str(exc)
+    return "recipe", recipe.model_dump_json()
+
+
+def test_a_recipe_got_by_name_reads_its_own_files_only_and_is_what_the_whole_folder_gives(
+    tmp_path: Path,
+) -> None:
+    """`zoo show x` in a big zoo reads x's file(s) alone: every name gives the same recipe or the same
+    error as when the whole folder is loaded (x.yaml and x.yml both valid: the .yml one; one broken:
+    its error; a misnamed file; an unknown name), and the folder is never loaded whole."""
+    folder = tmp_path / "recipes"
+    write_recipe(folder, minimal_recipe("good"))
+    write_recipe(folder, minimal_recipe("bad", task="x"))
+    write_recipe(folder, minimal_recipe("twice", description="the .yaml one"))
+    (folder / "twice.yml").write_text(yaml.safe_dump(minimal_recipe("twice", description="the .yml one")))
+    write_recipe(folder, minimal_recipe("half"))
+    (folder / "half.yml").write_text("name: half\ntask: [classification\n")
+    (folder / "misnamed.yaml").write_text(yaml.safe_dump(minimal_recipe("other")))
+    names = ["good", "bad", "twice", "half", "misnamed", "goood", "none.yaml", ""]
+    whole = RecipeBook(folder)
+    assert whole.recipes  # the folder loaded
+    expected = {n: _outcome(whole, n) for n in names}
+    assert expected["twice"][0] == "recipe" and "the .yml one" in expected["twice"][1]
+    assert expected["half"][0] == "RecipeError" and "half.yml" in expected["half"][1]
+    assert expected["goood"][0] == "UsageError" and "did you mean 'good'" in expected["goood"][1]
+    for name in names:
+        alone = RecipeBook(folder)
+        assert alone.names() == whole.names()
+        assert _outcome(alone, name) == expected[name], name
+        assert "_loaded" not in alone.__dict__  # the folder never loaded whole
+    book = RecipeBook(folder)
+    assert book.get("good") is book.get("good")  # read once
+
+
+def test_an_unknown_name_in_a_big_zoo_lists_some_known_names_and_their_count(tmp_path: Path) -> None:
+    folder = tmp_path / "recipes"
+    folder.mkdir()
+    text = yaml.safe_dump(minimal_recipe("toy_0000"), sort_keys=False)
+    for i in range(300):
+        (folder / f"toy_{i:04d}.yaml").write_text(text.replace("toy_0000", f"toy_{i:04d}"))
+    with pytest.raises(UsageError) as caught:
+        RecipeBook(folder).get("toy_10000")
+    message = str(caught.value)
+    assert "toy_0019, ... (300 in all: zoo list shows them)" in message
+    assert "toy_0020" not in message.split("known:")[1] and len(message) < 800

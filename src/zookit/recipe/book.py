@@ -77,11 +77,23 @@ def recipe_files(folder: Path) -> list[Path]:
     return [folder / name for name in sorted(names)]
 
 
+SHOWN_NAMES = 20  # an unknown name's error lists this many known ones (a zoo may hold 10,000)
+
+
+def _some(names: list[str]) -> str:
+    if not names:
+        return "none"
+    if len(names) <= SHOWN_NAMES:
+        return ", ".join(names)
+    return f"{', '.join(names[:SHOWN_NAMES])}, ... ({len(names)} in all: zoo list shows them)"
+
+
 class RecipeBook:
     """All recipes of a folder, loaded lazily, with the errors of the broken ones kept apart."""
 
     def __init__(self, folder: Path | None = None):
         self.folder = folder or default_recipes_dir()
+        self._alone: dict[str, Recipe] = {}  # recipes loaded by name alone (get), before the whole folder
 
     @cached_property
     def _loaded(self) -> tuple[dict[str, Recipe], dict[str, RecipeError]]:
@@ -115,28 +127,61 @@ class RecipeBook:
         return self._loaded[1]
 
     def names(self) -> list[str]:
+        """Every recipe's name, valid or not (a file's name without its suffix: each file is one or the
+        other), without loading the folder when it is not loaded yet."""
+        if "_loaded" not in self.__dict__:
+            return sorted({p.stem for p in recipe_files(self.folder)})
         return sorted(set(self.recipes) | set(self.errors))
 
     def get(self, name: str) -> Recipe:
-        if name in self.errors:
+        """The recipe ``name``; its error when its file (or one of x.yaml and x.yml) is broken. Only its
+        file is read unless the whole folder is loaded already (`zoo show x` in a zoo of 10,000 recipes)."""
+        if "_loaded" not in self.__dict__:
+            found = self._alone.get(name)
+            if found is None:
+                found = self._load_alone(name)
+            if found is not None:
+                return found
+        elif name in self.errors:
             raise self.errors[name]
-        if name in self.recipes:
+        elif name in self.recipes:
             return self.recipes[name]
-        hint = difflib.get_close_matches(name, self.names(), n=1)
+        names = self.names()
+        hint = difflib.get_close_matches(name, names, n=1)
         did_you_mean = f" (did you mean {hint[0]!r}?)" if hint else ""
         shipped = _shipped_zoo_holding(name, self.folder)
         elsewhere = f"; {name} is in the shipped zoo {shipped}: pass --recipes {shipped}" if shipped else ""
         raise UsageError(
             f"no recipe named {name!r} in {display_path(self.folder)}{did_you_mean}{elsewhere}; "
-            f"known: {', '.join(self.names()) or 'none'}"
+            f"known: {_some(names)}"
         )
+
+    def _load_alone(self, name: str) -> Recipe | None:
+        """The recipe ``name`` read from its own file(s) only, as the whole folder's loading has it (the
+        last valid one of x.yaml and x.yml, unless either is broken: then the last error); None when the
+        folder holds no file of that name."""
+        paths = [p for p in recipe_files(self.folder) if p.stem == name]
+        good: Recipe | None = None
+        bad: RecipeError | None = None
+        for path in paths:
+            try:
+                good = load_recipe(path)
+            except RecipeError as exc:
+                bad = exc
+            except OSError as exc:  # gone or unreadable since the folder was listed
+                bad = RecipeError(display_path(path), [f"cannot read the file: {exc}"])
+        if bad is not None:
+            raise bad
+        if good is not None:
+            self._alone[name] = good
+        return good
 
     def select(self, names: Iterable[str], all_: bool) -> list[Recipe]:
         names = list(names)
         if all_ and names:
             raise UsageError("give model names or --all, not both")
-        if all_:
-            names = self.names()
+        if all_:  # the whole folder loaded at once (each file's YAML parsed once into the cache)
+            names = sorted(set(self.recipes) | set(self.errors))
         if not names:
             raise UsageError("name at least one model, or pass --all")
         return [self.get(n) for n in names]

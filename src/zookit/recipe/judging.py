@@ -169,14 +169,18 @@ def _can_fork() -> bool:
 
 
 def read_and_judge_all(tasks: Sequence[Task], racy_seconds: float) -> list[Judged | Verdict]:
-    """``read_and_judge`` of each task, in order; by worker processes when there are many."""
-    if len(tasks) >= PARALLEL_FROM and _can_fork():
-        try:
-            return _in_workers(tasks, racy_seconds)
-        except Exception as exc:  # the pool could not start or a worker died: judged here instead
-            log.info("recipes judged in this process: the worker processes failed (%s)", exc)
-    with fewer_collections():
-        return [read_and_judge(task, racy_seconds) for task in tasks]
+    """``read_and_judge`` of each task, in order; by worker processes when there are many. The config
+    files the recipes name are looked up once for the whole batch (in each worker)."""
+    from zookit.recipe.ethos_u import config_files_looked_up_once
+
+    with config_files_looked_up_once():
+        if len(tasks) >= PARALLEL_FROM and _can_fork():
+            try:
+                return _in_workers(tasks, racy_seconds)
+            except Exception as exc:  # the pool could not start or a worker died: judged here instead
+                log.info("recipes judged in this process: the worker processes failed (%s)", exc)
+        with fewer_collections():
+            return [read_and_judge(task, racy_seconds) for task in tasks]
 
 
 def _in_workers(tasks: Sequence[Task], racy_seconds: float) -> list[Judged | Verdict]:

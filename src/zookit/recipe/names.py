@@ -35,6 +35,8 @@ def check_model_name(value: str) -> str:
     return value
 
 
+_CONTROL = re.compile("[\x00-\x1f\x7f]")  # NUL, newline and the other control characters, DEL
+
 # zookit keeps files beside each source (``.fetched-<file>.json``, ``.<file>.lock``): what is left of a
 # file system's 255-byte name limit.
 MAX_FILE_NAME = 200
@@ -43,7 +45,7 @@ MAX_FILE_NAME = 200
 def check_file_name(value: str) -> str:
     if not value or "/" in value or "\\" in value or value in (".", "..") or value.startswith("."):
         raise ValueError(f"{value!r} must be a plain file name (no folders, not hidden)")
-    if any(ord(c) < 32 or c == "\x7f" for c in value):
+    if _CONTROL.search(value):
         raise ValueError(
             f"{value!r} holds a control character (NUL, newline, ...): not usable as a file name"
         )
