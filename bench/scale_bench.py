@@ -173,7 +173,7 @@ def book(count: int = 10_000, repeat: int = 3) -> list[tuple[str, ...]]:
                     f"median of {repeat}; goal < {warm_target} s, < 150 MB",
                 )
             )
-        # one recipe by name in the big folder (its file alone is read), and an unknown name
+        # one recipe by name in the big folder (its file alone is read)
         middle = f"ic_resnet8_{count // 2:05d}"
         for argv in (f"show {middle}", f"run {middle} --dry-run --zoo-dir {tmp}/zoo"):
             command = [*zoo_command(), "--recipes", str(recipes), *argv.split()]

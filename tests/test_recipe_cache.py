@@ -1,8 +1,8 @@
 """The recipe caches and recipe reading against hostile files (issue #24 point 6, issue #30 point 4).
 
-The commands that load the whole folder (`zoo run --all`, the API's ``Zoo.recipes``) keep the parsed YAML of a folder's recipes in
-``$ZOO_CACHE_DIR/recipes/*.json``; `zoo list` and `zoo validate` keep each file's verdict in
-``$ZOO_CACHE_DIR/recipe-verdicts/*.json`` (tests/test_recipe_verdicts.py). Nothing in a recipe file or in
+The commands that load the whole folder (`zoo run --all`, the API's ``Zoo.recipes``) keep the parsed
+YAML of a folder's recipes in ``$ZOO_CACHE_DIR/recipes/*.json``; `zoo list` and `zoo validate` keep each
+file's verdict in ``$ZOO_CACHE_DIR/recipe-verdicts/*.json`` (tests/test_recipe_verdicts.py). Nothing in a recipe file or in
 those caches may break a listing, hang it, or make it show anything but the file.
 """
 

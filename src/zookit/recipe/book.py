@@ -77,6 +77,16 @@ def recipe_files(folder: Path) -> list[Path]:
     return [folder / name for name in sorted(names)]
 
 
+def _read(path: Path, cache: ParsedCache | None = None) -> Recipe | RecipeError:
+    """One recipe file loaded (its YAML through the folder's parsed-YAML cache, when given), or its error."""
+    try:
+        return load_recipe(path, None if cache is None else cache.document(path, display_path(path)))
+    except RecipeError as exc:
+        return exc
+    except OSError as exc:  # gone or unreadable since the folder was listed
+        return RecipeError(display_path(path), [f"cannot read the file: {exc}"])
+
+
 SHOWN_NAMES = 20  # an unknown name's error lists this many known ones (a zoo may hold 10,000)
 
 
@@ -96,19 +106,22 @@ class RecipeBook:
         self._alone: dict[str, Recipe] = {}  # recipes loaded by name alone (get), before the whole folder
 
     @cached_property
+    def _files(self) -> list[Path]:
+        """The folder's recipe files, listed once per book (as the whole folder is loaded once)."""
+        return recipe_files(self.folder)
+
+    @cached_property
     def _loaded(self) -> tuple[dict[str, Recipe], dict[str, RecipeError]]:
         good: dict[str, Recipe] = {}
         bad: dict[str, RecipeError] = {}
-        files = recipe_files(self.folder)
         cache = ParsedCache(self.folder)
-        for path in files:
-            try:
-                good[path.stem] = load_recipe(path, cache.document(path, display_path(path)))
-            except RecipeError as exc:
-                bad[path.stem] = exc
-            except OSError as exc:  # gone or unreadable since the folder was listed
-                bad[path.stem] = RecipeError(display_path(path), [f"cannot read the file: {exc}"])
-        cache.save({p.name for p in files})
+        for path in self._files:
+            found = _read(path, cache)
+            if isinstance(found, RecipeError):
+                bad[path.stem] = found
+            else:
+                good[path.stem] = found
+        cache.save({p.name for p in self._files})
         return good, bad
 
     def survey(self) -> tuple[dict[str, dict[str, Any]], dict[str, RecipeError]]:
@@ -130,16 +143,18 @@ class RecipeBook:
         """Every recipe's name, valid or not (a file's name without its suffix: each file is one or the
         other), without loading the folder when it is not loaded yet."""
         if "_loaded" not in self.__dict__:
-            return sorted({p.stem for p in recipe_files(self.folder)})
+            return sorted({p.stem for p in self._files})
+        return self._loaded_names()
+
+    def _loaded_names(self) -> list[str]:
+        """Every recipe's name, the whole folder loaded (now, if it was not)."""
         return sorted(set(self.recipes) | set(self.errors))
 
     def get(self, name: str) -> Recipe:
         """The recipe ``name``; its error when its file (or one of x.yaml and x.yml) is broken. Only its
         file is read unless the whole folder is loaded already (`zoo show x` in a zoo of 10,000 recipes)."""
         if "_loaded" not in self.__dict__:
-            found = self._alone.get(name)
-            if found is None:
-                found = self._load_alone(name)
+            found = self._load_alone(name)
             if found is not None:
                 return found
         elif name in self.errors:
@@ -157,19 +172,19 @@ class RecipeBook:
         )
 
     def _load_alone(self, name: str) -> Recipe | None:
-        """The recipe ``name`` read from its own file(s) only, as the whole folder's loading has it (the
-        last valid one of x.yaml and x.yml, unless either is broken: then the last error); None when the
-        folder holds no file of that name."""
-        paths = [p for p in recipe_files(self.folder) if p.stem == name]
+        """The recipe ``name`` read from its own file(s) only (once), as the whole folder's loading has it
+        (the last valid one of x.yaml and x.yml, unless either is broken: then the last error); None when
+        the folder holds no file of that name."""
+        if name in self._alone:
+            return self._alone[name]
         good: Recipe | None = None
         bad: RecipeError | None = None
-        for path in paths:
-            try:
-                good = load_recipe(path)
-            except RecipeError as exc:
-                bad = exc
-            except OSError as exc:  # gone or unreadable since the folder was listed
-                bad = RecipeError(display_path(path), [f"cannot read the file: {exc}"])
+        for path in (p for p in self._files if p.stem == name):
+            found = _read(path)
+            if isinstance(found, RecipeError):
+                bad = found
+            else:
+                good = found
         if bad is not None:
             raise bad
         if good is not None:
@@ -181,7 +196,7 @@ class RecipeBook:
         if all_ and names:
             raise UsageError("give model names or --all, not both")
         if all_:  # the whole folder loaded at once (each file's YAML parsed once into the cache)
-            names = sorted(set(self.recipes) | set(self.errors))
+            names = self._loaded_names()
         if not names:
             raise UsageError("name at least one model, or pass --all")
         return [self.get(n) for n in names]

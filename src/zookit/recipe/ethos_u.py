@@ -175,12 +175,12 @@ def config_files_looked_up_once() -> Iterator[None]:
         _LOOKED_UP = before
 
 
-def _located(config_file: str | None) -> tuple[Path | None, str]:
-    """The config file ``config_file`` names and its identity (looked up once per batch)."""
-    name = config_file or VELA_CONFIG
+def _located(name: str) -> tuple[Path | None, str]:
+    """The config file ``name`` names (a recipe's ``config_file``, or Vela's own) and its identity
+    (looked up once per batch)."""
     if _LOOKED_UP is not None and name in _LOOKED_UP:
         return _LOOKED_UP[name]
-    path = config_path(config_file)
+    path = config_path(name)
     found = path, file_identity(path)
     if _LOOKED_UP is not None:
         _LOOKED_UP[name] = found
@@ -189,7 +189,7 @@ def _located(config_file: str | None) -> tuple[Path | None, str]:
 
 def consulted_identity(name: str) -> str:
     """The identity of the config file ``name`` (a recipe's ``config_file``, or Vela's own) now."""
-    return file_identity(config_path(name))
+    return _located(name)[1]
 
 
 def config_sections(path: Path) -> dict[str, list[str]]:
@@ -250,8 +250,9 @@ def ethos_u_problems(recipe: Any) -> list[str]:
     labels = [c.label for c in section.configs]
     for label in sorted({x for x in labels if labels.count(x) > 1}):
         problems.append(f"ethos_u.configs: {label!r} twice; give each its own name")
-    path, identity = _located(section.config_file)
-    CONSULTED[section.config_file or VELA_CONFIG] = identity
+    name = section.config_file or VELA_CONFIG
+    path, identity = _located(name)
+    CONSULTED[name] = identity
     if path is None:
         if section.config_file is not None and vela_config_dir() is not None:
             problems.append(f"ethos_u.config_file: {section.config_file!r} is not a readable file")
